@@ -1,0 +1,108 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Every target builds in Swift 6 language mode (strict concurrency) with these upcoming features.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
+let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
+
+var targets: [Target] = [
+    // MARK: Pure cores (no sockets, no processes, no file system)
+    .target(name: "EventStream", dependencies: [nioCore], swiftSettings: swiftSettings),
+    .target(name: "MQTTCore", dependencies: [nioCore], swiftSettings: swiftSettings),
+    .target(name: "GreengrassRecipe", dependencies: [yams], swiftSettings: swiftSettings),
+    .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
+    .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
+
+    // MARK: I/O shells
+    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging], swiftSettings: swiftSettings),
+    .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
+    .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
+    .target(
+        name: "GreengrassSupervisor",
+        dependencies: ["GreengrassLifecycle", "GreengrassRecipe", "GreengrassLogging", subprocess, systemPackage, logging],
+        swiftSettings: swiftSettings
+    ),
+
+    // MARK: Executables (thin @main types; libraries do the work)
+    .executableTarget(name: "NucleusMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "CLIMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
+
+    // MARK: Test support and tests
+    .target(name: "GreengrassTestSupport", dependencies: [], path: "Tests/GreengrassTestSupport", swiftSettings: swiftSettings),
+    .testTarget(name: "EventStreamTests", dependencies: ["EventStream", nioCore], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "EventStreamRPCTests",
+        dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(name: "MQTTCoreTests", dependencies: ["MQTTCore", nioCore], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "MQTTClientTests",
+        dependencies: ["MQTTClient", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassLifecycleTests", dependencies: ["GreengrassLifecycle"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassLoggingTests", dependencies: ["GreengrassLogging", "GreengrassLogFormat", logging], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassSupervisorTests",
+        dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassRecipe", "GreengrassLogging", "GreengrassTestSupport", logging],
+        swiftSettings: swiftSettings
+    ),
+]
+
+// Focus mode for parallel development: `GG_FOCUS=MQTTCoreTests,MQTTClientTests swift test --scratch-path .build-mqtt`
+// keeps only the named test targets and the local targets they need, so one module's work in progress
+// never blocks another's test run. Unset (CI, README), the whole package builds and every test runs.
+if let focus = Context.environment["GG_FOCUS"], !focus.isEmpty {
+    var wanted = Set(focus.split(separator: ",").map(String.init))
+    let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    var queue = Array(wanted)
+    while let name = queue.popLast() {
+        for dependency in byName[name]?.dependencies ?? [] {
+            if case .byNameItem(let depName, _) = dependency, byName[depName] != nil, !wanted.contains(depName) {
+                wanted.insert(depName)
+                queue.append(depName)
+            }
+        }
+    }
+    targets = targets.filter { wanted.contains($0.name) }
+}
+
+let package = Package(
+    name: "greengrass-swift",
+    platforms: [.macOS(.v15)],
+    products: targets.contains { $0.name == "NucleusMain" }
+        ? [
+            .executable(name: "greengrass-nucleus", targets: ["NucleusMain"]),
+            .executable(name: "greengrass-cli", targets: ["CLIMain"]),
+        ] : [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    ],
+    targets: targets
+)

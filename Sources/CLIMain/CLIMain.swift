@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct CLIMain: AsyncParsableCommand {
+    func run() async throws {}
+}

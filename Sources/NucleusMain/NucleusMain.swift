@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct NucleusMain: AsyncParsableCommand {
+    func run() async throws {}
+}
