@@ -24,7 +24,8 @@ var targets: [Target] = [
     // MARK: Pure cores (no sockets, no processes, no file system)
     .target(name: "EventStream", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "MQTTCore", dependencies: [nioCore], swiftSettings: swiftSettings),
-    .target(name: "GreengrassRecipe", dependencies: [yams], swiftSettings: swiftSettings),
+    .target(name: "GreengrassJSON", swiftSettings: swiftSettings),
+    .target(name: "GreengrassRecipe", dependencies: ["GreengrassJSON", yams], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
 
@@ -35,7 +36,7 @@ var targets: [Target] = [
     .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassSupervisor",
-        dependencies: ["GreengrassLifecycle", "GreengrassRecipe", "GreengrassLogging", subprocess, systemPackage, logging],
+        dependencies: ["GreengrassLifecycle", "GreengrassLogging", subprocess, systemPackage, logging],
         swiftSettings: swiftSettings
     ),
 
@@ -57,12 +58,13 @@ var targets: [Target] = [
         dependencies: ["MQTTClient", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],
         swiftSettings: swiftSettings
     ),
-    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassJSONTests", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLifecycleTests", dependencies: ["GreengrassLifecycle"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLoggingTests", dependencies: ["GreengrassLogging", "GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassSupervisorTests",
-        dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassRecipe", "GreengrassLogging", "GreengrassTestSupport", logging],
+        dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassLogging", "GreengrassTestSupport", logging],
         swiftSettings: swiftSettings
     ),
 ]
