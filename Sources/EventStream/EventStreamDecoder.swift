@@ -1,0 +1,140 @@
+import NIOCore
+
+/// Streaming event-stream decoder: returns `nil` until a whole message is buffered, throws
+/// ``EventStreamDecodingError`` on anything malformed.
+///
+/// The prelude CRC is verified as soon as 12 bytes are available and *before* `total_length` is trusted, so a
+/// corrupted or hostile length never makes us wait for (or buffer towards) a bogus size; every length is checked
+/// against ``EventStreamLimits`` before a byte of it is read.
+public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = EventStreamMessage
+
+    /// Size of the prelude (total length, headers length, prelude CRC).
+    public static let preludeLength = 12
+    /// Prelude plus the trailing message CRC: the size of an empty message.
+    public static let minimumMessageLength = 16
+
+    /// The limits this decoder enforces.
+    public let limits: EventStreamLimits
+
+    /// Creates a decoder with the given limits.
+    public init(limits: EventStreamLimits = .default) {
+        self.limits = limits
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> EventStreamMessage? {
+        try Self.decodeMessage(from: &buffer, limits: limits)
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> EventStreamMessage? {
+        if let message = try Self.decodeMessage(from: &buffer, limits: limits) {
+            return message
+        }
+        if seenEOF && buffer.readableBytes > 0 {
+            throw EventStreamDecodingError.truncated(bufferedBytes: buffer.readableBytes)
+        }
+        return nil
+    }
+
+    /// Decodes one message from the front of `buffer`, consuming its bytes; returns `nil` (consuming nothing)
+    /// when the message is not complete yet.
+    public static func decodeMessage(
+        from buffer: inout ByteBuffer,
+        limits: EventStreamLimits = .default
+    ) throws(EventStreamDecodingError) -> EventStreamMessage? {
+        guard buffer.readableBytes >= preludeLength else { return nil }
+        let start = buffer.readerIndex
+        // Reading three integers from a buffer with >= 12 readable bytes cannot fail.
+        let totalLength = buffer.getInteger(at: start, as: UInt32.self)!
+        let headersLength = buffer.getInteger(at: start + 4, as: UInt32.self)!
+        let preludeCRC = buffer.getInteger(at: start + 8, as: UInt32.self)!
+
+        var crc = CRC32()
+        crc.update(buffer, at: start, length: 8)
+        guard crc.value == preludeCRC else {
+            throw .preludeChecksumMismatch(expected: preludeCRC, computed: crc.value)
+        }
+        guard totalLength >= UInt32(minimumMessageLength) else { throw .totalLengthTooSmall(totalLength) }
+        guard Int(totalLength) <= limits.maxTotalLength else {
+            throw .totalLengthExceedsLimit(totalLength, limit: limits.maxTotalLength)
+        }
+        guard headersLength <= totalLength - UInt32(minimumMessageLength) else {
+            throw .headersLengthExceedsMessage(headersLength: headersLength, totalLength: totalLength)
+        }
+        guard Int(headersLength) <= limits.maxHeadersLength else {
+            throw .headersLengthExceedsLimit(headersLength, limit: limits.maxHeadersLength)
+        }
+
+        let total = Int(totalLength)
+        guard buffer.readableBytes >= total else { return nil }
+
+        crc.update(buffer, at: start + 8, length: total - 12)
+        let messageCRC = buffer.getInteger(at: start + total - 4, as: UInt32.self)!
+        guard crc.value == messageCRC else {
+            throw .messageChecksumMismatch(expected: messageCRC, computed: crc.value)
+        }
+
+        var headerBlock = buffer.getSlice(at: start + preludeLength, length: Int(headersLength))!
+        let headers = try parseHeaders(&headerBlock, limits: limits)
+        let payloadLength = total - Int(headersLength) - minimumMessageLength
+        let payload = buffer.getSlice(at: start + preludeLength + Int(headersLength), length: payloadLength)!
+        buffer.moveReaderIndex(forwardBy: total)
+        return EventStreamMessage(headers: headers, payload: payload)
+    }
+
+    /// Parses a headers block strictly: every read stays inside the block.
+    static func parseHeaders(
+        _ block: inout ByteBuffer,
+        limits: EventStreamLimits
+    ) throws(EventStreamDecodingError) -> [EventStreamHeader] {
+        var headers: [EventStreamHeader] = []
+        let blockStart = block.readerIndex
+        while block.readableBytes > 0 {
+            let offset = block.readerIndex - blockStart
+            guard headers.count < limits.maxHeaderCount else { throw .tooManyHeaders(limit: limits.maxHeaderCount) }
+            let nameLength = Int(block.readInteger(as: UInt8.self)!)
+            guard nameLength > 0, nameLength <= limits.maxHeaderNameLength else {
+                throw .invalidHeaderNameLength(nameLength, limit: limits.maxHeaderNameLength)
+            }
+            guard let name = block.readString(length: nameLength),
+                  let typeID = block.readInteger(as: UInt8.self)
+            else { throw .headerExceedsHeadersBlock(headerOffset: offset) }
+            let value = try readValue(type: typeID, name: name, from: &block, headerOffset: offset, limits: limits)
+            headers.append(EventStreamHeader(name: name, value: value))
+        }
+        return headers
+    }
+
+    private static func readValue(
+        type: UInt8,
+        name: String,
+        from block: inout ByteBuffer,
+        headerOffset: Int,
+        limits: EventStreamLimits
+    ) throws(EventStreamDecodingError) -> EventStreamHeaderValue {
+        let value: EventStreamHeaderValue?
+        switch type {
+        case 0: value = .bool(true)
+        case 1: value = .bool(false)
+        case 2: value = block.readInteger(as: Int8.self).map(EventStreamHeaderValue.byte)
+        case 3: value = block.readInteger(as: Int16.self).map(EventStreamHeaderValue.int16)
+        case 4: value = block.readInteger(as: Int32.self).map(EventStreamHeaderValue.int32)
+        case 5: value = block.readInteger(as: Int64.self).map(EventStreamHeaderValue.int64)
+        case 6, 7:
+            guard let length = block.readInteger(as: UInt16.self) else {
+                throw .headerExceedsHeadersBlock(headerOffset: headerOffset)
+            }
+            guard Int(length) <= limits.maxHeaderValueLength else {
+                throw .headerValueTooLong(Int(length), headerName: name, limit: limits.maxHeaderValueLength)
+            }
+            value = type == 6
+                ? block.readBytes(length: Int(length)).map(EventStreamHeaderValue.byteBuffer)
+                : block.readString(length: Int(length)).map(EventStreamHeaderValue.string)
+        case 8: value = block.readInteger(as: Int64.self).map(EventStreamHeaderValue.timestamp)
+        case 9: value = block.readBytes(length: 16).flatMap(EventStreamUUID.init(bytes:)).map(EventStreamHeaderValue.uuid)
+        default: throw .unknownHeaderType(type, headerName: name)
+        }
+        guard let value else { throw .headerExceedsHeadersBlock(headerOffset: headerOffset) }
+        return value
+    }
+}
