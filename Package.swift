@@ -29,6 +29,8 @@ var targets: [Target] = [
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
 
+    .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
+
     // MARK: I/O shells
     .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging], swiftSettings: swiftSettings),
     .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
@@ -37,6 +39,13 @@ var targets: [Target] = [
     .target(
         name: "GreengrassSupervisor",
         dependencies: ["GreengrassLifecycle", "GreengrassLogging", subprocess, systemPackage, logging],
+        swiftSettings: swiftSettings
+    ),
+
+    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", grdb], swiftSettings: swiftSettings),
+    .target(
+        name: "GreengrassCLICommands",
+        dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", argumentParser],
         swiftSettings: swiftSettings
     ),
 
@@ -62,11 +71,17 @@ var targets: [Target] = [
     .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLifecycleTests", dependencies: ["GreengrassLifecycle"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLoggingTests", dependencies: ["GreengrassLogging", "GreengrassLogFormat", logging], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassLogFormatTests", dependencies: ["GreengrassLogFormat"], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassSupervisorTests",
         dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassLogging", "GreengrassTestSupport", logging],
         swiftSettings: swiftSettings
     ),
+]
+
+targets += [
+    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
 ]
 
 // Focus mode for parallel development: `GG_FOCUS=MQTTCoreTests,MQTTClientTests swift test --scratch-path .build-mqtt`
