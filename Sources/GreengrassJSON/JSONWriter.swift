@@ -1,0 +1,124 @@
+extension JSONValue {
+    /// Output layout for `serialized(_:)`.
+    public enum Layout: Sendable, Hashable {
+        /// No whitespace at all, as Greengrass renders `{configuration:/x}` objects and the CLI prints
+        /// configurations.
+        case compact
+        /// Two-space indentation, one member per line, `"key": value`.
+        case pretty
+    }
+
+    /// This value as JSON text with object keys sorted.
+    ///
+    /// Keys are ordered by UTF-16 code units, as Java's `String.compareTo` (and therefore Jackson's
+    /// `ORDER_MAP_ENTRIES_BY_KEYS`) orders them; for ASCII keys that is plain byte order. Strings are
+    /// escaped like Jackson: `"`, `\` and control characters only, non-ASCII text is written as UTF-8.
+    /// Non-finite doubles, which JSON cannot express, are written as `null`.
+    public func serialized(_ layout: Layout = .compact) -> String {
+        var writer = JSONWriter(layout: layout)
+        writer.write(self, depth: 0)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// This value as UTF-8 JSON bytes; see `serialized(_:)`.
+    public func serializedBytes(_ layout: Layout = .compact) -> [UInt8] {
+        var writer = JSONWriter(layout: layout)
+        writer.write(self, depth: 0)
+        return writer.bytes
+    }
+
+    /// Sorts keys the way Java's `String.compareTo` does (UTF-16 code unit order).
+    static func javaOrder(_ left: String, _ right: String) -> Bool {
+        left.utf16.lexicographicallyPrecedes(right.utf16)
+    }
+}
+
+private struct JSONWriter {
+    let layout: JSONValue.Layout
+    var bytes: [UInt8] = []
+
+    init(layout: JSONValue.Layout) {
+        self.layout = layout
+        bytes.reserveCapacity(256)
+    }
+
+    mutating func write(_ value: JSONValue, depth: Int) {
+        switch value {
+        case .null:
+            append("null")
+        case .bool(let flag):
+            append(flag ? "true" : "false")
+        case .int(let number):
+            append(String(number))
+        case .double(let number):
+            append(JSONWriter.render(number))
+        case .string(let text):
+            writeString(text)
+        case .array(let elements):
+            writeContainer(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), count: elements.count, depth: depth) {
+                writer, index in writer.write(elements[index], depth: depth + 1)
+            }
+        case .object(let members):
+            let keys = members.keys.sorted(by: JSONValue.javaOrder)
+            writeContainer(open: UInt8(ascii: "{"), close: UInt8(ascii: "}"), count: keys.count, depth: depth) {
+                writer, index in
+                writer.writeString(keys[index])
+                writer.bytes.append(UInt8(ascii: ":"))
+                if writer.layout == .pretty { writer.bytes.append(UInt8(ascii: " ")) }
+                writer.write(members[keys[index]] ?? .null, depth: depth + 1)
+            }
+        }
+    }
+
+    private mutating func writeContainer(
+        open: UInt8, close: UInt8, count: Int, depth: Int, element: (inout JSONWriter, Int) -> Void
+    ) {
+        bytes.append(open)
+        for index in 0..<count {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            newline(depth: depth + 1)
+            element(&self, index)
+        }
+        if count > 0 { newline(depth: depth) }
+        bytes.append(close)
+    }
+
+    private mutating func newline(depth: Int) {
+        guard layout == .pretty else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+    }
+
+    private mutating func append(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    mutating func writeString(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x08: append("\\b")
+            case 0x0C: append("\\f")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
+            case 0x00..<0x20:
+                append("\\u00")
+                bytes.append(Self.hexDigits[Int(byte >> 4)])
+                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Swift's shortest round-trip rendering (`1.5`, `1.0`, `1e+20`) is valid JSON for finite values.
+    static func render(_ number: Double) -> String {
+        number.isFinite ? number.description : "null"
+    }
+}
