@@ -32,7 +32,7 @@ var targets: [Target] = [
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
 
     // MARK: I/O shells
-    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging], swiftSettings: swiftSettings),
+    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
@@ -46,6 +46,12 @@ var targets: [Target] = [
     .target(
         name: "GreengrassCLICommands",
         dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", argumentParser],
+        swiftSettings: swiftSettings
+    ),
+
+    .target(
+        name: "GreengrassIPCServices",
+        dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassJSON"],
         swiftSettings: swiftSettings
     ),
 

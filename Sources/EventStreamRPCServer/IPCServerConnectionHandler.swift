@@ -1,0 +1,266 @@
+import EventStream
+import Foundation
+import Logging
+import NIOCore
+
+/// The I/O shell of one IPC connection: feeds decoded messages to ``RPCServerConnectionStateMachine`` and performs
+/// the actions it returns in one `switch`. Runs operation handlers and the authenticator on tasks and hops back
+/// to the event loop with their results.
+///
+/// Back-pressure: while the channel is not writable (the client is not reading what we send) the handler stops
+/// passing `read()` down, so it stops reading new requests; events from handlers are dropped once more than
+/// `maxOutboundBytes` are queued.
+final class IPCServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = EventStreamMessage
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var machine: RPCServerConnectionStateMachine
+    private let authenticator: any IPCAuthenticator
+    private let operationHandler: any IPCOperationHandler
+    private let logger: Logger
+    private let limits: EventStreamLimits
+    private let maxOutboundBytes: Int
+    private let connectTimeout: TimeAmount
+
+    private var context: ChannelHandlerContext?
+    private var principal: String?
+    private var streams: [Int32: IPCStream] = [:]
+    private var pendingOutboundBytes = 0
+    private var readHeld = false
+    private var connectTimer: Scheduled<Void>?
+
+    init(
+        configuration: IPCServerConfiguration,
+        authenticator: any IPCAuthenticator,
+        operationHandler: any IPCOperationHandler,
+        logger: Logger
+    ) {
+        self.machine = RPCServerConnectionStateMachine(configuration: configuration.connection)
+        self.authenticator = authenticator
+        self.operationHandler = operationHandler
+        self.logger = logger
+        self.limits = configuration.limits
+        self.maxOutboundBytes = configuration.maxOutboundBytesPerConnection
+        self.connectTimeout = configuration.connectTimeout
+    }
+
+    private var bound: NIOLoopBound<IPCServerConnectionHandler> {
+        NIOLoopBound(self, eventLoop: context!.eventLoop)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let bound = self.bound
+        // A client that connects and never completes Connect must not hold a connection slot forever.
+        connectTimer = context.eventLoop.scheduleTask(in: connectTimeout) {
+            bound.value.connectTimedOut()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connectTimer?.cancel()
+        terminateAllStreams()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        perform(machine.receivedMessage(unwrapInboundIn(data)))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let decodingError = error as? EventStreamDecodingError {
+            logger.debug("IPC connection sent a malformed frame", metadata: ["error": "\(decodingError)"])
+            perform(machine.decodingFailed(decodingError))
+        } else {
+            logger.debug("IPC connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        terminateAllStreams()
+        context.fireChannelInactive()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, readHeld {
+            readHeld = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: RPCServerConnectionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .authenticate(let payload):
+            connectTimer?.cancel()
+            startAuthentication(token: Self.authToken(from: payload), eventLoop: context.eventLoop)
+        case .send(let message):
+            write(message, flush: true)
+        case .sendAndClose(let message):
+            let channel = context.channel
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            write(message, flush: true, promise: promise)
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        case .close:
+            context.close(promise: nil)
+        case .startOperation(let streamID, let operation, let payload):
+            startOperation(streamID: streamID, operation: operation, payload: payload, eventLoop: context.eventLoop)
+        case .refuseStream(let streamID, _, let reason):
+            writeError(.serviceError(reason), on: streamID)
+        case .streamTerminatedByClient(let streamID):
+            streams.removeValue(forKey: streamID)?.terminate(.clientClosed)
+        case .failStream(let streamID, let reason):
+            writeError(.serviceError(reason), on: streamID)
+            streams.removeValue(forKey: streamID)?.terminate(.serverClosed)
+        }
+    }
+
+    private func startAuthentication(token: String?, eventLoop: any EventLoop) {
+        let authenticator = self.authenticator
+        let bound = self.bound
+        Task {
+            let principal: String? = if let token, !token.isEmpty {
+                await authenticator.authenticate(authToken: token)
+            } else {
+                nil
+            }
+            eventLoop.execute { bound.value.authenticationCompleted(principal: principal) }
+        }
+    }
+
+    private func authenticationCompleted(principal: String?) {
+        self.principal = principal
+        if principal == nil {
+            logger.info("IPC connection rejected: unknown or missing auth token")
+        }
+        perform(machine.authenticationCompleted(accepted: principal != nil))
+    }
+
+    private func connectTimedOut() {
+        guard let context, !machine.isClosed, principal == nil else { return }
+        logger.debug("IPC connection closed: no Connect within \(connectTimeout)")
+        _ = machine.connectionClosed()
+        context.close(promise: nil)
+    }
+
+    private func startOperation(streamID: Int32, operation: String, payload: ByteBuffer, eventLoop: any EventLoop) {
+        let bound = self.bound
+        let stream = IPCStream(streamID: streamID, operation: operation, eventLoop: eventLoop) { output, id in
+            bound.value.output(output, on: id)
+        }
+        streams[streamID] = stream
+        let call = IPCCall(principal: principal ?? "", operation: operation, payload: Array(buffer: payload), stream: stream)
+        let handler = operationHandler
+        Task {
+            let reply = await handler.handle(call)
+            eventLoop.execute { bound.value.operationReturned(reply, on: streamID) }
+        }
+    }
+
+    private func operationReturned(_ reply: IPCReply, on streamID: Int32) {
+        let output: RPCServerConnectionStateMachine.StreamOutput = switch reply {
+        case .response(let shape, let json): .response(shape: shape, json: ByteBuffer(bytes: json), terminate: true)
+        case .streamOpened(let shape, let json): .response(shape: shape, json: ByteBuffer(bytes: json), terminate: false)
+        case .error(let error): .error(shape: error.shape, json: error.json)
+        }
+        if case .failure(let error) = self.output(output, on: streamID, isEvent: false) {
+            logger.debug("IPC reply not sent", metadata: ["stream": "\(streamID)", "reason": "\(error)"])
+        }
+    }
+
+    /// Everything a handler sends goes through here, on the event loop.
+    private func output(
+        _ output: RPCServerConnectionStateMachine.StreamOutput,
+        on streamID: Int32,
+        isEvent: Bool = true
+    ) -> Result<Void, IPCStreamError> {
+        if isEvent, case .event = output, pendingOutboundBytes > maxOutboundBytes {
+            return .failure(.outboundQueueFull(streamID: streamID, limit: maxOutboundBytes))
+        }
+        switch machine.send(output, on: streamID) {
+        case .write(let messages, let streamClosed):
+            for message in messages {
+                write(message, flush: false)
+            }
+            if !messages.isEmpty { context?.flush() }
+            if streamClosed {
+                streams.removeValue(forKey: streamID)?.terminate(.serverClosed)
+            }
+            return .success(())
+        case .drop(let reason):
+            switch reason {
+            case .connectionClosed: return .failure(.streamClosed(streamID: streamID, .connectionClosed))
+            case .streamClosed:
+                return .failure(.streamClosed(streamID: streamID, streams[streamID]?.termination ?? .serverClosed))
+            case .alreadyResponded: return .failure(.alreadyResponded(streamID: streamID))
+            case .tooManyEventsBeforeResponse: return .failure(.tooManyEventsBeforeResponse(streamID: streamID))
+            }
+        }
+    }
+
+    private func writeError(_ error: IPCModeledError, on streamID: Int32) {
+        write(.modeled(.applicationError, streamID: streamID, flags: .terminateStream, shape: error.shape, json: error.json),
+              flush: true)
+    }
+
+    private func write(_ message: RPCMessage, flush: Bool, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 0)
+        do {
+            try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer, limits: limits)
+        } catch {
+            // Only a handler's oversized body gets here; tell the client something rather than nothing.
+            logger.error("IPC message could not be encoded", metadata: ["error": "\(error)"])
+            if message.streamID != 0, message.type != .applicationError {
+                let fallback = IPCModeledError.serviceError("Response could not be encoded: \(error)")
+                try? EventStreamEncoder.encode(
+                    RPCMessage.modeled(.applicationError, streamID: message.streamID, flags: .terminateStream,
+                                       shape: fallback.shape, json: fallback.json).eventStreamMessage,
+                    into: &buffer, limits: limits)
+            }
+        }
+        let size = buffer.readableBytes
+        pendingOutboundBytes += size
+        let writePromise = promise ?? context.eventLoop.makePromise(of: Void.self)
+        let bound = self.bound
+        writePromise.futureResult.whenComplete { _ in bound.value.pendingOutboundBytes -= size }
+        context.write(wrapOutboundOut(buffer), promise: writePromise)
+        if flush { context.flush() }
+    }
+
+    private func terminateAllStreams() {
+        let open = machine.connectionClosed()
+        for id in open {
+            streams.removeValue(forKey: id)?.terminate(.connectionClosed)
+        }
+        for stream in streams.values { stream.terminate(.connectionClosed) }
+        streams = [:]
+    }
+
+    /// Extracts `authToken` from the Connect payload. Parsed as JSON (never compared as raw bytes: Python writes
+    /// `{"authToken": "…"}` with a space, Java writes it compactly).
+    static func authToken(from payload: ByteBuffer) -> String? {
+        struct ConnectPayload: Decodable { var authToken: String? }
+        return try? JSONDecoder().decode(ConnectPayload.self, from: Data(payload.readableBytesView)).authToken
+    }
+}
