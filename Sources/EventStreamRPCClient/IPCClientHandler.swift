@@ -1,0 +1,200 @@
+import EventStream
+import NIOCore
+
+/// The client connection's event-loop side: assigns stream ids, writes requests and routes inbound messages to
+/// the waiting response promises and event continuations.
+final class IPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = EventStreamMessage
+    typealias OutboundOut = ByteBuffer
+
+    typealias EventContinuation = AsyncThrowingStream<IPCResponse, any Error>.Continuation
+
+    private struct PendingStream {
+        var operation: String
+        var response: EventLoopPromise<IPCResponse>?
+        var events: EventContinuation?
+    }
+
+    private let socketPath: String
+    private var context: ChannelHandlerContext?
+    private var connectAck: EventLoopPromise<Void>?
+    private var pings: [EventLoopPromise<Void>] = []
+    private var streams: [Int32: PendingStream] = [:]
+    private var nextStreamID: Int32 = 1
+    private var failure: IPCClientError?
+
+    init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Requests (called on the event loop)
+
+    func sendConnect(authToken: String, promise: EventLoopPromise<Void>) {
+        connectAck = promise
+        var body = ByteBuffer()
+        body.writeStaticString("{\"authToken\":")
+        body.writeJSONString(authToken)
+        body.writeStaticString("}")
+        let version = EventStreamHeader(name: RPCHeaderName.version, value: .string(RPCHeaderName.supportedVersion))
+        write(RPCMessage(type: .connect, headers: [version], payload: body))
+    }
+
+    func sendPing(payload: ByteBuffer, promise: EventLoopPromise<Void>) {
+        if let failure { return promise.fail(failure) }
+        pings.append(promise)
+        write(RPCMessage(type: .ping, payload: payload))
+    }
+
+    /// Opens a stream with its request; returns its id.
+    func startStream(
+        operation: String,
+        requestShape: String,
+        payload: ByteBuffer,
+        response: EventLoopPromise<IPCResponse>,
+        events: EventContinuation?
+    ) -> Int32? {
+        if let failure {
+            response.fail(failure)
+            events?.finish(throwing: failure)
+            return nil
+        }
+        let id = nextStreamID
+        nextStreamID &+= 1
+        streams[id] = PendingStream(operation: operation, response: response, events: events)
+        write(.modeled(.applicationMessage, streamID: id, flags: [], shape: requestShape, json: payload, operation: operation))
+        return id
+    }
+
+    /// Client-side close of a stream (what the SDK's `operation.close()` sends).
+    func closeStream(_ id: Int32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.response?.fail(IPCClientError.streamClosedWithoutResponse(operation: stream.operation))
+        stream.events?.finish()
+        write(.terminateStream(id))
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message: RPCMessage
+        do {
+            message = try RPCMessage(unwrapInboundIn(data))
+        } catch {
+            return fail(.protocolError(socketPath: socketPath, "\(error)"), close: true)
+        }
+        if message.streamID == 0 {
+            receivedConnectionMessage(message)
+        } else {
+            receivedStreamMessage(message)
+        }
+    }
+
+    private func receivedConnectionMessage(_ message: RPCMessage) {
+        switch message.type {
+        case .connectAck:
+            guard let promise = connectAck else {
+                return fail(.protocolError(socketPath: socketPath, "unexpected second ConnectAck"), close: true)
+            }
+            connectAck = nil
+            if message.flags.contains(.connectionAccepted) {
+                promise.succeed()
+            } else {
+                promise.fail(IPCClientError.connectionRejected(socketPath: socketPath))
+                fail(.connectionRejected(socketPath: socketPath), close: true)
+            }
+        case .pingResponse:
+            if !pings.isEmpty { pings.removeFirst().succeed() }
+        case .ping:
+            // Like the Python SDK: note it and do not answer (a Ping answered with a Ping could ping-pong).
+            break
+        case .protocolError, .internalError:
+            let text = String(buffer: message.payload)
+            fail(.protocolError(socketPath: socketPath, "server sent \(message.type): \(text)"), close: true)
+        case .connect, .applicationMessage, .applicationError:
+            fail(.protocolError(socketPath: socketPath, "unexpected \(message.type) on stream 0"), close: true)
+        }
+    }
+
+    private func receivedStreamMessage(_ message: RPCMessage) {
+        let id = message.streamID
+        guard var stream = streams[id] else {
+            // Late messages for a stream we already closed are normal (crossing close); ignore them.
+            return
+        }
+        let terminate = message.flags.contains(.terminateStream)
+        let shape = message.serviceModelType
+        if message.type == .applicationError {
+            let error = IPCClientError.remote(IPCRemoteError(shape: shape, body: Array(buffer: message.payload)))
+            streams[id] = nil
+            stream.response?.fail(error)
+            stream.events?.finish(throwing: error)
+            return
+        }
+        if let response = stream.response {
+            stream.response = nil
+            if let shape {
+                response.succeed(IPCResponse(shape: shape, payload: Array(buffer: message.payload)))
+            } else {
+                response.fail(IPCClientError.streamClosedWithoutResponse(operation: stream.operation))
+            }
+        } else if let shape {
+            stream.events?.yield(IPCResponse(shape: shape, payload: Array(buffer: message.payload)))
+        }
+        if terminate {
+            streams[id] = nil
+            stream.events?.finish()
+        } else {
+            streams[id] = stream
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(.protocolError(socketPath: socketPath, "\(error)"), close: true)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(.connectionClosed(socketPath: socketPath), close: false)
+        context.fireChannelInactive()
+    }
+
+    // MARK: Helpers
+
+    /// Fails everything waiting and (optionally) closes; later requests fail with the same error.
+    private func fail(_ error: IPCClientError, close: Bool) {
+        if failure == nil { failure = error }
+        connectAck?.fail(error)
+        connectAck = nil
+        for ping in pings { ping.fail(error) }
+        pings = []
+        let pending = streams
+        streams = [:]
+        for stream in pending.values {
+            stream.response?.fail(error)
+            stream.events?.finish(throwing: error)
+        }
+        if close { context?.close(promise: nil) }
+    }
+
+    private func write(_ message: RPCMessage) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 0)
+        do {
+            try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer)
+        } catch {
+            if message.streamID != 0, let stream = streams.removeValue(forKey: message.streamID) {
+                stream.response?.fail(IPCClientError.encodingFailed("\(error)"))
+                stream.events?.finish(throwing: IPCClientError.encodingFailed("\(error)"))
+            }
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+}
