@@ -51,7 +51,13 @@ public struct SkipCondition: Sendable, Hashable, CustomStringConvertible {
 
 /// A `Skipif` expression that is not `[!](exists|onpath) <argument>`.
 public struct SkipConditionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The offending expression, as written in the recipe.
     public var expression: String
+
+    public init(expression: String) {
+        self.expression = expression
+    }
+
     public var description: String {
         "invalid Skipif expression \"\(expression)\": expected \"[!]exists <path>\" or \"[!]onpath <program>\""
     }
