@@ -38,14 +38,14 @@ var targets: [Target] = [
     .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassSupervisor",
-        dependencies: ["GreengrassLifecycle", "GreengrassLogging", subprocess, systemPackage, logging],
+        dependencies: ["GreengrassLifecycle", "GreengrassLogging", "GreengrassLogFormat", subprocess, systemPackage, logging, nioCore, nioPosix, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
 
     .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", grdb], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassCLICommands",
-        dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", argumentParser],
+        dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", "GreengrassLogFormat", argumentParser, nioCore],
         swiftSettings: swiftSettings
     ),
 
@@ -57,7 +57,7 @@ var targets: [Target] = [
 
     // MARK: Executables (thin @main types; libraries do the work)
     .executableTarget(name: "NucleusMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
-    .executableTarget(name: "CLIMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "CLIMain", dependencies: ["GreengrassCLICommands"], swiftSettings: swiftSettings),
 
     // MARK: Test support and tests
     .target(name: "GreengrassTestSupport", dependencies: [], path: "Tests/GreengrassTestSupport", swiftSettings: swiftSettings),

@@ -1,6 +1,9 @@
-import ArgumentParser
+import GreengrassCLICommands
 
+/// `greengrass-cli`: all behaviour lives in GreengrassCLICommands.
 @main
-struct CLIMain: AsyncParsableCommand {
-    func run() async throws {}
+enum CLIMain {
+    static func main() async {
+        await GreengrassCLI.runFromCommandLine()
+    }
 }

@@ -1,0 +1,171 @@
+import ArgumentParser
+import GreengrassIPCModel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct DeploymentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deployment",
+        abstract: "Create local deployments and follow their status.",
+        subcommands: [Create.self, List.self, Status.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update a local deployment.",
+            discussion: "Example: greengrass-cli deployment create --recipeDir ~/recipes --artifactDir ~/artifacts --merge \"com.example.HelloWorld=1.0.0\""
+        )
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: [.short, .customLong("recipeDir")], help: "Folder with component recipe files (JSON or YAML).")
+        var recipeDir: String?
+        @Option(name: [.short, .customLong("artifactDir")], help: "Folder with artifacts laid out as <name>/<version>/<files>.")
+        var artifactDir: String?
+        @Option(name: [.short, .customLong("merge")], help: "Component to add or update, as NAME=VERSION (repeatable).")
+        var merge: [String] = []
+        @Option(name: [.customLong("remove")], help: "Root component to remove (repeatable).")
+        var remove: [String] = []
+        @Option(name: [.short, .customLong("groupId")], help: "Thing group of the deployment (default: the local group).")
+        var groupId: String?
+        @Option(name: [.short, .customLong("update-config")], help: "Configuration update: JSON text or a file, {\"Name\":{\"MERGE\":{...},\"RESET\":[\"/ptr\"]}}.")
+        var updateConfig: String?
+        @Option(name: [.customLong("runWith")], help: "Run-as user, as NAME:posixUser=USER[:GROUP] (repeatable).")
+        var runWith: [String] = []
+        @Option(name: [.customLong("systemLimits")], help: "Resource limits: JSON text or a file, {\"Name\":{\"memory\":KB,\"cpus\":N}}.")
+        var systemLimits: String?
+        @Option(name: [.customLong("failure-handling-policy"), .customLong("fp", withSingleDash: true)], help: "ROLLBACK or DO_NOTHING (default DO_NOTHING).")
+        var failureHandlingPolicy: String?
+
+        func validate() throws {
+            if merge.isEmpty && remove.isEmpty && updateConfig == nil && recipeDir == nil {
+                throw ValidationError("Nothing to deploy: give --merge, --remove, --update-config or --recipeDir.")
+            }
+            if let policy = failureHandlingPolicy, FailureHandlingPolicy(rawValue: policy.uppercased()) == nil {
+                throw ValidationError("--failure-handling-policy must be ROLLBACK or DO_NOTHING, got '\(policy)'.")
+            }
+        }
+
+        func run() async throws {
+            let request = try DeploymentRequestBuilder(currentDirectory: FileManager.default.currentDirectoryPath).build(
+                recipeDir: recipeDir, artifactDir: artifactDir, merge: merge, remove: remove, groupId: groupId,
+                updateConfig: updateConfig, runWith: runWith, systemLimits: systemLimits,
+                failureHandlingPolicy: failureHandlingPolicy
+            )
+            try await global.withConnection { connection in
+                let response: CreateLocalDeploymentResponse = try await connection.call(.createLocalDeployment, request)
+                print("Local deployment submitted! Deployment Id: \(response.deploymentId ?? "null")")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the last local deployments.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            try await global.withConnection { connection in
+                let response: ListLocalDeploymentsResponse = try await connection.call(.listLocalDeployments, EmptyRequest())
+                print(CLIOutput.deploymentList(response.localDeployments ?? []), terminator: "")
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the status of one local deployment.")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: [.short, .customLong("deploymentId")], help: "Deployment ID.") var deploymentId: String
+
+        func run() async throws {
+            try await global.withConnection { connection in
+                let response: GetLocalDeploymentStatusResponse = try await connection.call(
+                    .getLocalDeploymentStatus, GetLocalDeploymentStatusRequest(deploymentId: deploymentId))
+                if let deployment = response.deployment {
+                    print(CLIOutput.deploymentStatus(deployment), terminator: "")
+                }
+            }
+        }
+    }
+}
+
+/// Turns `deployment create` flags into a `CreateLocalDeploymentRequest`: resolves relative paths against the
+/// CLI's working directory (the nucleus has another one) and reads JSON-or-file arguments.
+struct DeploymentRequestBuilder {
+    var currentDirectory: String
+
+    func build(
+        recipeDir: String?, artifactDir: String?, merge: [String], remove: [String], groupId: String?,
+        updateConfig: String?, runWith: [String], systemLimits: String?, failureHandlingPolicy: String?
+    ) throws -> CreateLocalDeploymentRequest {
+        var versions: [String: String] = [:]
+        for item in merge {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmedWhitespace() }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--merge expects NAME=VERSION, got '\(item)'.")
+            }
+            versions[parts[0]] = parts[1]
+        }
+        var runWithInfo: [String: RunWithInfo] = [:]
+        for item in runWith {
+            let (name, info) = try Self.parseRunWith(item)
+            runWithInfo[name, default: RunWithInfo()].posixUser = info
+        }
+        if let systemLimits {
+            let limits = try JSONDecoder().decode(
+                [String: SystemResourceLimits].self, from: try readJSONArgument(systemLimits, flag: "--systemLimits"))
+            for (name, limit) in limits { runWithInfo[name, default: RunWithInfo()].systemResourceLimits = limit }
+        }
+        var configuration: [String: ConfigurationUpdate]?
+        if let updateConfig {
+            do {
+                configuration = try JSONDecoder().decode(
+                    [String: ConfigurationUpdate].self, from: try readJSONArgument(updateConfig, flag: "--update-config"))
+            } catch let error as DecodingError {
+                throw ValidationError("--update-config: expected {\"ComponentName\": {\"MERGE\": {...}, \"RESET\": [\"/path\"]}}: \(CLIOutput.describe(error))")
+            }
+        }
+        return CreateLocalDeploymentRequest(
+            groupName: groupId,
+            rootComponentVersionsToAdd: versions.isEmpty ? nil : versions,
+            rootComponentsToRemove: remove.isEmpty ? nil : remove,
+            componentToConfiguration: configuration,
+            componentToRunWithInfo: runWithInfo.isEmpty ? nil : runWithInfo,
+            recipeDirectoryPath: recipeDir.map(absolute),
+            artifactsDirectoryPath: artifactDir.map(absolute),
+            failureHandlingPolicy: failureHandlingPolicy.flatMap { FailureHandlingPolicy(rawValue: $0.uppercased()) }
+        )
+    }
+
+    /// `NAME:posixUser=USER[:GROUP]`.
+    static func parseRunWith(_ item: String) throws -> (String, String) {
+        guard let colon = item.firstIndex(of: ":") else {
+            throw ValidationError("--runWith expects NAME:posixUser=USER[:GROUP], got '\(item)'.")
+        }
+        let name = String(item[..<colon])
+        let setting = item[item.index(after: colon)...]
+        guard setting.hasPrefix("posixUser="), !name.isEmpty, setting.count > "posixUser=".count else {
+            throw ValidationError("--runWith expects NAME:posixUser=USER[:GROUP], got '\(item)'.")
+        }
+        return (name, String(setting.dropFirst("posixUser=".count)))
+    }
+
+    func absolute(_ path: String) -> String {
+        let expanded = path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "") + path.dropFirst(1) : path
+        if expanded.hasPrefix("/") { return expanded }
+        return currentDirectory.hasSuffix("/") ? currentDirectory + expanded : currentDirectory + "/" + expanded
+    }
+
+    /// Arguments like `--update-config` take JSON text, or the path of a file holding it.
+    func readJSONArgument(_ argument: String, flag: String) throws -> Data {
+        let trimmed = argument.trimmedWhitespace()
+        if trimmed.hasPrefix("{") { return Data(trimmed.utf8) }
+        let path = absolute(trimmed)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(flag): '\(argument)' is neither JSON text nor a readable file.")
+        }
+        return data
+    }
+}
