@@ -55,6 +55,13 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
+    .target(name: "GreengrassConfig", dependencies: ["GreengrassJSON", "GreengrassRecipe"], swiftSettings: swiftSettings),
+    .target(
+        name: "GreengrassDeployment",
+        dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", logging],
+        swiftSettings: swiftSettings
+    ),
+
     // MARK: Executables (thin @main types; libraries do the work)
     .executableTarget(name: "NucleusMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
     .executableTarget(name: "CLIMain", dependencies: ["GreengrassCLICommands"], swiftSettings: swiftSettings),

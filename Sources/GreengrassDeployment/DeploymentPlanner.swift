@@ -1,0 +1,145 @@
+import GreengrassIPCModel
+import GreengrassJSON
+import GreengrassRecipe
+import GreengrassStore
+
+/// Every recipe in the package store, with the file each one is stored in.
+public struct StoredRecipes: Sendable {
+    public var catalogue: RecipeCatalogue
+    /// Where each recipe is stored, by `ComponentRecipe.identifier`.
+    public var paths: [String: String]
+
+    public init(recipes: [ComponentRecipe] = [], paths: [String: String] = [:]) {
+        catalogue = RecipeCatalogue(recipes)
+        self.paths = paths
+    }
+
+    public func recipe(_ name: String, _ version: String) -> ComponentRecipe? {
+        guard let version = try? SemanticVersion(parsing: version) else { return nil }
+        return catalogue.recipe(name: name, version: version)
+    }
+}
+
+/// What a deployment will do: the complete component set after it, in dependency order, and what it changes.
+public struct DeploymentPlan: Sendable, Equatable {
+    /// The new deployed set, dependencies before dependents.
+    public var target: [DeployedComponent]
+    /// Components deployed now that the plan removes.
+    public var removed: [String]
+}
+
+/// Why a deployment failed, in the shape `deployment status` prints.
+public struct DeploymentFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var errorStack: [String]
+    public var errorTypes: [String]
+    public var cause: String
+
+    public init(errorStack: [String], errorTypes: [String], cause: String) {
+        self.errorStack = errorStack
+        self.errorTypes = errorTypes
+        self.cause = cause
+    }
+
+    public var description: String { cause }
+
+    static func badRequest(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "INVALID_REQUEST"], errorTypes: ["REQUEST_ERROR"], cause: cause)
+    }
+
+    static func badRecipe(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "RECIPE_PARSE_ERROR"], errorTypes: ["USER_COMPONENT_ERROR"], cause: cause)
+    }
+
+    static func resolution(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(
+            errorStack: ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"], errorTypes: ["REQUEST_ERROR"], cause: cause)
+    }
+}
+
+/// Computes a local deployment's target set, as the Greengrass deployment service does (reference §9): the new
+/// root set is the group's current roots minus `--remove` plus `--merge`; dependencies are resolved across all
+/// of it; configuration is the running one, with `RESET` paths removed, recipe defaults filled in (never
+/// overriding) and `MERGE` applied on top.
+public struct DeploymentPlanner: Sendable {
+    public var platform: Platform
+
+    public init(platform: Platform) {
+        self.platform = platform
+    }
+
+    public func plan(
+        current: [DeployedComponent], request: CreateLocalDeploymentRequest, groupName: String, recipes: StoredRecipes
+    ) throws(DeploymentFailure) -> DeploymentPlan {
+        var roots: [String: SemanticVersion] = [:]
+        for component in current where component.isRoot {
+            roots[component.name] = try? SemanticVersion(parsing: component.version)
+        }
+        for name in request.rootComponentsToRemove ?? [] { roots[name] = nil }
+        for (name, version) in request.rootComponentVersionsToAdd ?? [:] {
+            do {
+                roots[name] = try SemanticVersion(parsing: version)
+            } catch {
+                throw .badRequest("Invalid version \"\(version)\" for component \(name): \(error)")
+            }
+        }
+        for name in (request.componentToConfiguration ?? [:]).keys where roots[name] == nil {
+            throw .badRequest("--update-config names \(name), which is not a root component of this deployment")
+        }
+
+        let resolved: [ResolvedComponent]
+        do {
+            let rootRequirements = roots.sorted { $0.key < $1.key }.map {
+                DependencyResolver.Root(name: $0.key, requirement: .exactly($0.value), requirer: groupName)
+            }
+            var preferred: [String: SemanticVersion] = [:]
+            for component in current { preferred[component.name] = try? SemanticVersion(parsing: component.version) }
+            resolved = try DependencyResolver(catalogue: recipes.catalogue, preferredVersions: preferred)
+                .resolve(rootRequirements).components
+        } catch {
+            throw .resolution("\(error)")
+        }
+
+        let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
+        var target: [DeployedComponent] = []
+        for component in resolved {
+            let recipe = component.recipe
+            do {
+                _ = try recipe.resolve(for: platform)
+            } catch {
+                throw .badRecipe("\(error)")
+            }
+            var configuration = currentByName[recipe.name]?.configuration ?? [:]
+            let update = request.componentToConfiguration?[recipe.name]
+            for pointer in update?.reset ?? [] {
+                guard pointer.isEmpty || pointer.hasPrefix("/") else {
+                    throw .badRequest("RESET path \"\(pointer)\" for \(recipe.name) is not a JSON pointer (it must start with /)")
+                }
+                if pointer.isEmpty {
+                    configuration = [:]
+                } else if let parsed = try? JSONPointer(pointer) {
+                    _ = configuration.removeValue(at: parsed)
+                }
+            }
+            // Defaults fill in what is missing and never override a value already set (Greengrass merges them
+            // with timestamp 1).
+            configuration = recipe.defaultConfiguration.merging(configuration)
+            if let merge = update?.merge {
+                guard merge.objectValue != nil else {
+                    throw .badRequest("MERGE for \(recipe.name) must be a JSON object, got \(merge.kindName)")
+                }
+                configuration.merge(merge)
+            }
+            if configuration.isNull { configuration = [:] }
+            let runWith = request.componentToRunWithInfo?[recipe.name] ?? currentByName[recipe.name]?.runWith
+            target.append(
+                DeployedComponent(
+                    name: recipe.name, version: recipe.version.description, isRoot: roots[recipe.name] != nil,
+                    groupName: roots[recipe.name] != nil ? groupName : currentByName[recipe.name]?.groupName,
+                    recipePath: recipes.paths[recipe.identifier] ?? recipe.fileName,
+                    configuration: configuration, runWith: runWith))
+        }
+        let targetNames = Set(target.map(\.name))
+        let removed = current.map(\.name).filter { !targetNames.contains($0) }
+        return DeploymentPlan(target: target, removed: removed)
+    }
+}

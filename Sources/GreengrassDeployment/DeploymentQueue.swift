@@ -1,0 +1,232 @@
+import GreengrassIPCModel
+import GreengrassJSON
+import GreengrassRecipe
+import GreengrassStore
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What deployments need from the component supervisor.
+public protocol ComponentRuntime: Sendable {
+    /// Stops the named components (dependents first), runs their Uninstall, and forgets them.
+    func remove(_ names: [String]) async
+    /// Makes the running components match `target` (dependencies first): new components are installed and
+    /// started, changed ones reinstalled or restarted as Greengrass does, unchanged ones left alone.
+    /// Throws when a component cannot even be prepared (no manifest for this platform, bad lifecycle).
+    func apply(_ target: [DeployedComponent]) async throws
+    /// Waits until every named component is RUNNING or FINISHED; returns a reason for each one that went BROKEN
+    /// or did not get there before `timeout`.
+    func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String]
+}
+
+/// Why `CreateLocalDeployment` refused a request before queueing it.
+public enum DeploymentSubmissionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidRecipeDirectory(String)
+    case invalidArtifactsDirectory(String)
+    case invalidArguments(String)
+    case storeFailure(String)
+
+    public var description: String {
+        switch self {
+        case .invalidRecipeDirectory(let why), .invalidArtifactsDirectory(let why), .invalidArguments(let why),
+            .storeFailure(let why):
+            why
+        }
+    }
+}
+
+/// The local deployment queue: deployments run one at a time, in submission order, and every one ends
+/// SUCCEEDED or FAILED — each step is bounded, so nothing stays IN_PROGRESS forever.
+///
+/// Crash safety: the target component set is committed to the store before the supervisor acts on it, and the
+/// set it replaced is kept as the deployment's rollback snapshot. A nucleus killed mid-deployment restarts into
+/// the committed set and runs the unfinished deployment again (its steps are idempotent), so it resumes.
+public actor DeploymentQueue {
+    public static let localGroupName = "LOCAL_DEPLOYMENT"
+    /// How many finished deployments `deployment list` keeps.
+    public static let historyLength = 20
+
+    private let store: NucleusStore
+    private let packages: PackageStore
+    private let planner: DeploymentPlanner
+    private let runtime: any ComponentRuntime
+    private let logger: Logger
+    private let healthTimeout: Duration
+    private let now: @Sendable () -> Int64
+    private let pending: AsyncStream<String>
+    private let pendingContinuation: AsyncStream<String>.Continuation
+
+    public init(
+        store: NucleusStore, packages: PackageStore, planner: DeploymentPlanner, runtime: any ComponentRuntime,
+        logger: Logger, healthTimeout: Duration = .seconds(300),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) {
+        self.store = store
+        self.packages = packages
+        self.planner = planner
+        self.runtime = runtime
+        self.logger = logger
+        self.healthTimeout = healthTimeout
+        self.now = now
+        (pending, pendingContinuation) = AsyncStream.makeStream(of: String.self)
+    }
+
+    /// Validates and queues a deployment; returns its id.
+    public func submit(_ request: CreateLocalDeploymentRequest) throws(DeploymentSubmissionError) -> String {
+        if let group = request.groupName, group.contains(":") {
+            throw .invalidArguments("groupName must not contain ':', got \"\(group)\"")
+        }
+        if let path = request.recipeDirectoryPath, !FileSystem.isDirectory(path) {
+            throw .invalidRecipeDirectory("Recipe directory \(path) does not exist or is not a directory")
+        }
+        if let path = request.artifactsDirectoryPath {
+            guard FileSystem.isDirectory(path) else {
+                throw .invalidArtifactsDirectory("Artifacts directory \(path) does not exist or is not a directory")
+            }
+            let store = packages.paths.packagesDirectory
+            if (store + "/").hasPrefix(path.hasSuffix("/") ? path : path + "/") {
+                throw .invalidArtifactsDirectory("Artifacts directory \(path) contains the component store \(store)")
+            }
+        }
+        let id = UUID().uuidString.lowercased()
+        let group = request.groupName.map { "thinggroup/\($0)" } ?? Self.localGroupName
+        do {
+            try store.insertDeployment(id: id, groupName: group, request: request, createdOn: now())
+        } catch {
+            throw .storeFailure("Cannot record the deployment: \(error)")
+        }
+        logger.info("Local deployment queued", metadata: ["eventType": "deployment-queued", "deploymentId": "\(id)"])
+        pendingContinuation.yield(id)
+        return id
+    }
+
+    public func localDeployments() -> [LocalDeployment] {
+        ((try? store.deployments()) ?? []).map(\.localDeployment)
+    }
+
+    public func localDeployment(id: String) -> LocalDeployment? {
+        (try? store.deployment(id: id))?.localDeployment
+    }
+
+    /// Re-queues deployments a previous run left QUEUED or IN_PROGRESS, oldest first.
+    public func resumeUnfinished() {
+        for record in (try? store.deployments(withStatus: [.queued, .inProgress])) ?? [] {
+            logger.info(
+                "Resuming deployment interrupted by a nucleus restart",
+                metadata: ["eventType": "deployment-resume", "deploymentId": "\(record.id)", "status": "\(record.status.rawValue)"])
+            pendingContinuation.yield(record.id)
+        }
+    }
+
+    /// Processes deployments until the task is cancelled or `finish()` is called.
+    public func run() async {
+        for await id in pending {
+            if Task.isCancelled { break }
+            await process(id)
+        }
+    }
+
+    /// Stops accepting deployments; `run()` returns after the current one.
+    public nonisolated func finish() {
+        pendingContinuation.finish()
+    }
+
+    func process(_ id: String) async {
+        guard let record = try? store.deployment(id: id), !record.status.isFinal else { return }
+        let metadata: Logger.Metadata = ["deploymentId": "\(id)"]
+        do {
+            try store.beginDeployment(id: id, now: now())
+        } catch {
+            logger.error("Cannot start deployment: \(error)", metadata: metadata)
+            return
+        }
+        logger.info("Deployment started", metadata: metadata.merging(["eventType": "deployment-start"]) { $1 })
+        let snapshot = (try? store.deployment(id: id))?.rollbackSnapshot ?? []
+
+        // Everything up to the commit changes nothing that is running: a bad recipe leaves the device as it was.
+        let plan: DeploymentPlan
+        do {
+            if let recipes = record.request.recipeDirectoryPath { _ = try packages.importRecipes(from: recipes) }
+            if let artifacts = record.request.artifactsDirectoryPath { try packages.importArtifacts(from: artifacts) }
+            let recipes = packages.storedRecipes { file, error in
+                self.logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+            }
+            let current = (try? store.deployedComponents()) ?? []
+            plan = try planner.plan(current: current, request: record.request, groupName: record.groupName, recipes: recipes)
+        } catch {
+            fail(id, error, detailed: .failedNoStateChange, metadata: metadata)
+            return
+        }
+
+        do {
+            try store.commitDeployedSet(plan.target, deploymentID: id, status: .inProgress, details: nil, now: now())
+        } catch {
+            fail(id, DeploymentFailure.storeError("\(error)"), detailed: .failedNoStateChange, metadata: metadata)
+            return
+        }
+        let failures = await converge(to: plan.target, removing: plan.removed)
+        if failures.isEmpty {
+            finish(id, status: .succeeded, details: DeploymentStatusDetails(detailedDeploymentStatus: .successful), metadata: metadata)
+            return
+        }
+        let failure = DeploymentFailure(
+            errorStack: ["DEPLOYMENT_FAILURE", "COMPONENT_UPDATE_ERROR", "COMPONENT_BROKEN"],
+            errorTypes: ["USER_COMPONENT_ERROR"],
+            cause: failures.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))
+        if (record.request.failureHandlingPolicy ?? .doNothing) == .rollback {
+            logger.warning("Deployment failed, rolling back: \(failure.cause)", metadata: metadata)
+            let snapshotNames = Set(snapshot.map(\.name))
+            let added = plan.target.map(\.name).filter { !snapshotNames.contains($0) }
+            try? store.commitDeployedSet(snapshot, deploymentID: id, status: .inProgress, details: nil, now: now())
+            _ = await converge(to: snapshot, removing: added)
+            fail(id, failure, detailed: .failedRollbackComplete, metadata: metadata)
+        } else {
+            fail(id, failure, detailed: .failedRollbackNotRequested, metadata: metadata)
+        }
+    }
+
+    /// Removes what goes, applies what stays, and waits for it to be healthy.
+    private func converge(to target: [DeployedComponent], removing removed: [String]) async -> [String: String] {
+        await runtime.remove(removed)
+        do {
+            try await runtime.apply(target)
+        } catch {
+            return ["deployment": "\(error)"]
+        }
+        return await runtime.awaitHealthy(target.map(\.name), timeout: healthTimeout)
+    }
+
+    private func fail(_ id: String, _ error: any Error, detailed: DetailedDeploymentStatus, metadata: Logger.Metadata) {
+        let failure = (error as? DeploymentFailure)
+            ?? DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE"], errorTypes: ["UNKNOWN_ERROR"], cause: "\(error)")
+        logger.error("Deployment failed: \(failure.cause)", metadata: metadata.merging(["eventType": "deployment-failed"]) { $1 })
+        finish(
+            id, status: .failed,
+            details: DeploymentStatusDetails(
+                detailedDeploymentStatus: detailed, deploymentErrorStack: failure.errorStack,
+                deploymentErrorTypes: failure.errorTypes, deploymentFailureCause: failure.cause),
+            metadata: metadata)
+    }
+
+    private func finish(_ id: String, status: DeploymentStatus, details: DeploymentStatusDetails, metadata: Logger.Metadata) {
+        do {
+            try store.finishDeployment(id: id, status: status, details: details, now: now())
+            try store.pruneDeployments(keep: Self.historyLength)
+        } catch {
+            logger.error("Cannot record the outcome of the deployment: \(error)", metadata: metadata)
+        }
+        if status == .succeeded {
+            logger.info("Deployment succeeded", metadata: metadata.merging(["eventType": "deployment-succeeded"]) { $1 })
+        }
+    }
+}
+
+extension DeploymentFailure {
+    static func storeError(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "IO_ERROR"], errorTypes: ["DEVICE_ERROR"], cause: cause)
+    }
+}

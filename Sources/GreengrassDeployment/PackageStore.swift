@@ -1,0 +1,118 @@
+import GreengrassRecipe
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The `<root>/packages` component store: recipes under `packages/recipes`, artifacts under
+/// `packages/artifacts/<Name>/<Version>/`.
+public struct PackageStore: Sendable {
+    public let paths: NucleusPaths
+    /// Recipe files larger than this are refused (a recipe is a few KB; this bounds memory on hostile input).
+    public static let maximumRecipeBytes = 1 << 20
+
+    public init(paths: NucleusPaths) {
+        self.paths = paths
+    }
+
+    /// Parses every recipe (`.json`, `.yaml`, `.yml`, recursively; empty files skipped) in `directory` and
+    /// copies it into the store. Throws the first parse error, naming the file, field and line; nothing is
+    /// copied unless every recipe parses.
+    public func importRecipes(from directory: String) throws(DeploymentFailure) -> [ComponentRecipe] {
+        var parsed: [(recipe: ComponentRecipe, contents: String, fileExtension: String)] = []
+        for file in Self.recipeFiles(in: directory) {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw .badRecipe("Unable to read \(file)")
+            }
+            if data.isEmpty { continue }
+            guard data.count <= Self.maximumRecipeBytes else {
+                throw .badRecipe("Unable to parse \(file) as a recipe: larger than \(Self.maximumRecipeBytes) bytes")
+            }
+            let contents = String(decoding: data, as: UTF8.self)
+            do {
+                let recipe = try ComponentRecipe(bytes: Array(data), fileName: file)
+                parsed.append((recipe, contents, file.hasSuffix(".json") ? "json" : "yaml"))
+            } catch {
+                throw .badRecipe("Unable to parse \(file) as a recipe due to: \(error)")
+            }
+        }
+        for entry in parsed {
+            let destination = paths.recipe(
+                component: entry.recipe.name, version: entry.recipe.version.description, fileExtension: entry.fileExtension)
+            // A recipe of the same name and version in the other format would shadow this one on reload.
+            let other = paths.recipe(
+                component: entry.recipe.name, version: entry.recipe.version.description,
+                fileExtension: entry.fileExtension == "json" ? "yaml" : "json")
+            try? FileManager.default.removeItem(atPath: other)
+            do {
+                try Self.writeAtomically(Data(entry.contents.utf8), to: destination)
+            } catch {
+                throw .badRecipe("Unable to store recipe \(entry.recipe.identifier): \(error)")
+            }
+        }
+        return parsed.map(\.recipe)
+    }
+
+    /// Copies `<directory>/<Name>/<Version>/` into the store for every component version found there.
+    public func importArtifacts(from directory: String) throws(DeploymentFailure) {
+        let fileManager = FileManager.default
+        let names = (try? fileManager.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names.sorted() {
+            let versions = (try? fileManager.contentsOfDirectory(atPath: directory + "/" + name)) ?? []
+            for version in versions.sorted() {
+                let source = "\(directory)/\(name)/\(version)"
+                guard FileSystem.isDirectory(source) else { continue }
+                let destination = paths.artifacts(component: name, version: version)
+                do {
+                    try? fileManager.removeItem(atPath: destination)
+                    try fileManager.createDirectory(
+                        atPath: paths.artifactsDirectory + "/" + name, withIntermediateDirectories: true)
+                    try fileManager.copyItem(atPath: source, toPath: destination)
+                } catch {
+                    throw DeploymentFailure(
+                        errorStack: ["DEPLOYMENT_FAILURE", "IO_ERROR"], errorTypes: ["DEVICE_ERROR"],
+                        cause: "Unable to copy artifacts of \(name) \(version) from \(source): \(error)")
+                }
+            }
+        }
+    }
+
+    /// Every recipe in the store. A stored recipe that no longer parses (edited by hand, disk error) is reported
+    /// through `onError` and skipped rather than stopping the nucleus.
+    public func storedRecipes(onError: (String, any Error) -> Void = { _, _ in }) -> StoredRecipes {
+        var recipes: [ComponentRecipe] = []
+        var locations: [String: String] = [:]
+        for file in Self.recipeFiles(in: paths.recipesDirectory) {
+            guard let data = FileManager.default.contents(atPath: file), !data.isEmpty,
+                data.count <= Self.maximumRecipeBytes
+            else { continue }
+            do {
+                let recipe = try ComponentRecipe(bytes: Array(data), fileName: file)
+                recipes.append(recipe)
+                locations[recipe.identifier] = file
+            } catch {
+                onError(file, error)
+            }
+        }
+        return StoredRecipes(recipes: recipes, paths: locations)
+    }
+
+    /// Recipe files under `directory`, recursively, in a stable order.
+    static func recipeFiles(in directory: String) -> [String] {
+        var files: [String] = []
+        for relative in FileSystem.relativePaths(under: directory) {
+            let lowercased = relative.lowercased()
+            if lowercased.hasSuffix(".yaml") || lowercased.hasSuffix(".yml") || lowercased.hasSuffix(".json") {
+                files.append(directory + "/" + relative)
+            }
+        }
+        return files.sorted()
+    }
+
+    /// Write to a temporary file, fsync, rename: a crash leaves the old file or the new one, never half of one.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        try data.write(to: URL(fileURLWithPath: path), options: [.atomic])
+    }
+}
