@@ -1,0 +1,65 @@
+import GreengrassLogFormat
+
+/// The nucleus's `logging` configuration (`services.aws.greengrass.Nucleus.configuration.logging`, reference §3).
+public struct GreengrassLogConfiguration: Hashable, Sendable {
+    /// How contexts are ordered inside `{…}` / `"contexts":{…}`.
+    public enum ContextOrder: Hashable, Sendable {
+        /// The order the Java nucleus prints (its `HashMap` iteration order), so lines match real Greengrass
+        /// byte for byte, e.g. `{scriptName=…, serviceName=…, currentState=…}`.
+        case greengrass
+        /// Insertion order of the logger's metadata, then metadata provider values, then per-call metadata
+        /// (each of the latter two sorted by key, since `Logger.Metadata` is an unordered dictionary).
+        case insertion
+    }
+
+    /// `logging.outputDirectory`, default `<root>/logs`.
+    public var outputDirectory: String
+    /// `logging.level`, default INFO. Changeable at runtime with ``GreengrassLogFiles/setLevel(_:)``.
+    public var level: GreengrassLogLevel
+    /// `logging.format`, default TEXT.
+    public var format: LogLineFormat
+    /// `logging.outputType`, default FILE.
+    public var outputType: LogOutputType
+    /// `logging.fileSizeKB`, default 1024.
+    public var fileSizeKB: Int
+    /// `logging.totalLogsSizeKB`, default 10240 (per log name: greengrass.log and each component log separately).
+    public var totalLogsSizeKB: Int
+    /// Default ``ContextOrder/greengrass``.
+    public var contextOrder: ContextOrder
+    /// Messages longer than this many UTF-8 bytes are cut (and marked) so that one event can never be huge.
+    public var maxMessageBytes: Int
+    /// File mode of created log files (default 0o640; the directory is created 0o700).
+    public var fileMode: UInt32
+
+    public init(
+        outputDirectory: String,
+        level: GreengrassLogLevel = .info,
+        format: LogLineFormat = .text,
+        outputType: LogOutputType = .file,
+        fileSizeKB: Int = 1024,
+        totalLogsSizeKB: Int = 10240,
+        contextOrder: ContextOrder = .greengrass,
+        maxMessageBytes: Int = 256 * 1024,
+        fileMode: UInt32 = 0o640
+    ) {
+        self.outputDirectory = outputDirectory
+        self.level = level
+        self.format = format
+        self.outputType = outputType
+        self.fileSizeKB = fileSizeKB
+        self.totalLogsSizeKB = totalLogsSizeKB
+        self.contextOrder = contextOrder
+        self.maxMessageBytes = maxMessageBytes
+        self.fileMode = fileMode
+    }
+
+    /// The defaults for a Greengrass root: logs in `<rootPath>/logs`.
+    public init(rootPath: String) {
+        self.init(outputDirectory: rootPath.hasSuffix("/") ? rootPath + "logs" : rootPath + "/logs")
+    }
+
+    /// The rotation policy these settings imply.
+    public var rotationPolicy: LogRotationPolicy {
+        LogRotationPolicy(fileSizeKB: fileSizeKB, totalLogsSizeKB: totalLogsSizeKB)
+    }
+}
