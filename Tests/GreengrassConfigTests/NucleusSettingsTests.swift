@@ -1,0 +1,90 @@
+import GreengrassConfig
+import GreengrassJSON
+import Testing
+
+@Suite("Nucleus configuration")
+struct NucleusSettingsTests {
+    @Test func defaultsMatchGreengrass() throws {
+        let settings = try NucleusSettings(tree: [:])
+        #expect(settings.mqtt.port == 8883)
+        #expect(settings.mqtt.version == "mqtt5")
+        #expect(settings.mqtt.keepAliveTimeoutMs == 60_000)
+        #expect(settings.mqtt.spoolerMaxSizeInBytes == 2_621_440)
+        #expect(settings.logging.fileSizeKB == 1024)
+        #expect(settings.logging.totalLogsSizeKB == 10_240)
+        #expect(settings.logging.level == "INFO")
+        #expect(settings.posixShell == "sh")
+        #expect(settings.defaultPosixUser == nil)
+    }
+
+    static let awsInstallerConfig = """
+        ---
+        system:
+          certificateFilePath: "/greengrass/v2/device.pem.crt"
+          privateKeyPath: "/greengrass/v2/private.pem.key"
+          rootCaPath: "/greengrass/v2/AmazonRootCA1.pem"
+          rootpath: "/greengrass/v2"
+          thingName: "MyGreengrassCore"
+        services:
+          aws.greengrass.Nucleus:
+            componentType: "NUCLEUS"
+            version: "2.14.0"
+            configuration:
+              awsRegion: "us-west-2"
+              iotDataEndpoint: "abc-ats.iot.us-west-2.amazonaws.com"
+              runWithDefault:
+                posixUser: ggc_user:ggc_group
+              mqtt:
+                port: 1883
+                version: mqtt3
+              logging:
+                level: debug
+        setenv:
+          HTTPS_PROXY: http://proxy:3128
+        """
+
+    @Test func awsInstallerShapeParses() throws {
+        let tree = try ConfigurationFile.merge(contents: Self.awsInstallerConfig, fileName: "config.yaml", onto: [:])
+        let settings = try NucleusSettings(tree: tree)
+        #expect(settings.thingName == "MyGreengrassCore")
+        #expect(settings.rootCaPath == "/greengrass/v2/AmazonRootCA1.pem")
+        #expect(settings.iotDataEndpoint == "abc-ats.iot.us-west-2.amazonaws.com")
+        #expect(settings.defaultPosixUser == "ggc_user:ggc_group")
+        #expect(settings.mqtt.port == 1883)
+        #expect(settings.mqtt.version == "mqtt3")
+        #expect(settings.logging.level == "DEBUG")
+        #expect(settings.setenv == ["HTTPS_PROXY": "http://proxy:3128"])
+        #expect(settings.awsRegion == "us-west-2")
+    }
+
+    @Test func fileMergesOntoPersistedConfiguration() throws {
+        let base: JSONValue = ["system": ["thingName": "old", "rootCaPath": "/ca.pem"]]
+        let tree = try ConfigurationFile.merge(contents: "system:\n  thingName: new\n", fileName: "c.yaml", onto: base)
+        #expect(tree == ["system": ["thingName": "new", "rootCaPath": "/ca.pem"]])
+    }
+
+    @Test(arguments: [
+        ("services:\n  aws.greengrass.Nucleus:\n    configuration:\n      mqtt:\n        port: abc\n", "services.aws.greengrass.Nucleus.configuration.mqtt.port", 5),
+        ("services:\n  aws.greengrass.Nucleus:\n    configuration:\n      mqtt:\n        port: 70000\n", "services.aws.greengrass.Nucleus.configuration.mqtt.port", 5),
+        ("services:\n  aws.greengrass.Nucleus:\n    configuration:\n      logging:\n        level: LOUD\n", "services.aws.greengrass.Nucleus.configuration.logging.level", 5),
+        ("system:\n  thingName: x\nsystems: 1\n", "systems", 3),
+        ("system: [unclosed\n", nil, nil),
+    ] as [(String, String?, Int?)])
+    func badFilesNameTheKeyAndLine(contents: String, key: String?, line: Int?) {
+        do {
+            _ = try ConfigurationFile.merge(contents: contents, fileName: "bad.yaml", onto: [:])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.file == "bad.yaml")
+            if let key { #expect(error.key == key) }
+            if let line { #expect(error.line == line) }
+            #expect(error.description.hasPrefix("bad.yaml:"))
+        }
+    }
+
+    @Test func keepAliveMustExceedPingTimeout() {
+        #expect(throws: ConfigurationError.self) {
+            try NucleusSettings(tree: ["services": ["aws.greengrass.Nucleus": ["configuration": ["mqtt": ["keepAliveTimeoutMs": 1000, "pingTimeoutMs": 2000]]]]])
+        }
+    }
+}
