@@ -1,0 +1,534 @@
+import Logging
+import MQTTCore
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// How one connection attempt ended.
+struct ConnectionEnd: Sendable {
+    /// Whether CONNACK accepted the connection before it ended.
+    var wasConnected: Bool
+    var error: MQTTClientError
+}
+
+/// One TCP/TLS connection and its protocol state machine. Confined to the client's event loop.
+final class ClientConnection {
+    let id: Int
+    var channel: (any Channel)?
+    var machine: MQTTConnectionStateMachine<ContinuousClock.Instant>
+    var negotiated: MQTTNegotiatedSettings?
+    var outbound: ByteBuffer
+    /// QoS 0 publishes in ``outbound`` that complete once it is written.
+    var outboundTokens: [MQTTMessageToken] = []
+    var isReading = false
+    var closeReason: MQTTClientError?
+    var timer: Scheduled<Void>?
+    var timerDeadline: ContinuousClock.Instant?
+    let ended: EventLoopPromise<ConnectionEnd>
+    var finished = false
+
+    init(id: Int, machine: MQTTConnectionStateMachine<ContinuousClock.Instant>, ended: EventLoopPromise<ConnectionEnd>) {
+        self.id = id
+        self.machine = machine
+        self.ended = ended
+        self.outbound = ByteBuffer()
+    }
+}
+
+/// All mutable client state, confined to one event loop (the one every connection of this client uses),
+/// so the protocol logic runs without locks and NIO callbacks reach it without hops.
+final class ClientCore {
+    private enum PendingRequest {
+        case subscribe([MQTTSubscriptionRequest], EventLoopPromise<[MQTTSubscribeResult]>)
+        case resubscribe([MQTTSubscriptionRequest])
+        case unsubscribe([TopicFilter], EventLoopPromise<[MQTTReasonCode]>)
+    }
+
+    let configuration: MQTTClientConfiguration
+    let eventLoop: any EventLoop
+    private var logger: Logger
+    private var session: MQTTSession
+    private(set) var connection: ClientConnection?
+    private var connectionCounter = 0
+    private var wanted: [TopicFilter: MQTTSubscriptionRequest] = [:]
+    private var wantedOrder: [TopicFilter] = []
+    private var pending: [UInt16: PendingRequest] = [:]
+    private var publishPromises: [MQTTMessageToken: EventLoopPromise<Void>] = [:]
+    private var statistics = MQTTClientStatistics()
+    private(set) var isShuttingDown = false
+    private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
+    private let messages: AsyncStream<MQTTMessage>.Continuation
+    private let events: AsyncStream<MQTTConnectionEvent>.Continuation
+
+    init(
+        configuration: MQTTClientConfiguration, eventLoop: any EventLoop, logger: Logger,
+        messages: AsyncStream<MQTTMessage>.Continuation, events: AsyncStream<MQTTConnectionEvent>.Continuation
+    ) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.logger[metadataKey: "clientId"] = "\(configuration.clientIdentifier)"
+        self.session = MQTTSession(configuration: configuration.session)
+        self.messages = messages
+        self.events = events
+    }
+
+    // MARK: Connecting
+
+    /// Starts one connection attempt; the future completes when that connection has ended.
+    func connect(bound: NIOLoopBoundBox<ClientCore>) -> EventLoopFuture<ConnectionEnd> {
+        eventLoop.preconditionInEventLoop()
+        let ended = eventLoop.makePromise(of: ConnectionEnd.self)
+        guard !isShuttingDown else {
+            ended.succeed(ConnectionEnd(wasConnected: false, error: MQTTClientError(.shutdown, "client is shutting down")))
+            return ended.futureResult
+        }
+        connectionCounter += 1
+        let connection = ClientConnection(
+            id: connectionCounter,
+            machine: MQTTConnectionStateMachine(configuration: .init(
+                version: configuration.protocolVersion, keepAliveSeconds: configuration.keepAliveSeconds,
+                pingTimeout: configuration.pingTimeout, connectTimeout: configuration.connectTimeout,
+                inboundTopicAliasMaximum: configuration.protocolVersion == .v5 ? configuration.topicAliasMaximum : 0)),
+            ended: ended)
+        self.connection = connection
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map(Self.makeSSLContext)
+        } catch {
+            finish(connection, MQTTClientError(.invalidTLSConfiguration, "cannot load TLS settings: \(error)"))
+            return ended.futureResult
+        }
+        let serverName = configuration.tls.flatMap { $0.serverName ?? (Self.isIPAddress(configuration.host) ? nil : configuration.host) }
+        let decoder = MQTTPacketDecoder(version: configuration.protocolVersion, maximumPacketSize: configuration.maximumPacketSize)
+        let boundConnection = NIOLoopBound(connection, eventLoop: eventLoop)
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let core = bound.value
+                    let connection = boundConnection.value
+                    // Set here, before channelActive, so CONNECT can be written the moment the socket is up.
+                    connection.channel = channel
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(MQTTChannelHandler(core: core, connection: connection, decoder: decoder))
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port)
+            .whenComplete { result in
+                let core = bound.value
+                let connection = boundConnection.value
+                switch result {
+                case .success(let channel):
+                    // Shutdown may have raced the connect.
+                    if connection.finished || core.isShuttingDown { channel.close(promise: nil) }
+                case .failure(let error):
+                    core.finish(connection, MQTTClientError(.connectFailed, "cannot connect to \(core.configuration.host):\(core.configuration.port): \(error)"))
+                }
+            }
+        return ended.futureResult
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+
+    private static func makeSSLContext(_ tls: MQTTClientConfiguration.TLS) throws -> NIOSSLContext {
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+        if let certificatePath = tls.certificatePath {
+            tlsConfiguration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
+        }
+        if let privateKeyPath = tls.privateKeyPath {
+            tlsConfiguration.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
+        }
+        if let caPath = tls.caPath { tlsConfiguration.trustRoots = .file(caPath) }
+        tlsConfiguration.applicationProtocols = tls.alpnProtocols
+        return try NIOSSLContext(configuration: tlsConfiguration)
+    }
+
+    /// The channel is up: send CONNECT and wait for CONNACK.
+    func connectionActive(_ connection: ClientConnection) {
+        guard self.connection === connection, !connection.finished else { return }
+        write(.connect(configuration.connectPacket), on: connection)
+        connection.machine.connectSent(now: .now)
+        flush(connection)
+        armTimer(connection)
+    }
+
+    // MARK: Inbound
+
+    func received(_ packet: MQTTPacket, on connection: ClientConnection) {
+        guard self.connection === connection, !connection.finished else { return }
+        handle(connection.machine.received(packet, now: .now), on: connection)
+    }
+
+    func decodingFailed(_ error: any Error, on connection: ClientConnection) {
+        let protocolError = error as? MQTTProtocolError ?? MQTTProtocolError(.invalidField, "undecodable input: \(error)")
+        logger.error("MQTT protocol error from broker, closing connection", metadata: ["error": "\(protocolError)"])
+        close(connection, reason: .protocolError(protocolError))
+    }
+
+    func channelError(_ error: any Error, on connection: ClientConnection) {
+        if connection.closeReason == nil {
+            connection.closeReason = MQTTClientError(.connectionClosed, "connection error: \(error)")
+        }
+    }
+
+    private func handle(_ action: MQTTConnectionStateMachine<ContinuousClock.Instant>.Action, on connection: ClientConnection) {
+        switch action {
+        case .none:
+            break
+        case .sendPingRequest:
+            write(.pingreq, on: connection)
+            flush(connection)
+        case .close(let reason):
+            close(connection, reason: reason)
+        case .connected(let settings):
+            connection.negotiated = settings
+            statistics.connects += 1
+            logger.info(
+                "Successfully connected to MQTT broker",
+                metadata: ["sessionPresent": "\(settings.sessionPresent)", "host": "\(configuration.host):\(configuration.port)"])
+            perform(session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum), on: connection)
+            if !settings.sessionPresent, !wantedOrder.isEmpty {
+                let requests = wantedOrder.compactMap { wanted[$0] }
+                if let id = session.reserveControlIdentifier() {
+                    pending[id] = .resubscribe(requests)
+                    write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests)), on: connection)
+                }
+            }
+            flush(connection)
+            events.yield(.connected(sessionPresent: settings.sessionPresent))
+        case .forward(let packet):
+            switch packet {
+            case .suback(let ack):
+                completeSubscribe(ack)
+            case .unsuback(let ack):
+                completeUnsubscribe(ack)
+            case .auth:
+                logger.debug("ignoring AUTH packet: enhanced authentication is not configured")
+            default:
+                perform(session.received(packet), on: connection)
+            }
+        }
+        armTimer(connection)
+    }
+
+    private func completeSubscribe(_ ack: MQTTSubAckPacket) {
+        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
+        session.releaseControlIdentifier(ack.packetIdentifier)
+        switch request {
+        case .subscribe(let requests, let promise):
+            var results: [MQTTSubscribeResult] = []
+            for (index, subscription) in requests.enumerated() {
+                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
+                results.append(MQTTSubscribeResult(filter: subscription.filter, reasonCode: code))
+                if !code.isFailure { want(subscription) }
+            }
+            promise.succeed(results)
+        case .resubscribe(let requests):
+            for (index, subscription) in requests.enumerated() {
+                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
+                guard code.isFailure else { continue }
+                logger.warning("resubscribe refused", metadata: ["filter": "\(subscription.filter)", "reason": "\(code)"])
+                unwant(subscription.filter)
+                events.yield(.resubscribeFailed(subscription.filter, code))
+            }
+        case .unsubscribe(_, let promise):
+            promise.fail(MQTTClientError(.protocolError, "broker answered UNSUBSCRIBE \(ack.packetIdentifier) with SUBACK"))
+        }
+    }
+
+    private func completeUnsubscribe(_ ack: MQTTSubAckPacket) {
+        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
+        session.releaseControlIdentifier(ack.packetIdentifier)
+        switch request {
+        case .unsubscribe(let filters, let promise):
+            // MQTT 3.1.1 UNSUBACK carries no codes: success for every filter.
+            promise.succeed(filters.indices.map { $0 < ack.reasonCodes.count ? ack.reasonCodes[$0] : .success })
+        case .subscribe(_, let promise):
+            promise.fail(MQTTClientError(.protocolError, "broker answered SUBSCRIBE \(ack.packetIdentifier) with UNSUBACK"))
+        case .resubscribe:
+            break
+        }
+    }
+
+    private func want(_ subscription: MQTTSubscriptionRequest) {
+        if wanted.updateValue(subscription, forKey: subscription.filter) == nil { wantedOrder.append(subscription.filter) }
+    }
+
+    private func unwant(_ filter: TopicFilter) {
+        if wanted.removeValue(forKey: filter) != nil { wantedOrder.removeAll { $0 == filter } }
+    }
+
+    // MARK: Session actions
+
+    private func perform(_ actions: [MQTTSession.Action], on connection: ClientConnection?) {
+        for action in actions {
+            switch action {
+            case .send(let packet, let token):
+                guard let connection, connection.negotiated != nil, !connection.finished else { continue }
+                if write(packet, on: connection) {
+                    if let token { connection.outboundTokens.append(token) }
+                } else if case .publish(let publish) = packet {
+                    if let id = publish.packetIdentifier {
+                        perform(session.fail(packetIdentifier: id, .packetTooLarge), on: connection)
+                    } else if let token {
+                        complete(token, .dropped(.packetTooLarge))
+                    }
+                }
+            case .complete(let token, let outcome):
+                complete(token, outcome)
+            case .deliver(let publish):
+                deliver(publish)
+            }
+        }
+        if let connection { flush(connection) }
+    }
+
+    private func complete(_ token: MQTTMessageToken, _ outcome: MQTTPublishOutcome) {
+        let promise = publishPromises.removeValue(forKey: token)
+        switch outcome {
+        case .written, .acknowledged:
+            promise?.succeed(())
+        case .rejected(let code, let text):
+            logger.warning("broker rejected PUBLISH", metadata: ["reason": "\(code)"])
+            promise?.fail(MQTTClientError(.publishRejected, reasonCode: code, "broker rejected the message" + (text.map { ": \($0)" } ?? "")))
+        case .dropped(let reason):
+            logger.warning("MQTT message dropped", metadata: ["reason": "\(reason)", "spooled": "\(session.spooledCount)"])
+            promise?.fail(MQTTClientError(dropped: reason))
+        }
+    }
+
+    private func deliver(_ publish: MQTTPublishPacket) {
+        statistics.inboundReceived += 1
+        let message = MQTTMessage(
+            topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, dup: publish.dup, properties: publish.properties)
+        if case .dropped = messages.yield(message) {
+            statistics.inboundDropped += 1
+            // Log the first drop and then every 1000th, so a stalled consumer is visible without flooding the log.
+            if statistics.inboundDropped % 1000 == 1 {
+                logger.warning("inbound MQTT message dropped: consumer is not keeping up", metadata: ["dropped": "\(statistics.inboundDropped)"])
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Encodes a packet into the connection's pending output. Returns false when it exceeds the broker's maximum packet size.
+    @discardableResult
+    private func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
+        var packet = packet
+        if configuration.useOutboundTopicAliases, case .publish(let publish) = packet {
+            packet = .publish(connection.machine.prepareOutbound(publish))
+        }
+        do {
+            try packet.write(
+                version: configuration.protocolVersion, to: &connection.outbound,
+                maximumPacketSize: connection.negotiated?.maximumPacketSize ?? MQTTLimits.maximumPacketSize)
+            return true
+        } catch {
+            logger.warning("cannot send packet", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Writes what is pending unless a read burst is in progress (its end flushes).
+    func flush(_ connection: ClientConnection) {
+        guard !connection.isReading, connection.outbound.readableBytes > 0, let channel = connection.channel else { return }
+        let buffer = connection.outbound
+        connection.outbound = channel.allocator.buffer(capacity: 0)
+        let tokens = connection.outboundTokens
+        connection.outboundTokens = []
+        connection.machine.packetSent(now: .now)
+        if tokens.isEmpty {
+            channel.writeAndFlush(buffer, promise: nil)
+        } else {
+            let promise = eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(buffer, promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { [self] result in
+                for token in tokens {
+                    switch result {
+                    case .success: complete(token, .written)
+                    case .failure: complete(token, .dropped(.shutdown))
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    private func armTimer(_ connection: ClientConnection) {
+        guard !connection.finished, let deadline = connection.machine.nextDeadline else { return }
+        if let scheduled = connection.timerDeadline, scheduled <= deadline { return }
+        connection.timer?.cancel()
+        connection.timerDeadline = deadline
+        let delay = ContinuousClock.now.duration(to: deadline)
+        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
+        connection.timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            connection.timer = nil
+            connection.timerDeadline = nil
+            guard self.connection === connection, !connection.finished else { return }
+            handle(connection.machine.deadlineReached(now: .now), on: connection)
+        }
+    }
+
+    // MARK: Closing
+
+    private func close(_ connection: ClientConnection, reason: MQTTConnectionCloseReason) {
+        guard !connection.finished else { return }
+        if connection.closeReason == nil { connection.closeReason = MQTTClientError(reason) }
+        connection.machine.closed()
+        if configuration.protocolVersion == .v5, let code = reason.disconnectReasonCode, connection.channel != nil {
+            connection.outbound.clear()
+            write(.disconnect(MQTTReasonPacket(reasonCode: code)), on: connection)
+            connection.isReading = false
+            flush(connection)
+        }
+        connection.channel?.close(promise: nil)
+    }
+
+    func connectionClosed(_ connection: ClientConnection) {
+        finish(connection, connection.closeReason ?? MQTTClientError(.connectionClosed, "the broker closed the connection"))
+    }
+
+    /// Ends a connection exactly once: the session goes offline, pending requests fail, watchers hear why.
+    func finish(_ connection: ClientConnection, _ error: MQTTClientError) {
+        guard !connection.finished else { return }
+        connection.finished = true
+        connection.machine.closed()
+        connection.timer?.cancel()
+        connection.timer = nil
+        let wasConnected = connection.negotiated != nil
+        if self.connection === connection { self.connection = nil }
+        if wasConnected {
+            perform(session.disconnected(), on: nil)
+            logger.warning("Connection interrupted", metadata: ["reason": "\(error)"])
+        } else {
+            logger.warning("MQTT connect attempt failed", metadata: ["reason": "\(error)"])
+        }
+        let requests = pending
+        pending.removeAll()
+        for (_, request) in requests {
+            switch request {
+            case .subscribe(_, let promise): promise.fail(error)
+            case .unsubscribe(_, let promise): promise.fail(error)
+            case .resubscribe: break
+            }
+        }
+        connection.channel?.close(promise: nil)
+        events.yield(.disconnected(error))
+        connection.ended.succeed(ConnectionEnd(wasConnected: wasConnected, error: error))
+    }
+
+    // MARK: Requests from the public API
+
+    func publish(_ message: MQTTOutboundMessage, until completion: MQTTPublishCompletion) -> EventLoopFuture<Void> {
+        guard !isShuttingDown else { return eventLoop.makeFailedFuture(MQTTClientError(.shutdown, "client is shut down")) }
+        let result = session.publish(message)
+        let promise = eventLoop.makePromise(of: Void.self)
+        if result.accepted, completion == .accepted {
+            promise.succeed(())
+        } else {
+            publishPromises[result.token] = promise
+        }
+        perform(result.actions, on: connection)
+        return promise.futureResult
+    }
+
+    func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {
+        guard let connection, connection.negotiated != nil, !connection.finished else {
+            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot SUBSCRIBE while disconnected"))
+        }
+        guard !requests.isEmpty else { return eventLoop.makeSucceededFuture([]) }
+        guard let id = session.reserveControlIdentifier() else {
+            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
+        }
+        let promise = eventLoop.makePromise(of: [MQTTSubscribeResult].self)
+        pending[id] = .subscribe(requests, promise)
+        write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests, properties: properties)), on: connection)
+        flush(connection)
+        return promise.futureResult
+    }
+
+    func unsubscribe(_ filters: [TopicFilter]) -> EventLoopFuture<[MQTTReasonCode]> {
+        for filter in filters { unwant(filter) }
+        guard let connection, connection.negotiated != nil, !connection.finished else {
+            // Not wanted any more; with no session present at the next connect it will not be re-sent.
+            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot UNSUBSCRIBE while disconnected"))
+        }
+        guard !filters.isEmpty else { return eventLoop.makeSucceededFuture([]) }
+        guard let id = session.reserveControlIdentifier() else {
+            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
+        }
+        let promise = eventLoop.makePromise(of: [MQTTReasonCode].self)
+        pending[id] = .unsubscribe(filters, promise)
+        write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: filters)), on: connection)
+        flush(connection)
+        return promise.futureResult
+    }
+
+    var currentStatistics: MQTTClientStatistics {
+        var result = statistics
+        result.outboundDroppedSpoolFull = session.statistics.droppedSpoolFull
+        result.outboundDroppedOfflineQoS0 = session.statistics.droppedOfflineQoS0
+        result.outboundDroppedLargerThanSpool = session.statistics.droppedLargerThanSpool
+        result.spooledMessages = session.spooledCount
+        result.spooledBytes = session.spooledBytes
+        result.inflightMessages = session.inflightCount
+        return result
+    }
+
+    var isConnected: Bool { connection?.negotiated != nil && connection?.finished == false }
+
+    /// Waits `delay` before the next attempt; the future yields false when shutdown interrupted the wait.
+    func waitBeforeRetry(_ delay: Duration, attempt: Int) -> EventLoopFuture<Bool> {
+        guard !isShuttingDown else { return eventLoop.makeSucceededFuture(false) }
+        events.yield(.reconnecting(attempt: attempt, delay: delay))
+        logger.info("reconnecting", metadata: ["attempt": "\(attempt)", "delay": "\(delay)"])
+        let promise = eventLoop.makePromise(of: Bool.self)
+        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+        let task = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            retryWait = nil
+            promise.succeed(!isShuttingDown)
+        }
+        retryWait = (task, promise)
+        return promise.futureResult
+    }
+
+    /// Stops reconnecting; sends DISCONNECT (normal disconnection, so the broker discards the Will) and closes.
+    func shutdown() {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        if let wait = retryWait {
+            retryWait = nil
+            wait.task.cancel()
+            wait.promise.succeed(false)
+        }
+        guard let connection, !connection.finished else { return }
+        connection.closeReason = MQTTClientError(.shutdown, "client shut down")
+        if connection.negotiated != nil {
+            connection.isReading = false
+            write(.disconnect(MQTTReasonPacket()), on: connection)
+            flush(connection)
+        }
+        connection.machine.closed()
+        connection.channel?.close(promise: nil)
+    }
+
+    /// After the run loop ends: fail whatever is still pending and end the streams.
+    func terminate() {
+        for action in session.failAll(.shutdown) {
+            if case .complete(let token, let outcome) = action { complete(token, outcome) }
+        }
+        for (_, promise) in publishPromises { promise.fail(MQTTClientError(.shutdown, "client shut down")) }
+        publishPromises.removeAll()
+        messages.finish()
+        events.finish()
+    }
+}

@@ -1,0 +1,144 @@
+import Logging
+import MQTTCore
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// An MQTT 3.1.1 / 5 client that owns one connection to one broker, reconnecting with backoff.
+///
+/// Run it as a swift-service-lifecycle `Service` (``run()``); publish, subscribe and observe from any task.
+/// All protocol state lives on one event loop, so the client is `Sendable` without locks.
+///
+/// ```swift
+/// let client = MQTTClient(configuration: .init(host: "broker", clientIdentifier: "thing"), logger: logger)
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await client.run() }
+///     try await client.publish(topic: "a/b", payload: ByteBuffer(string: "hi"), qos: .atLeastOnce)
+/// }
+/// ```
+public final class MQTTClient: Service, Sendable {
+    /// The configuration this client was created with.
+    public let configuration: MQTTClientConfiguration
+    /// Every application message received, in order. Single consumer. When the consumer falls behind by
+    /// ``MQTTClientConfiguration/inboundBufferCapacity`` messages the oldest are dropped and counted
+    /// (``MQTTClientStatistics/inboundDropped``): memory stays bounded and the connection never stalls.
+    public let messages: AsyncStream<MQTTMessage>
+    /// Connection state changes, in order. Single consumer; keeps the newest 1,000 if unread.
+    public let events: AsyncStream<MQTTConnectionEvent>
+
+    let eventLoop: any EventLoop
+    let core: NIOLoopBoundBox<ClientCore>
+    private let logger: Logger
+
+    /// Creates a client. Nothing happens on the network until ``run()``.
+    /// - Parameters:
+    ///   - eventLoopGroup: where the connection runs; one loop of it is used for the client's whole life.
+    public init(configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.logger = logger
+        let eventLoop = eventLoopGroup.any()
+        self.eventLoop = eventLoop
+        let (messages, messagesContinuation) = AsyncStream.makeStream(of: MQTTMessage.self, bufferingPolicy: .bufferingNewest(configuration.inboundBufferCapacity))
+        let (events, eventsContinuation) = AsyncStream.makeStream(of: MQTTConnectionEvent.self, bufferingPolicy: .bufferingNewest(1000))
+        self.messages = messages
+        self.events = events
+        // NIOLoopBound must be created on its loop; `makeBoundOnLoop` would hop, so build the core eagerly
+        // via the unchecked init path that NIO offers for exactly this "create, then only touch on loop" case.
+        self.core = NIOLoopBoundBox.makeBoxSendingValue(
+            ClientCore(configuration: configuration, eventLoop: eventLoop, logger: logger, messages: messagesContinuation, events: eventsContinuation),
+            eventLoop: eventLoop)
+    }
+
+    /// Connects and keeps the connection up, reconnecting with exponential backoff and jitter, until the task is
+    /// cancelled, graceful shutdown is triggered, or ``shutdown()`` is called. On the way out DISCONNECT is sent,
+    /// pending requests fail with ``MQTTClientError/Code/shutdown`` and both streams finish. Call once.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await connectionLoop()
+            } onGracefulShutdown: {
+                self.shutdown()
+            }
+        } onCancel: {
+            self.shutdown()
+        }
+    }
+
+    private func connectionLoop() async {
+        let core = self.core
+        var attempt = 0
+        while true {
+            let end: ConnectionEnd
+            do {
+                end = try await eventLoop.flatSubmit { core.value.connect(bound: core) }.get()
+            } catch {
+                break
+            }
+            if end.error.code == .shutdown { break }
+            if end.wasConnected { attempt = 0 }
+            attempt += 1
+            let delay = configuration.reconnectBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1))
+            let thisAttempt = attempt
+            let keepGoing = (try? await eventLoop.flatSubmit { core.value.waitBeforeRetry(delay, attempt: thisAttempt) }.get()) ?? false
+            if !keepGoing { break }
+        }
+        try? await eventLoop.submit { core.value.terminate() }.get()
+    }
+
+    /// Stops the client: no more reconnects, DISCONNECT sent if connected, then ``run()`` returns.
+    public func shutdown() {
+        let core = self.core
+        eventLoop.execute { core.value.shutdown() }
+    }
+
+    /// Publishes a message.
+    ///
+    /// While offline (or while the in-flight window is full) the message waits in the bounded spool and is
+    /// sent in order later; QoS 0 is dropped offline unless ``MQTTSessionConfiguration/keepQoS0WhenOffline``.
+    /// - Parameter completion: `.acknowledged` (default) returns once QoS 0 is written or QoS 1/2 is
+    ///   acknowledged; `.accepted` returns once the message is sent or spooled.
+    /// - Throws: ``MQTTClientError`` — `.invalidTopic`, `.publishRejected` (with the broker's reason code),
+    ///   `.publishDropped` (spool full, offline QoS 0, too large), `.shutdown`.
+    public func publish(
+        topic: String, payload: ByteBuffer, qos: QoS = .atMostOnce, retain: Bool = false, properties: MQTTProperties = MQTTProperties(),
+        until completion: MQTTPublishCompletion = .acknowledged
+    ) async throws {
+        if let failure = TopicName.validationFailure(topic) { throw MQTTClientError(.invalidTopic, failure) }
+        let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+        let core = self.core
+        try await eventLoop.flatSubmit { core.value.publish(message, until: completion) }.get()
+    }
+
+    /// Subscribes to several filters with per-filter options; the subscriptions are re-sent after a reconnect
+    /// that finds no session on the broker.
+    /// - Returns: one result per request, in order; refused filters have a failure reason code and no granted QoS.
+    /// - Throws: ``MQTTClientError`` `.notConnected` when offline, `.connectionClosed` if the connection drops first.
+    public func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties = MQTTProperties()) async throws -> [MQTTSubscribeResult] {
+        let core = self.core
+        return try await eventLoop.flatSubmit { core.value.subscribe(requests, properties: properties) }.get()
+    }
+
+    /// Subscribes to filters at the given QoS levels (default options).
+    public func subscribe(_ filters: [(TopicFilter, QoS)]) async throws -> [MQTTSubscribeResult] {
+        try await subscribe(filters.map { MQTTSubscriptionRequest($0.0, qos: $0.1) })
+    }
+
+    /// Unsubscribes; the filters are forgotten for resubscription even if this throws.
+    /// - Returns: one reason code per filter (always success under MQTT 3.1.1, which has none).
+    public func unsubscribe(_ filters: [TopicFilter]) async throws -> [MQTTReasonCode] {
+        let core = self.core
+        return try await eventLoop.flatSubmit { core.value.unsubscribe(filters) }.get()
+    }
+
+    /// Current counters (drops, spool occupancy, in-flight count, connects).
+    public func statistics() async -> MQTTClientStatistics {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.currentStatistics }.get()) ?? MQTTClientStatistics()
+    }
+
+    /// Whether a CONNACK-accepted connection is up right now.
+    public func isConnected() async -> Bool {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.isConnected }.get()) ?? false
+    }
+}

@@ -1,0 +1,228 @@
+import MQTTCore
+import NIOCore
+import Testing
+
+@Suite("MQTTSession: in-flight window, spool, QoS flows, resend")
+struct MQTTSessionTests {
+    static func message(_ index: Int, qos: QoS = .atLeastOnce, size: Int = 4) -> MQTTOutboundMessage {
+        var payload = ByteBuffer(integer: UInt32(index))
+        if size > 4 { payload.writeRepeatingByte(0, count: size - 4) }
+        return MQTTOutboundMessage(topic: "t/\(index)", payload: payload, qos: qos)
+    }
+
+    static func sentPublishes(_ actions: [MQTTSession.Action]) -> [MQTTPublishPacket] {
+        actions.compactMap { if case .send(.publish(let p), _) = $0 { p } else { nil } }
+    }
+
+    static func completions(_ actions: [MQTTSession.Action]) -> [MQTTMessageToken: MQTTPublishOutcome] {
+        var result: [MQTTMessageToken: MQTTPublishOutcome] = [:]
+        for case .complete(let token, let outcome) in actions { result[token] = outcome }
+        return result
+    }
+
+    @Test("online QoS 1 is sent at once and completes on PUBACK")
+    func qos1() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let (token, accepted, actions) = session.publish(Self.message(1))
+        #expect(accepted)
+        let sent = Self.sentPublishes(actions)
+        #expect(sent.count == 1)
+        let id = sent[0].packetIdentifier!
+        #expect(session.inflightCount == 1)
+        let acked = session.received(.puback(MQTTAckPacket(packetIdentifier: id)))
+        #expect(Self.completions(acked) == [token: .acknowledged(.success)])
+        #expect(session.inflightCount == 0)
+        #expect(session.received(.puback(MQTTAckPacket(packetIdentifier: id))).isEmpty, "a second PUBACK is ignored")
+    }
+
+    @Test("QoS 2 outbound: PUBREC -> PUBREL -> PUBCOMP")
+    func qos2Outbound() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let (token, _, actions) = session.publish(Self.message(1, qos: .exactlyOnce))
+        let id = Self.sentPublishes(actions)[0].packetIdentifier!
+        #expect(session.received(.pubrec(MQTTAckPacket(packetIdentifier: id))) == [.send(.pubrel(MQTTAckPacket(packetIdentifier: id)), completing: nil)])
+        #expect(Self.completions(session.received(.pubcomp(MQTTAckPacket(packetIdentifier: id)))) == [token: .acknowledged(.success)])
+    }
+
+    @Test("PUBACK and PUBREC failure codes reject the message")
+    func rejected() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let (t1, _, a1) = session.publish(Self.message(1))
+        let (t2, _, a2) = session.publish(Self.message(2, qos: .exactlyOnce))
+        var properties = MQTTProperties()
+        properties.reasonString = "no"
+        let r1 = session.received(.puback(MQTTAckPacket(packetIdentifier: Self.sentPublishes(a1)[0].packetIdentifier!, reasonCode: .notAuthorized, properties: properties)))
+        let r2 = session.received(.pubrec(MQTTAckPacket(packetIdentifier: Self.sentPublishes(a2)[0].packetIdentifier!, reasonCode: .quotaExceeded)))
+        #expect(Self.completions(r1) == [t1: .rejected(.notAuthorized, reasonString: "no")])
+        #expect(Self.completions(r2) == [t2: .rejected(.quotaExceeded, reasonString: nil)])
+        #expect(session.inflightCount == 0)
+    }
+
+    @Test("the in-flight window holds back messages, which go out in order as acks arrive")
+    func window() {
+        var session = MQTTSession(configuration: .init(inflightWindow: 2))
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        var sent: [MQTTPublishPacket] = []
+        for index in 0..<5 { sent += Self.sentPublishes(session.publish(Self.message(index)).actions) }
+        #expect(sent.map(\.topic) == ["t/0", "t/1"])
+        #expect(session.spooledCount == 3)
+        let next = Self.sentPublishes(session.received(.puback(MQTTAckPacket(packetIdentifier: sent[0].packetIdentifier!))))
+        #expect(next.map(\.topic) == ["t/2"])
+    }
+
+    @Test("the broker's receive maximum narrows the window")
+    func receiveMaximum() {
+        var session = MQTTSession(configuration: .init(inflightWindow: 10))
+        _ = session.connected(sessionPresent: false, receiveMaximum: 1)
+        let first = Self.sentPublishes(session.publish(Self.message(0)).actions)
+        let second = Self.sentPublishes(session.publish(Self.message(1)).actions)
+        #expect(first.count == 1 && second.isEmpty)
+    }
+
+    @Test("offline QoS 1 is spooled and delivered in order after reconnect")
+    func offlineSpool() {
+        var session = MQTTSession(configuration: .init(inflightWindow: 100))
+        for index in 0..<5 { #expect(session.publish(Self.message(index)).accepted) }
+        #expect(session.spooledCount == 5)
+        let sent = Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100))
+        #expect(sent.map(\.topic) == (0..<5).map { "t/\($0)" })
+        #expect(Set(sent.compactMap(\.packetIdentifier)).count == 5)
+        #expect(sent.allSatisfy { !$0.dup })
+    }
+
+    @Test("spool bound by count drops the oldest, counted")
+    func spoolCount() {
+        var session = MQTTSession(configuration: .init(spoolMaximumCount: 3))
+        var tokens: [MQTTMessageToken] = []
+        var dropped: [MQTTMessageToken: MQTTPublishOutcome] = [:]
+        for index in 0..<5 {
+            let result = session.publish(Self.message(index))
+            tokens.append(result.token)
+            dropped.merge(Self.completions(result.actions)) { $1 }
+        }
+        #expect(dropped == [tokens[0]: .dropped(.spoolFull), tokens[1]: .dropped(.spoolFull)])
+        #expect(session.statistics.droppedSpoolFull == 2)
+        #expect(Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100)).map(\.topic) == ["t/2", "t/3", "t/4"])
+    }
+
+    @Test("spool bound by bytes drops the oldest; a message larger than the spool is refused")
+    func spoolBytes() {
+        var session = MQTTSession(configuration: .init(spoolMaximumBytes: 100))
+        _ = session.publish(Self.message(0, size: 40))
+        _ = session.publish(Self.message(1, size: 40))
+        let third = session.publish(Self.message(2, size: 40))
+        #expect(Self.completions(third.actions).values.first == .dropped(.spoolFull))
+        #expect(session.spooledBytes == 80)
+        let huge = session.publish(Self.message(3, size: 101))
+        #expect(!huge.accepted)
+        #expect(Self.completions(huge.actions) == [huge.token: .dropped(.largerThanSpool)])
+    }
+
+    @Test("QoS 0 offline is dropped unless configured, and purged from the spool on disconnect")
+    func qos0Offline() {
+        var dropping = MQTTSession(configuration: .init())
+        let refused = dropping.publish(Self.message(0, qos: .atMostOnce))
+        #expect(!refused.accepted)
+        #expect(Self.completions(refused.actions) == [refused.token: .dropped(.offlineQoS0)])
+
+        var keeping = MQTTSession(configuration: .init(keepQoS0WhenOffline: true))
+        #expect(keeping.publish(Self.message(0, qos: .atMostOnce)).accepted)
+        let sent = keeping.connected(sessionPresent: false, receiveMaximum: 100)
+        guard case .send(.publish(let packet), let completing?) = sent.first else { Issue.record("QoS 0 not sent"); return }
+        #expect(packet.packetIdentifier == nil)
+        #expect(completing == 1)
+
+        var purging = MQTTSession(configuration: .init(inflightWindow: 1))
+        _ = purging.connected(sessionPresent: false, receiveMaximum: 100)
+        _ = purging.publish(Self.message(0))
+        _ = purging.publish(Self.message(1))
+        let queued = purging.publish(Self.message(2, qos: .atMostOnce))
+        #expect(queued.accepted && purging.spooledCount == 2, "QoS 0 keeps its place behind spooled QoS 1")
+        #expect(Self.completions(purging.disconnected()) == [queued.token: .dropped(.offlineQoS0)])
+        #expect(purging.spooledCount == 1, "QoS 1 stays spooled")
+    }
+
+    @Test("reconnect with session present resends unacknowledged PUBLISH with DUP and PUBREL")
+    func resendWithSession() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let q1 = Self.sentPublishes(session.publish(Self.message(1)).actions)[0]
+        let q2 = Self.sentPublishes(session.publish(Self.message(2, qos: .exactlyOnce)).actions)[0]
+        let q2b = Self.sentPublishes(session.publish(Self.message(3, qos: .exactlyOnce)).actions)[0]
+        _ = session.received(.pubrec(MQTTAckPacket(packetIdentifier: q2b.packetIdentifier!)))
+        _ = session.disconnected()
+        let actions = session.connected(sessionPresent: true, receiveMaximum: 100)
+        var dupQ1 = q1
+        dupQ1.dup = true
+        var dupQ2 = q2
+        dupQ2.dup = true
+        #expect(actions == [
+            .send(.publish(dupQ1), completing: nil), .send(.publish(dupQ2), completing: nil),
+            .send(.pubrel(MQTTAckPacket(packetIdentifier: q2b.packetIdentifier!)), completing: nil),
+        ])
+    }
+
+    @Test("reconnect without session resends as new messages (no DUP); released QoS 2 counts as delivered")
+    func resendWithoutSession() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let q1 = Self.sentPublishes(session.publish(Self.message(1)).actions)[0]
+        let (t2, _, a2) = session.publish(Self.message(2, qos: .exactlyOnce))
+        _ = session.received(.pubrec(MQTTAckPacket(packetIdentifier: Self.sentPublishes(a2)[0].packetIdentifier!)))
+        _ = session.disconnected()
+        let actions = session.connected(sessionPresent: false, receiveMaximum: 100)
+        #expect(actions == [.send(.publish(q1), completing: nil), .complete(t2, .acknowledged(.success))])
+    }
+
+    @Test("inbound QoS 1 is acked; inbound QoS 2 is delivered once despite a resent PUBLISH")
+    func inbound() {
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let q1 = MQTTPublishPacket(topic: "a", payload: ByteBuffer(), qos: .atLeastOnce, packetIdentifier: 9)
+        #expect(session.received(.publish(q1)) == [.deliver(q1), .send(.puback(MQTTAckPacket(packetIdentifier: 9)), completing: nil)])
+        let q2 = MQTTPublishPacket(topic: "a", payload: ByteBuffer(), qos: .exactlyOnce, packetIdentifier: 10)
+        let pubrec = MQTTSession.Action.send(.pubrec(MQTTAckPacket(packetIdentifier: 10)), completing: nil)
+        #expect(session.received(.publish(q2)) == [.deliver(q2), pubrec])
+        var again = q2
+        again.dup = true
+        #expect(session.received(.publish(again)) == [pubrec])
+        #expect(session.received(.pubrel(MQTTAckPacket(packetIdentifier: 10))) == [.send(.pubcomp(MQTTAckPacket(packetIdentifier: 10)), completing: nil)])
+        #expect(session.received(.publish(q2)) == [.deliver(q2), pubrec], "after PUBCOMP the identifier is a new message")
+        let q0 = MQTTPublishPacket(topic: "a", payload: ByteBuffer())
+        #expect(session.received(.publish(q0)) == [.deliver(q0)])
+        #expect(session.received(.pubrel(MQTTAckPacket(packetIdentifier: 77))) == [.send(.pubcomp(MQTTAckPacket(packetIdentifier: 77, reasonCode: .packetIdentifierNotFound)), completing: nil)])
+    }
+
+    @Test("packet identifiers are unique across publishes and SUBSCRIBEs and wrap past 65535")
+    func identifiers() {
+        var session = MQTTSession(configuration: .init(inflightWindow: 65_535, spoolMaximumCount: 70_000))
+        _ = session.connected(sessionPresent: false, receiveMaximum: 65_535)
+        let control = session.reserveControlIdentifier()!
+        var seen: Set<UInt16> = [control]
+        for index in 0..<65_534 {
+            for packet in Self.sentPublishes(session.publish(Self.message(index)).actions) {
+                #expect(seen.insert(packet.packetIdentifier!).inserted)
+            }
+        }
+        #expect(seen.count == 65_535)
+        #expect(session.reserveControlIdentifier() == nil, "all identifiers in use")
+        let spooled = session.publish(Self.message(0))
+        #expect(spooled.accepted && session.spooledCount == 1, "no identifier left: the message waits")
+        session.releaseControlIdentifier(control)
+        let resumed = Self.sentPublishes(session.received(.puback(MQTTAckPacket(packetIdentifier: 5))))
+        #expect(resumed.count == 1)
+    }
+
+    @Test("failAll completes everything pending")
+    func failAll() {
+        var session = MQTTSession(configuration: .init(inflightWindow: 1))
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100)
+        let a = session.publish(Self.message(0)).token
+        let b = session.publish(Self.message(1)).token
+        #expect(Self.completions(session.failAll(.shutdown)) == [a: .dropped(.shutdown), b: .dropped(.shutdown)])
+        #expect(session.inflightCount == 0 && session.spooledCount == 0 && session.spooledBytes == 0)
+    }
+}
