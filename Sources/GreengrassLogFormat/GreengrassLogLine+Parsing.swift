@@ -10,6 +10,10 @@ public enum GreengrassLogParseError: Error, Hashable, Sendable, CustomStringConv
     case missingThread
     /// `loggerName: ` is missing after the thread.
     case missingLoggerName
+    /// A JSON line is not valid JSON; the text says what and at which byte offset.
+    case invalidJSON(String)
+    /// A JSON line lacks a required field or has it with the wrong type.
+    case badJSONField(String)
 
     public var description: String {
         switch self {
@@ -18,6 +22,8 @@ public enum GreengrassLogParseError: Error, Hashable, Sendable, CustomStringConv
         case .unknownLevel(let level): "log line has unknown level '\(level.prefix(20))'"
         case .missingThread: "log line has no '(thread) ' after the level"
         case .missingLoggerName: "log line has no 'loggerName: ' after the thread"
+        case .invalidJSON(let reason): "JSON log line is not valid JSON: \(reason)"
+        case .badJSONField(let field): "JSON log line has a missing or mistyped field '\(field)'"
         }
     }
 }

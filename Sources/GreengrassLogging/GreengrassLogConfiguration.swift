@@ -30,6 +30,8 @@ public struct GreengrassLogConfiguration: Hashable, Sendable {
     public var maxMessageBytes: Int
     /// File mode of created log files (default 0o640; the directory is created 0o700).
     public var fileMode: UInt32
+    /// Where CONSOLE output goes: standard output (1) like Greengrass, or another inherited descriptor.
+    public var consoleDescriptor: Int32
 
     public init(
         outputDirectory: String,
@@ -40,7 +42,8 @@ public struct GreengrassLogConfiguration: Hashable, Sendable {
         totalLogsSizeKB: Int = 10240,
         contextOrder: ContextOrder = .greengrass,
         maxMessageBytes: Int = 256 * 1024,
-        fileMode: UInt32 = 0o640
+        fileMode: UInt32 = 0o640,
+        consoleDescriptor: Int32 = 1
     ) {
         self.outputDirectory = outputDirectory
         self.level = level
@@ -51,6 +54,7 @@ public struct GreengrassLogConfiguration: Hashable, Sendable {
         self.contextOrder = contextOrder
         self.maxMessageBytes = maxMessageBytes
         self.fileMode = fileMode
+        self.consoleDescriptor = consoleDescriptor
     }
 
     /// The defaults for a Greengrass root: logs in `<rootPath>/logs`.

@@ -6,8 +6,6 @@ import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The nucleus's log outputs: `greengrass.log` for nucleus events and `<ComponentName>.log` per component, in the
@@ -136,7 +134,7 @@ public final class GreengrassLogFiles: Sendable {
     /// Closes a component's log file descriptor (component removed); a later event for it reopens the file.
     public func closeComponentLog(name: String) {
         guard configuration.outputType == .file else { return }
-        sinks.withLock { $0[Self.safeFileBaseName(name)] }?.release()
+        sinks.withLock { $0[Self.safeFileBaseName(name)] }?.releaseFile()
     }
 
     /// Closes every file; events logged afterwards are dropped.
@@ -146,7 +144,7 @@ public final class GreengrassLogFiles: Sendable {
             defer { sinks.removeAll() }
             return Array(sinks.values)
         }) {
-            sink.close()
+            sink.closeFile()
         }
     }
 
@@ -160,22 +158,22 @@ public final class GreengrassLogFiles: Sendable {
         case .json: line.appendJSON(to: &text)
         }
         text.append("\n")
-        sink.write(&text, now: line.timestamp)
+        sink.writeLine(&text, now: line.timestamp)
     }
 
     /// The sink of `baseName`, created on first use (the file itself opens on the first write).
-    /// In CONSOLE mode every name shares one standard-output sink.
+    /// In CONSOLE mode every name shares one sink on ``GreengrassLogConfiguration/consoleDescriptor``.
     func sink(named baseName: String) -> LogSink {
         let key = configuration.outputType == .console ? "" : baseName
         return sinks.withLock { sinks in
             if let existing = sinks[key] { return existing }
             let destination: LogSink.Destination =
                 configuration.outputType == .console
-                ? .standardOutput : .file(directory: configuration.outputDirectory, baseName: baseName)
+                ? .descriptor(configuration.consoleDescriptor) : .file(directory: configuration.outputDirectory, baseName: baseName)
             let sink = LogSink(
                 destination: destination, policy: configuration.rotationPolicy, fileMode: configuration.fileMode,
                 errors: errors)
-            if closed.load(ordering: .relaxed) { sink.close() }
+            if closed.load(ordering: .relaxed) { sink.closeFile() }
             sinks[key] = sink
             return sink
         }

@@ -5,8 +5,6 @@ import Synchronization
 @preconcurrency import Glibc
 #elseif canImport(Musl)
 @preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Counts write failures across all sinks of one ``GreengrassLogFiles`` (a full disk must not crash the nucleus,
@@ -36,8 +34,8 @@ final class LogSink: Sendable {
     enum Destination: Hashable, Sendable {
         /// `<directory>/<baseName>.log`, rotated.
         case file(directory: String, baseName: String)
-        /// File descriptor 1, never rotated.
-        case standardOutput
+        /// An inherited descriptor (standard output for CONSOLE), never rotated or closed.
+        case descriptor(Int32)
     }
 
     private struct State {
@@ -70,21 +68,23 @@ final class LogSink: Sendable {
     }
 
     /// Writes `line` (which must end with a newline) at `now`, rotating first when needed.
-    func write(_ line: inout String, now: Int64) {
+    func writeLine(_ line: inout String, now: Int64) {
         line.withUTF8 { bytes in
-            state.withLock { state in write(bytes, now: now, state: &state) }
+            state.withLock { state in writeLocked(bytes, now: now, state: &state) }
         }
     }
 
-    private func write(_ bytes: UnsafeBufferPointer<UInt8>, now: Int64, state: inout State) {
+    private func writeLocked(_ bytes: UnsafeBufferPointer<UInt8>, now: Int64, state: inout State) {
         guard !state.closed else { return }
         guard case .file(let directory, _) = destination, let activePath else {
-            if let failure = Self.writeFully(fd: 1, bytes) { report("cannot write to standard output: \(failure)", state: &state) }
+            if case .descriptor(let fd) = destination, let failure = Self.writeFully(fd: fd, bytes) {
+                report("cannot write to file descriptor \(fd): \(failure)", state: &state)
+            }
             return
         }
         if state.fd < 0 {
             if let lastFailure = state.lastOpenFailure, now - lastFailure < 1000, now >= lastFailure { return }
-            guard open(directory: directory, activePath: activePath, now: now, state: &state) else { return }
+            guard openActive(directory: directory, activePath: activePath, now: now, state: &state) else { return }
         }
         if var rotation = state.rotation {
             let actions = rotation.prepareWrite(byteCount: bytes.count, now: now)
@@ -110,7 +110,7 @@ final class LogSink: Sendable {
             if rename(activePath, rolledPath) != 0, errno != ENOENT {
                 report("cannot roll \(activePath) to \(rolledPath): \(Self.errorText(errno))", state: &state)
             }
-            if state.fd >= 0 { _ = closeDescriptor(state.fd) }
+            if state.fd >= 0 { _ = close(state.fd) }
             state.fd = Self.openFile(activePath, mode: fileMode, truncate: true)
             if state.fd < 0 {
                 state.lastOpenFailure = now
@@ -125,7 +125,7 @@ final class LogSink: Sendable {
     }
 
     /// Opens (creating) the active file and loads rotation state from the directory; enforces the total cap once.
-    private func open(directory: String, activePath: String, now: Int64, state: inout State) -> Bool {
+    private func openActive(directory: String, activePath: String, now: Int64, state: inout State) -> Bool {
         guard case .file(_, let baseName) = destination else { return false }
         Self.makeDirectories(directory)
         let fd = Self.openFile(activePath, mode: fileMode, truncate: false)
@@ -168,17 +168,17 @@ final class LogSink: Sendable {
     }
 
     /// Closes the file descriptor but keeps the rotation state; the next write reopens the file.
-    func release() {
+    func releaseFile() {
         state.withLock { state in
-            if state.fd >= 0 { _ = closeDescriptor(state.fd) }
+            if state.fd >= 0 { _ = close(state.fd) }
             state.fd = -1
         }
     }
 
     /// Closes the file; later writes are dropped.
-    func close() {
+    func closeFile() {
         state.withLock { state in
-            if state.fd >= 0 { _ = closeDescriptor(state.fd) }
+            if state.fd >= 0 { _ = close(state.fd) }
             state.fd = -1
             state.closed = true
         }
@@ -186,33 +186,13 @@ final class LogSink: Sendable {
 
     // MARK: POSIX helpers
 
-    private func closeDescriptor(_ fd: Int32) -> Int32 {
-        #if canImport(Glibc)
-        Glibc.close(fd)
-        #elseif canImport(Musl)
-        Musl.close(fd)
-        #else
-        Darwin.close(fd)
-        #endif
-    }
-
     static func openFile(_ path: String, mode: UInt32, truncate: Bool) -> Int32 {
         var flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
         if truncate { flags |= O_TRUNC }
         while true {
-            let fd = systemOpen(path, flags, mode_t(mode))
+            let fd = open(path, flags, mode_t(mode))
             if fd >= 0 || errno != EINTR { return fd }
         }
-    }
-
-    private static func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
-        #if canImport(Glibc)
-        Glibc.open(path, flags, mode)
-        #elseif canImport(Musl)
-        Musl.open(path, flags, mode)
-        #else
-        Darwin.open(path, flags, mode)
-        #endif
     }
 
     /// Writes every byte (retrying short writes and EINTR); returns the error text on failure.
@@ -220,7 +200,7 @@ final class LogSink: Sendable {
         guard var pointer = bytes.baseAddress else { return nil }
         var remaining = bytes.count
         while remaining > 0 {
-            let written = systemWrite(fd, pointer, remaining)
+            let written = write(fd, pointer, remaining)
             if written < 0 {
                 if errno == EINTR { continue }
                 return errorText(errno)
@@ -230,16 +210,6 @@ final class LogSink: Sendable {
             remaining -= written
         }
         return nil
-    }
-
-    private static func systemWrite(_ fd: Int32, _ pointer: UnsafePointer<UInt8>, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        Glibc.write(fd, pointer, count)
-        #elseif canImport(Musl)
-        Musl.write(fd, pointer, count)
-        #else
-        Darwin.write(fd, pointer, count)
-        #endif
     }
 
     static func errorText(_ code: Int32) -> String {

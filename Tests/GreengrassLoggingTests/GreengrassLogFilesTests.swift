@@ -231,4 +231,30 @@ struct GreengrassLogFilesTests {
         logs.close()
         blockedLogs.close()
     }
+
+    @Test("CONSOLE output sends nucleus and component lines to one descriptor and creates no files")
+    func console() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        let logs = GreengrassLogFiles(
+            configuration: GreengrassLogConfiguration(
+                outputDirectory: dir.path + "/logs", outputType: .console, consoleDescriptor: fds[1]),
+            now: ManualClock(Self.t0).function)
+        logs.nucleusLogger(label: "Kernel").info("up")
+        logs.componentLogger(name: "com.example.Foo").warning("careful")
+        logs.close()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = read(fds[0], &buffer, buffer.count)
+        #expect(
+            String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+                == "2022-08-05T14:07:53.230Z [INFO] (main) Kernel: up. {}\n"
+                + "2022-08-05T14:07:53.230Z [WARN] (com.example.Foo-lifecycle) com.example.Foo: careful. {serviceName=com.example.Foo}\n")
+        #expect(dir.files("") == [])
+    }
 }
