@@ -197,6 +197,7 @@ extension GreengrassLogContext {
     /// Later duplicates of a key replace the earlier value in the earlier position (Java `put` semantics).
     public static func javaHashMapOrdered(_ contexts: [GreengrassLogContext]) -> [GreengrassLogContext] {
         let unique = deduplicated(contexts)
+        guard unique.count > 1 else { return unique }
         var capacity = 16
         while unique.count > capacity / 4 * 3 { capacity *= 2 }
         let mask = UInt32(capacity - 1)
@@ -208,9 +209,20 @@ extension GreengrassLogContext {
 
     /// Keeps the first position of each key with the last value given for it.
     public static func deduplicated(_ contexts: [GreengrassLogContext]) -> [GreengrassLogContext] {
-        var positions: [String: Int] = [:]
         var result: [GreengrassLogContext] = []
         result.reserveCapacity(contexts.count)
+        // Events carry a handful of contexts: a linear scan beats hashing; switch to a dictionary for many.
+        if contexts.count <= 16 {
+            for context in contexts {
+                if let position = result.firstIndex(where: { $0.key == context.key }) {
+                    result[position].value = context.value
+                } else {
+                    result.append(context)
+                }
+            }
+            return result
+        }
+        var positions: [String: Int] = [:]
         for context in contexts {
             if let position = positions[context.key] {
                 result[position].value = context.value

@@ -107,11 +107,16 @@ final class LogSink: Sendable {
         switch action {
         case .rollActive(let name):
             let rolledPath = directory + "/" + name.fileName
-            if rename(activePath, rolledPath) != 0, errno != ENOENT {
+            // If the rename fails the active file keeps its content (never truncate unrolled lines); it just grows
+            // past the limit until a later roll succeeds.
+            var renamed = rename(activePath, rolledPath) == 0
+            if !renamed, errno != ENOENT {
                 report("cannot roll \(activePath) to \(rolledPath): \(Self.errorText(errno))", state: &state)
+            } else {
+                renamed = true
             }
             if state.fd >= 0 { _ = close(state.fd) }
-            state.fd = Self.openFile(activePath, mode: fileMode, truncate: true)
+            state.fd = Self.openFile(activePath, mode: fileMode, truncate: renamed)
             if state.fd < 0 {
                 state.lastOpenFailure = now
                 report("cannot open \(activePath): \(Self.errorText(errno))", state: &state)

@@ -104,6 +104,9 @@ struct GreengrassLogLineTests {
         let many = (0..<40).map { GreengrassLogContext("key\($0)", "\($0)") }
         #expect(Set(GreengrassLogContext.javaHashMapOrdered(many)) == Set(many))
         #expect(GreengrassLogContext.deduplicated([.init("x", "1"), .init("y", "2"), .init("x", "3")]) == [.init("x", "3"), .init("y", "2")])
+        // The large-input path agrees with the small one.
+        let repeated = (0..<60).map { GreengrassLogContext("k\($0 % 20)", "\($0)") }
+        #expect(GreengrassLogContext.deduplicated(repeated) == (0..<20).map { GreengrassLogContext("k\($0)", "\($0 + 40)") })
     }
 
     @Test("body joins the non-empty parts of eventType, message, contexts")

@@ -257,4 +257,35 @@ struct GreengrassLogFilesTests {
                 + "2022-08-05T14:07:53.230Z [WARN] (com.example.Foo-lifecycle) com.example.Foo: careful. {serviceName=com.example.Foo}\n")
         #expect(dir.files("") == [])
     }
+
+    @Test("metadata provider values become contexts between logger and per-call metadata")
+    func metadataProvider() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let logs = GreengrassLogFiles.inTemp(dir, clock: ManualClock(Self.t0), contextOrder: .insertion)
+        let provider = Logger.MetadataProvider { ["deploymentId": "d-1", "thread": "pool-1-thread-2"] }
+        var logger = Logger(label: "com.aws.greengrass.deployment.DeploymentService") { label in
+            logs.nucleusLogHandler(label: label, metadataProvider: provider)
+        }
+        logger[metadataKey: "serviceName"] = "DeploymentService"
+        logger.info("Deployment started", metadata: ["eventType": "deployment-start"])
+        logs.close()
+        #expect(
+            dir.lines("logs/greengrass.log") == [
+                "2022-08-05T14:07:53.230Z [INFO] (pool-1-thread-2) com.aws.greengrass.deployment.DeploymentService: deployment-start. Deployment started. {serviceName=DeploymentService, deploymentId=d-1}",
+            ])
+    }
+
+    @Test("an error attached to the event becomes an error context")
+    func errorContext() throws {
+        struct Boom: Error, CustomStringConvertible {
+            var description: String { "boom happened" }
+        }
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let logs = GreengrassLogFiles.inTemp(dir, clock: ManualClock(Self.t0))
+        logs.nucleusLogger(label: "L").error("failed", error: Boom())
+        logs.close()
+        #expect(dir.lines("logs/greengrass.log") == ["2022-08-05T14:07:53.230Z [ERROR] (main) L: failed. {error=boom happened}"])
+    }
 }
