@@ -62,8 +62,19 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
+    // MARK: Composition root
+    .target(
+        name: "GreengrassNucleus",
+        dependencies: [
+            "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
+            "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
+            "GreengrassSupervisor", logging, serviceLifecycle, yams,
+        ],
+        swiftSettings: swiftSettings
+    ),
+
     // MARK: Executables (thin @main types; libraries do the work)
-    .executableTarget(name: "NucleusMain", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "NucleusMain", dependencies: ["GreengrassNucleus", argumentParser], swiftSettings: swiftSettings),
     .executableTarget(name: "CLIMain", dependencies: ["GreengrassCLICommands"], swiftSettings: swiftSettings),
 
     // MARK: Test support and tests
@@ -93,6 +104,7 @@ var targets: [Target] = [
 ]
 
 targets += [
+    .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
@@ -104,6 +116,8 @@ targets += [
 if let focus = Context.environment["GG_FOCUS"], !focus.isEmpty {
     var wanted = Set(focus.split(separator: ",").map(String.init))
     let byName = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0) })
+    // Integration tests drive the real executables.
+    if wanted.contains("NucleusIntegrationTests") { wanted.formUnion(["NucleusMain", "CLIMain"]) }
     var queue = Array(wanted)
     while let name = queue.popLast() {
         for dependency in byName[name]?.dependencies ?? [] {

@@ -1,0 +1,314 @@
+import EventStreamRPCServer
+import GreengrassConfig
+import GreengrassDeployment
+import GreengrassIPCModel
+import GreengrassIPCServices
+import GreengrassJSON
+import GreengrassLifecycle
+import GreengrassLogging
+import GreengrassRecipe
+import GreengrassStore
+import GreengrassSupervisor
+import Logging
+import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Command-line options of `greengrass-nucleus`.
+public struct NucleusOptions: Sendable {
+    public var root: String
+    public var configFile: String?
+    /// Upper bound for stopping every component on SIGTERM (systemd's TimeoutStopSec must be above it).
+    public var shutdownTimeout: Duration
+
+    public init(root: String, configFile: String? = nil, shutdownTimeout: Duration = .seconds(60)) {
+        self.root = root
+        self.configFile = configFile
+        self.shutdownTimeout = shutdownTimeout
+    }
+}
+
+/// Where the nucleus keeps its configuration tree in the store.
+enum NucleusConfigurationStore {
+    static let documentName = "nucleus"
+}
+
+/// Something the nucleus refuses to start with, reported as one line.
+public struct NucleusStartupError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The composition root: wires store, logging, supervisor, deployments and the IPC server, and runs them in one
+/// `ServiceGroup` until SIGTERM/SIGINT.
+public enum Nucleus {
+    public static func run(options: NucleusOptions) async throws {
+        let paths = NucleusPaths(root: absolutePath(options.root))
+        try createLayout(paths)
+        let store: NucleusStore
+        do {
+            store = try NucleusStore(path: paths.storeDatabase)
+        } catch {
+            throw NucleusStartupError("Cannot open the state store \(paths.storeDatabase): \(error)")
+        }
+        let tree = try loadConfiguration(options: options, store: store, paths: paths)
+        let settings: NucleusSettings
+        do {
+            settings = try NucleusSettings(tree: tree)
+        } catch {
+            throw NucleusStartupError("Invalid persisted configuration: \(error)")
+        }
+
+        let logFiles = GreengrassLogFiles(configuration: logConfiguration(settings, paths))
+        _ = GreengrassLoggingSystem.bootstrap(logFiles)
+        let logger = logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.Kernel")
+        logger.info("Nucleus starting", metadata: ["eventType": "system-start", "root": "\(paths.root)", "version": "\(NucleusVersion.current)"])
+
+        killLeftoverProcessGroups(store: store, logger: logger)
+
+        let tokens = AuthenticationTokens()
+        let platform = Platform.linux(machine: machineName(), overrides: settings.platformOverride)
+        let supervisor = Supervisor(
+            configuration: SupervisorConfiguration(
+                workRoot: paths.workDirectory,
+                defaultPosixUser: settings.defaultPosixUser,
+                shell: settings.posixShell,
+                componentLogger: { logFiles.componentLogger(name: $0) },
+                nucleusLogger: logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.GenericExternalService"),
+                onProcessGroupStarted: { name, pgid in try? store.recordProcessGroup(pgid, component: name, now: epochMilliseconds()) },
+                onProcessGroupExited: { _, pgid in try? store.forgetProcessGroup(pgid) }))
+        let packages = PackageStore(paths: paths)
+        let socketPath = paths.ipcSocket
+        let launcher = ComponentLauncher(
+            paths: paths, settings: settings, platform: platform, tokens: tokens,
+            componentSocketPath: socketPath.utf8.count < 108 ? socketPath : "../../ipc.socket")
+        let runtime = SupervisorRuntime(
+            supervisor: supervisor, launcher: launcher, packages: packages, tokens: tokens,
+            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"))
+        let deployments = DeploymentQueue(
+            store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
+            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"))
+
+        var router = IPCRouter()
+        CLIOperations(
+            deployments: DeploymentQueueService(queue: deployments),
+            components: SupervisedComponents(supervisor: supervisor, store: store),
+            authorizer: DenyAllAuthorizer()
+        ).register(on: &router)
+
+        let server: IPCServer
+        do {
+            server = try await IPCServer.bind(
+                configuration: IPCServerConfiguration(socketPath: socketPath),
+                authenticator: TokenAuthenticator(tokens: tokens), handler: router,
+                logger: logFiles.nucleusLogger(label: "com.aws.greengrass.ipc.IPCEventStreamService"))
+        } catch {
+            throw NucleusStartupError("\(error)")
+        }
+        shareSocketWithComponentGroup(socketPath, posixUser: settings.defaultPosixUser, logger: logger)
+        try writeCLIAuthentication(paths: paths, tokens: tokens)
+        placeCLI(paths: paths, logger: logger)
+        logger.info("IPC server listening", metadata: ["eventType": "ipc-server-started", "socket": "\(socketPath)"])
+
+        let restored = (try? store.deployedComponents()) ?? []
+        var groupConfiguration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: server),
+                    .init(service: supervisor),
+                    .init(service: StartupService(work: {
+                        do {
+                            try await runtime.apply(restored)
+                        } catch {
+                            logger.error("Cannot restart the deployed components: \(error)", metadata: ["eventType": "restore-failed"])
+                        }
+                        await deployments.resumeUnfinished()
+                    })),
+                    .init(service: DeploymentService(queue: deployments)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger)
+        // Past this bound the group cancels what is left; the supervisor then SIGKILLs every component.
+        groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("Nucleus stopped with an error: \(error)")
+            throw error
+        }
+        logger.info("Nucleus stopped", metadata: ["eventType": "system-shutdown"])
+        logFiles.flush()
+    }
+
+    // MARK: Start-up steps
+
+    static func createLayout(_ paths: NucleusPaths) throws {
+        for (path, mode) in paths.directoriesToCreate {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw NucleusStartupError("Cannot create \(path): \(error)")
+            }
+            _ = chmod(path, mode_t(mode))
+        }
+    }
+
+    /// Persisted configuration, with `--config` merged on top (and saved) when given.
+    static func loadConfiguration(options: NucleusOptions, store: NucleusStore, paths: NucleusPaths) throws -> JSONValue {
+        var tree = (try? store.document(named: NucleusConfigurationStore.documentName)) ?? [:]
+        if let file = options.configFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw NucleusStartupError("Cannot read the configuration file \(file)")
+            }
+            do {
+                tree = try ConfigurationFile.merge(contents: String(decoding: data, as: UTF8.self), fileName: file, onto: tree)
+            } catch {
+                throw NucleusStartupError("Invalid configuration: \(error)")
+            }
+        }
+        if tree.objectValue == nil { tree = [:] }
+        try? tree.setValue(.string(paths.root), at: JSONPointer(tokens: ["system", "rootpath"]), createIntermediates: true)
+        do {
+            try store.setDocument(tree, named: NucleusConfigurationStore.documentName)
+        } catch {
+            throw NucleusStartupError("Cannot save the configuration: \(error)")
+        }
+        EffectiveConfiguration.write(tree, to: paths.effectiveConfig)
+        return tree
+    }
+
+    static func logConfiguration(_ settings: NucleusSettings, _ paths: NucleusPaths) -> GreengrassLogConfiguration {
+        var configuration = GreengrassLogConfiguration(rootPath: paths.root)
+        configuration.outputDirectory = settings.logging.outputDirectory ?? paths.logsDirectory
+        configuration.level = GreengrassLogLevel(rawValue: settings.logging.level) ?? .info
+        configuration.format = settings.logging.format == "JSON" ? .json : .text
+        configuration.outputType = settings.logging.outputType == "CONSOLE" ? .console : .file
+        configuration.fileSizeKB = settings.logging.fileSizeKB
+        configuration.totalLogsSizeKB = settings.logging.totalLogsSizeKB
+        return configuration
+    }
+
+    /// Process groups a previous nucleus recorded and that still exist were orphaned by a crash: stop them
+    /// before starting components again, so nothing runs twice.
+    static func killLeftoverProcessGroups(store: NucleusStore, logger: Logger) {
+        let groups = (try? store.processGroups()) ?? []
+        for (pgid, component) in groups {
+            if pgid > 1, kill(-pgid, 0) == 0 {
+                logger.warning(
+                    "Stopping a process group left by the previous nucleus run",
+                    metadata: ["eventType": "orphan-cleanup", "serviceName": "\(component)", "pgid": "\(pgid)"])
+                _ = kill(-pgid, SIGTERM)
+                var attempts = 0
+                while kill(-pgid, 0) == 0 && attempts < 40 {
+                    usleep(50_000)
+                    attempts += 1
+                }
+                if kill(-pgid, 0) == 0 { _ = kill(-pgid, SIGKILL) }
+            }
+            try? store.forgetProcessGroup(pgid)
+        }
+    }
+
+    /// Components running as `runWithDefault.posixUser` must reach the 0660 socket: give it their group.
+    static func shareSocketWithComponentGroup(_ path: String, posixUser: String?, logger: Logger) {
+        guard geteuid() == 0, let posixUser else { return }
+        let parts = posixUser.split(separator: ":", maxSplits: 1).map(String.init)
+        var gid: gid_t?
+        if parts.count == 2 {
+            if let number = gid_t(parts[1]) { gid = number } else if let group = getgrnam(parts[1]) { gid = group.pointee.gr_gid }
+        } else if let user = getpwnam(parts[0]) {
+            gid = user.pointee.pw_gid
+        }
+        guard let gid else {
+            logger.warning("Unknown group for runWithDefault.posixUser \(posixUser); components may not reach the IPC socket")
+            return
+        }
+        _ = chown(path, 0, gid)
+    }
+
+    /// `<root>/cli_ipc_info/user-<euid>`, mode 0600: what `greengrass-cli` run by this user authenticates with.
+    static func writeCLIAuthentication(paths: NucleusPaths, tokens: AuthenticationTokens) throws {
+        let uid = geteuid()
+        let info = CLIAuthenticationInfo(
+            cliAuthToken: tokens.issue(for: CLIAuthenticationInfo.principal(uid: uid)), domainSocketPath: paths.ipcSocket)
+        let file = "\(paths.cliAuthDirectory)/user-\(uid)"
+        do {
+            let data = try JSONEncoder().encode(info)
+            // Create with 0600 before writing the token, so it is never readable by others, even briefly.
+            _ = unlink(file)
+            let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw NucleusStartupError("open failed: errno \(errno)") }
+            defer { close(descriptor) }
+            let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard written == data.count else { throw NucleusStartupError("short write") }
+        } catch {
+            throw NucleusStartupError("Cannot write the CLI token file \(file): \(error)")
+        }
+    }
+
+    /// `<root>/bin/greengrass-cli` → the CLI installed beside this nucleus binary.
+    static func placeCLI(paths: NucleusPaths, logger: Logger) {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return }
+        let directory = String(executable[..<(executable.lastIndex(of: "/") ?? executable.startIndex)])
+        let cli = directory + "/greengrass-cli"
+        let link = paths.binDirectory + "/greengrass-cli"
+        guard FileManager.default.isExecutableFile(atPath: cli), cli != link else { return }
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == cli { return }
+        _ = unlink(link)
+        if symlink(cli, link) != 0 {
+            logger.warning("Cannot place \(link): errno \(errno)")
+        }
+    }
+
+    static func machineName() -> String {
+        var system = utsname()
+        guard uname(&system) == 0 else { return "unknown" }
+        return withUnsafeBytes(of: &system.machine) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let current = FileManager.default.currentDirectoryPath
+        return path == "." ? current : current + "/" + path
+    }
+}
+
+func epochMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+/// A one-shot start-up step inside the service group (after the services it needs are running), that then
+/// stays until shutdown so the group does not treat its return as a failure.
+struct StartupService: Service {
+    let work: @Sendable () async -> Void
+
+    func run() async throws {
+        await work()
+        try? await gracefulShutdown()
+    }
+}
+
+/// Runs the deployment queue; on graceful shutdown it stops taking new work.
+struct DeploymentService: Service {
+    let queue: DeploymentQueue
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await queue.run()
+        } onGracefulShutdown: {
+            queue.finish()
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import EventStreamRPCServer
+import GreengrassConfig
+import GreengrassDeployment
+import GreengrassIPCModel
+import GreengrassIPCServices
+import GreengrassJSON
+import GreengrassLifecycle
+import GreengrassStore
+import GreengrassSupervisor
+
+/// Connect-time authentication: the token must be one the nucleus issued and has not revoked.
+struct TokenAuthenticator: IPCAuthenticator {
+    let tokens: AuthenticationTokens
+
+    func authenticate(authToken: String) async -> String? {
+        tokens.principal(forToken: authToken)
+    }
+}
+
+/// `CreateLocalDeployment` and friends, backed by the deployment queue.
+struct DeploymentQueueService: LocalDeploymentService {
+    let queue: DeploymentQueue
+
+    func submit(_ request: CreateLocalDeploymentRequest) async throws(IPCModeledError) -> String {
+        do {
+            return try await queue.submit(request)
+        } catch {
+            switch error {
+            case .invalidRecipeDirectory(let why): throw .invalidRecipeDirectoryPath(why)
+            case .invalidArtifactsDirectory(let why): throw .invalidArtifactsDirectoryPath(why)
+            case .invalidArguments(let why): throw .invalidArguments(why)
+            case .storeFailure(let why): throw .serviceError(why)
+            }
+        }
+    }
+
+    func localDeployments() async -> [LocalDeployment] { await queue.localDeployments() }
+    func localDeployment(id: String) async -> LocalDeployment? { await queue.localDeployment(id: id) }
+}
+
+/// `ListComponents` and friends: deployed components from the store, live state from the supervisor, plus
+/// the nucleus itself as `aws.greengrass.Nucleus`, as Greengrass lists it.
+struct SupervisedComponents: ComponentManagementService {
+    let supervisor: Supervisor<ContinuousClock>
+    let store: NucleusStore
+
+    func componentDetails() async -> [ComponentDetails] {
+        let snapshot = supervisor.snapshot()
+        var result = [nucleusDetails()]
+        for component in (try? store.deployedComponents()) ?? [] {
+            result.append(details(component, snapshot[component.name]))
+        }
+        return result
+    }
+
+    func componentDetails(named name: String) async -> ComponentDetails? {
+        if name == NucleusSettings.nucleusComponentName { return nucleusDetails() }
+        guard let component = try? store.deployedComponent(named: name) else { return nil }
+        return details(component, supervisor.snapshot()[name])
+    }
+
+    func restartComponent(named name: String) async -> (RequestStatus, String?) {
+        guard supervisor.state(of: name) != nil else { return (.failed, "Component \(name) is not running in this nucleus") }
+        if supervisor.state(of: name) == .broken {
+            return (.failed, "Component \(name) is BROKEN; a deployment is needed to reinstall it")
+        }
+        return supervisor.restart(name) ? (.succeeded, nil) : (.failed, "Component \(name) cannot be restarted now")
+    }
+
+    func stopComponent(named name: String) async -> (RequestStatus, String?) {
+        guard supervisor.state(of: name) != nil else { return (.failed, "Component \(name) is not running in this nucleus") }
+        await supervisor.stop(name)
+        return (.succeeded, nil)
+    }
+
+    private func details(_ component: DeployedComponent, _ status: ComponentStatus?) -> ComponentDetails {
+        ComponentDetails(
+            componentName: component.name, version: component.version,
+            state: LifecycleStateName(rawValue: (status?.state ?? .new).rawValue) ?? .new,
+            configuration: component.configuration)
+    }
+
+    private func nucleusDetails() -> ComponentDetails {
+        let configuration = (try? store.document(named: NucleusConfigurationStore.documentName))?
+            .value(atPointer: "/services/\(NucleusSettings.nucleusComponentName)/configuration")
+        return ComponentDetails(
+            componentName: NucleusSettings.nucleusComponentName, version: NucleusVersion.current, state: .finished,
+            configuration: configuration ?? [:])
+    }
+}
+
+/// Until the `accessControl` engine lands, components get no `aws.greengrass.Cli` rights (CLI clients always
+/// have them); deny by default is the safe default.
+struct DenyAllAuthorizer: IPCAuthorizer {
+    func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool { false }
+}
