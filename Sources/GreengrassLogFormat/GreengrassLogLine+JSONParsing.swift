@@ -137,53 +137,50 @@ struct JSONReader {
     }
 
     private mutating func parseObject(depth: Int) throws(GreengrassLogParseError) -> JSONValue {
-        position += 1
         var members: [JSONMember] = []
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return .object(members)
+        try parseElements(closing: UInt8(ascii: "}"), what: "object") { (reader: inout JSONReader) throws(GreengrassLogParseError) in
+            reader.skipWhitespace()
+            guard reader.position < reader.bytes.count, reader.bytes[reader.position] == UInt8(ascii: "\"")
+            else { throw reader.failure("expected a member name") }
+            let key = try reader.parseString()
+            reader.skipWhitespace()
+            guard reader.position < reader.bytes.count, reader.bytes[reader.position] == UInt8(ascii: ":")
+            else { throw reader.failure("expected ':'") }
+            reader.position += 1
+            members.append(JSONMember(key: key, value: try reader.parseValue(depth: depth + 1)))
         }
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-            let key = try parseString()
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':'") }
-            position += 1
-            members.append(JSONMember(key: key, value: try parseValue(depth: depth + 1)))
-            skipWhitespace()
-            guard position < bytes.count else { throw failure("unterminated object") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == UInt8(ascii: "}") {
-                position += 1
-                return .object(members)
-            } else {
-                throw failure("expected ',' or '}'")
-            }
-        }
+        return .object(members)
     }
 
     private mutating func parseArray(depth: Int) throws(GreengrassLogParseError) -> JSONValue {
-        position += 1
         var values: [JSONValue] = []
+        try parseElements(closing: UInt8(ascii: "]"), what: "array") { (reader: inout JSONReader) throws(GreengrassLogParseError) in
+            values.append(try reader.parseValue(depth: depth + 1))
+        }
+        return .array(values)
+    }
+
+    /// Consumes the opening bracket, then `element`s separated by commas up to `closing`.
+    private mutating func parseElements(
+        closing: UInt8, what: String, _ element: (inout JSONReader) throws(GreengrassLogParseError) -> Void
+    ) throws(GreengrassLogParseError) {
+        position += 1
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == closing {
             position += 1
-            return .array(values)
+            return
         }
         while true {
-            values.append(try parseValue(depth: depth + 1))
+            try element(&self)
             skipWhitespace()
-            guard position < bytes.count else { throw failure("unterminated array") }
+            guard position < bytes.count else { throw failure("unterminated \(what)") }
             if bytes[position] == UInt8(ascii: ",") {
                 position += 1
-            } else if bytes[position] == UInt8(ascii: "]") {
+            } else if bytes[position] == closing {
                 position += 1
-                return .array(values)
+                return
             } else {
-                throw failure("expected ',' or ']'")
+                throw failure("expected ',' or the end of the \(what)")
             }
         }
     }

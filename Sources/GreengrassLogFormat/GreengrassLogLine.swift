@@ -211,23 +211,14 @@ extension GreengrassLogContext {
     public static func deduplicated(_ contexts: [GreengrassLogContext]) -> [GreengrassLogContext] {
         var result: [GreengrassLogContext] = []
         result.reserveCapacity(contexts.count)
-        // Events carry a handful of contexts: a linear scan beats hashing; switch to a dictionary for many.
-        if contexts.count <= 16 {
-            for context in contexts {
-                if let position = result.firstIndex(where: { $0.key == context.key }) {
-                    result[position].value = context.value
-                } else {
-                    result.append(context)
-                }
-            }
-            return result
-        }
-        var positions: [String: Int] = [:]
+        // Events carry a handful of contexts: a linear scan beats hashing; index by key only for many.
+        var positions: [String: Int]? = contexts.count > 16 ? [:] : nil
         for context in contexts {
-            if let position = positions[context.key] {
-                result[position].value = context.value
+            let existing = positions.map { $0[context.key] } ?? result.firstIndex { $0.key == context.key }
+            if let existing {
+                result[existing].value = context.value
             } else {
-                positions[context.key] = result.count
+                positions?[context.key] = result.count
                 result.append(context)
             }
         }
