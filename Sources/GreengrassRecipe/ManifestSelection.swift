@@ -8,6 +8,9 @@ public struct ResolvedRecipe: Sendable, Hashable {
     /// The effective lifecycle, with source positions: the manifest's own `Lifecycle` when non-empty,
     /// else the global `Lifecycle` filtered by the manifest's `Selections`. Not yet interpolated.
     public var lifecycleNode: RecipeNode
+    /// Where the lifecycle came from in the recipe (`Manifests[0].Lifecycle` or `Lifecycle`), used as
+    /// the prefix of field paths in errors.
+    public var lifecyclePath: String
 
     /// The effective lifecycle as a JSON map (what goes, once interpolated, to `services.<Name>.lifecycle`).
     public var lifecycle: JSONValue { lifecycleNode.json }
@@ -23,11 +26,11 @@ public struct ResolvedRecipe: Sendable, Hashable {
     ) throws(RecipeError) -> InterpolatedLifecycle {
         let result = interpolator.interpolate(lifecycleNode)
         if failOnUnresolved, let first = result.unresolved.first {
-            throw RecipeError(code: .unresolvedVariable, file: recipe.fileName, field: "Lifecycle",
+            throw RecipeError(code: .unresolvedVariable, file: recipe.fileName, field: lifecyclePath,
                               line: lifecycleNode.location?.line, column: lifecycleNode.location?.column,
                               reason: "cannot resolve recipe variable \(first.placeholder): \(first.reason)")
         }
-        let definition = try LifecycleDefinition(parsing: result.value, file: recipe.fileName)
+        let definition = try LifecycleDefinition(parsing: result.value, file: recipe.fileName, fieldPrefix: lifecyclePath)
         return InterpolatedLifecycle(definition: definition, config: result.value.json, unresolved: result.unresolved)
     }
 }
@@ -81,7 +84,7 @@ extension ComponentRecipe {
             path = "Lifecycle"
         }
         try LifecycleDefinition.validateUninterpolated(node, context: FieldContext(file: fileName, path: path, location: node.location))
-        return ResolvedRecipe(recipe: self, manifest: manifest, lifecycleNode: node)
+        return ResolvedRecipe(recipe: self, manifest: manifest, lifecycleNode: node, lifecyclePath: path)
     }
 }
 

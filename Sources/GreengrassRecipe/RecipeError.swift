@@ -75,7 +75,7 @@ public struct RecipeError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A 1-based position in a recipe file.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
@@ -91,7 +91,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 struct FieldContext: Sendable {
     var file: String
     var path: String
-    var location: SourceLocation?
+    var location: SourcePosition?
 
     func member(_ key: String, _ node: RecipeNode) -> FieldContext {
         FieldContext(file: file, path: path.isEmpty ? key : path + "." + key, location: node.location ?? location)

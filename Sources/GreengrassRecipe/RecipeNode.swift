@@ -28,9 +28,9 @@ public struct RecipeNode: Sendable, Hashable {
 
     public var content: Content
     /// Where the value starts in the file; `nil` when unknown.
-    public var location: SourceLocation?
+    public var location: SourcePosition?
 
-    public init(content: Content, location: SourceLocation? = nil) {
+    public init(content: Content, location: SourcePosition? = nil) {
         self.content = content
         self.location = location
     }
@@ -185,8 +185,8 @@ enum RecipeDocumentReader {
         }
     }
 
-    private static func location(_ mark: Mark?) -> SourceLocation? {
-        mark.map { SourceLocation(line: $0.line, column: $0.column) }
+    private static func location(_ mark: Mark?) -> SourcePosition? {
+        mark.map { SourcePosition(line: $0.line, column: $0.column) }
     }
 
     private static func convert(
