@@ -27,8 +27,12 @@ public struct RPCServerConnectionStateMachine: Sendable {
         case authenticate(connectPayload: ByteBuffer)
         /// Write the message.
         case send(RPCMessage)
-        /// Write the message, flush, then close the connection (ProtocolError, rejected ConnectAck).
+        /// Write the message, flush, then close the connection (ProtocolError).
         case sendAndClose(RPCMessage)
+        /// Write the rejecting ConnectAck and let the *client* close; close ourselves only after a grace period.
+        /// Closing at once races the SDK's own close, and the Python SDK then reports a socket error instead of
+        /// `AccessDeniedError`. Everything the client sends meanwhile is ignored.
+        case reject(RPCMessage)
         /// Close the connection without writing anything.
         case close
         /// A new stream: run the operation's handler with this request.
@@ -52,7 +56,8 @@ public struct RPCServerConnectionStateMachine: Sendable {
         case event(shape: String, json: ByteBuffer)
         /// A modeled error; always ends the stream.
         case error(shape: String, json: ByteBuffer)
-        /// Server-side close: an empty ApplicationMessage with TerminateStream.
+        /// Server-side close: an empty ApplicationMessage with TerminateStream. Before the response it is queued
+        /// and sent right after the response and any queued events.
         case close
     }
 
@@ -77,8 +82,8 @@ public struct RPCServerConnectionStateMachine: Sendable {
     }
 
     enum StreamState: Sendable, Hashable {
-        /// Handler running; events it sends early wait here.
-        case awaitingResponse(pendingEvents: [RPCMessage])
+        /// Handler running; events it sends early (and a close it asks for early) wait here.
+        case awaitingResponse(pendingEvents: [RPCMessage], closeRequested: Bool)
         /// Response sent, stream open for events.
         case open
     }
@@ -138,7 +143,7 @@ public struct RPCServerConnectionStateMachine: Sendable {
             }
             guard rpc.version == RPCHeaderName.supportedVersion else {
                 state = .closed
-                return .sendAndClose(RPCMessage(type: .connectAck, flags: []))
+                return .reject(RPCMessage(type: .connectAck, flags: []))
             }
             state = .authenticating
             return .authenticate(connectPayload: rpc.payload)
@@ -212,7 +217,7 @@ public struct RPCServerConnectionStateMachine: Sendable {
                 reason: "Too many open streams on this connection (limit \(configuration.maxOpenStreams))"
             )
         }
-        streams[id] = .awaitingResponse(pendingEvents: [])
+        streams[id] = .awaitingResponse(pendingEvents: [], closeRequested: false)
         state = .connected(lastStreamID: id, streams: streams)
         return .startOperation(streamID: id, operation: operation, payload: rpc.payload)
     }
@@ -236,7 +241,7 @@ public struct RPCServerConnectionStateMachine: Sendable {
             return .send(RPCMessage(type: .connectAck, flags: .connectionAccepted))
         }
         state = .closed
-        return .sendAndClose(RPCMessage(type: .connectAck, flags: []))
+        return .reject(RPCMessage(type: .connectAck, flags: []))
     }
 
     /// The channel went away. Returns the streams that were open, whose handlers must learn the stream ended.
@@ -259,23 +264,31 @@ public struct RPCServerConnectionStateMachine: Sendable {
         guard let stream = streams[streamID] else { return .drop(.streamClosed) }
         let action: OutputAction
         switch (stream, output) {
-        case (.awaitingResponse(let pending), .response(let shape, let json, let terminate)):
+        case (.awaitingResponse(let pending, let closeRequested), .response(let shape, let json, let terminate)):
             let response = RPCMessage.modeled(
                 .applicationMessage, streamID: streamID, flags: terminate ? .terminateStream : [], shape: shape, json: json
             )
             if terminate {
                 streams[streamID] = nil
                 action = .write([response], streamClosed: true)
+            } else if closeRequested {
+                streams[streamID] = nil
+                action = .write([response] + pending + [.terminateStream(streamID)], streamClosed: true)
             } else {
                 streams[streamID] = .open
                 action = .write([response] + pending, streamClosed: false)
             }
-        case (.awaitingResponse(var pending), .event(let shape, let json)):
+        case (.awaitingResponse(var pending, let closeRequested), .event(let shape, let json)):
+            guard !closeRequested else { return .drop(.streamClosed) }
             guard pending.count < configuration.maxEventsBeforeResponse else {
                 return .drop(.tooManyEventsBeforeResponse)
             }
             pending.append(.modeled(.applicationMessage, streamID: streamID, flags: [], shape: shape, json: json))
-            streams[streamID] = .awaitingResponse(pendingEvents: pending)
+            streams[streamID] = .awaitingResponse(pendingEvents: pending, closeRequested: false)
+            action = .write([], streamClosed: false)
+        case (.awaitingResponse(let pending, _), .close):
+            // The response must come first; the close follows it (and any queued events) once it is sent.
+            streams[streamID] = .awaitingResponse(pendingEvents: pending, closeRequested: true)
             action = .write([], streamClosed: false)
         case (.open, .response):
             return .drop(.alreadyResponded)

@@ -27,6 +27,9 @@ public struct IPCServerConfiguration: Sendable {
     public var writeBufferWaterMark: (low: Int, high: Int)
     /// How long a new connection may take to send Connect before it is closed.
     public var connectTimeout: TimeAmount
+    /// After a rejecting ConnectAck, how long the client gets to close the connection itself (which is what
+    /// makes the SDK raise `AccessDeniedError`) before the server closes it.
+    public var rejectionGracePeriod: TimeAmount
     /// Frame limits for decoding and encoding.
     public var limits: EventStreamLimits
 
@@ -42,6 +45,7 @@ public struct IPCServerConfiguration: Sendable {
         maxOutboundBytesPerConnection: Int = 4 * 1024 * 1024,
         writeBufferWaterMark: (low: Int, high: Int) = (64 * 1024, 256 * 1024),
         connectTimeout: TimeAmount = .seconds(10),
+        rejectionGracePeriod: TimeAmount = .seconds(2),
         limits: EventStreamLimits = .default
     ) {
         self.socketPath = socketPath
@@ -51,6 +55,7 @@ public struct IPCServerConfiguration: Sendable {
         self.maxOutboundBytesPerConnection = maxOutboundBytesPerConnection
         self.writeBufferWaterMark = writeBufferWaterMark
         self.connectTimeout = connectTimeout
+        self.rejectionGracePeriod = rejectionGracePeriod
         self.limits = limits
     }
 }

@@ -22,6 +22,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     private let limits: EventStreamLimits
     private let maxOutboundBytes: Int
     private let connectTimeout: TimeAmount
+    private let rejectionGracePeriod: TimeAmount
 
     private var context: ChannelHandlerContext?
     private var principal: String?
@@ -43,6 +44,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         self.limits = configuration.limits
         self.maxOutboundBytes = configuration.maxOutboundBytesPerConnection
         self.connectTimeout = configuration.connectTimeout
+        self.rejectionGracePeriod = configuration.rejectionGracePeriod
     }
 
     private var bound: NIOLoopBound<IPCServerConnectionHandler> {
@@ -118,6 +120,10 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
             let promise = context.eventLoop.makePromise(of: Void.self)
             write(message, flush: true, promise: promise)
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        case .reject(let connectAck):
+            write(connectAck, flush: true)
+            let channel = context.channel
+            connectTimer = context.eventLoop.scheduleTask(in: rejectionGracePeriod) { channel.close(promise: nil) }
         case .close:
             context.close(promise: nil)
         case .startOperation(let streamID, let operation, let payload):

@@ -45,11 +45,11 @@ struct RPCServerConnectionStateMachineTests {
         #expect(!machine.isClosed)
     }
 
-    @Test("a rejected token gets ConnectAck without the accepted flag, then close")
+    @Test("a rejected token gets ConnectAck without the accepted flag; the connection is finished")
     func rejectedHandshake() {
         var machine = Machine()
         _ = machine.receivedMessage(Self.connect)
-        #expect(machine.authenticationCompleted(accepted: false) == .sendAndClose(RPCMessage(type: .connectAck)))
+        #expect(machine.authenticationCompleted(accepted: false) == .reject(RPCMessage(type: .connectAck)))
         #expect(machine.isClosed)
         #expect(machine.receivedMessage(Self.message(.ping)) == .none)
     }
@@ -61,7 +61,7 @@ struct RPCServerConnectionStateMachineTests {
     func wrongVersion(version: String?) {
         var machine = Machine()
         let extra = version.map { [EventStreamHeader(name: ":version", value: .string($0))] } ?? []
-        #expect(machine.receivedMessage(Self.message(.connect, extra: extra)) == .sendAndClose(RPCMessage(type: .connectAck)))
+        #expect(machine.receivedMessage(Self.message(.connect, extra: extra)) == .reject(RPCMessage(type: .connectAck)))
         #expect(machine.isClosed)
     }
 
@@ -181,6 +181,22 @@ struct RPCServerConnectionStateMachineTests {
         #expect(machine.send(.error(shape: "aws.greengrass#ServiceError", json: ByteBuffer(string: "{}")), on: 2)
             == .write([.modeled(.applicationError, streamID: 2, flags: .terminateStream, shape: "aws.greengrass#ServiceError",
                                 json: ByteBuffer(string: "{}"))], streamClosed: true))
+        #expect(machine.openStreamIDs == [])
+    }
+
+    @Test("a close requested before the response follows the response and queued events")
+    func earlyClose() {
+        var machine = Self.connected()
+        _ = machine.receivedMessage(Self.message(.applicationMessage, stream: 1, operation: "Sub"))
+        let event = Machine.StreamOutput.event(shape: "E", json: ByteBuffer(string: "1"))
+        _ = machine.send(event, on: 1)
+        #expect(machine.send(.close, on: 1) == .write([], streamClosed: false))
+        #expect(machine.send(event, on: 1) == .drop(.streamClosed))
+        #expect(machine.send(.response(shape: "R", json: ByteBuffer(string: "{}"), terminate: false), on: 1) == .write([
+            .modeled(.applicationMessage, streamID: 1, flags: [], shape: "R", json: ByteBuffer(string: "{}")),
+            .modeled(.applicationMessage, streamID: 1, flags: [], shape: "E", json: ByteBuffer(string: "1")),
+            .terminateStream(1),
+        ], streamClosed: true))
         #expect(machine.openStreamIDs == [])
     }
 

@@ -80,7 +80,7 @@ public final class Mosquitto: @unchecked Sendable {
         ]
         if let passwords = options.passwords {
             let passwordFile = directory.file("passwd")
-            FileManager.default.createFile(atPath: passwordFile, contents: Data())
+            _ = FileManager.default.createFile(atPath: passwordFile, contents: Data())
             for (user, password) in passwords.sorted(by: { $0.key < $1.key }) {
                 try Self.runTool("/usr/bin/mosquitto_passwd", ["-b", passwordFile, user, password])
             }
@@ -106,7 +106,7 @@ public final class Mosquitto: @unchecked Sendable {
 
     deinit {
         if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -17,7 +17,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
         guard created else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: "/tmp/\(prefix)XXXXXX"])
         }
-        path = String(cString: template)
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `path` joined with `name`.

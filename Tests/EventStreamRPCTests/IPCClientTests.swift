@@ -1,0 +1,162 @@
+import EventStream
+import EventStreamRPCClient
+import EventStreamRPCServer
+import Foundation
+import GreengrassTestSupport
+import NIOCore
+import Testing
+
+/// The Swift client against the Swift server.
+@Suite("IPC client and server", .serialized)
+struct IPCClientTests {
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test("request/response, modeled errors and unsupported operations")
+    func calls() async throws {
+        let server = try await RunningServer()
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+
+        let response = try await client.call(
+            operation: "aws.greengrass#GetConfiguration", requestShape: "aws.greengrass#GetConfigurationRequest",
+            payload: Self.bytes(#"{"keyPath":["mqtt","topic"]}"#))
+        #expect(response.shape == "aws.greengrass#GetConfigurationResponse")
+        let body = try JSONSerialization.jsonObject(with: Data(response.payload)) as? NSDictionary
+        #expect(body == ["componentName": Conformance.component, "value": ["topic": "core/topic"]] as NSDictionary)
+
+        do {
+            _ = try await client.call(
+                operation: "aws.greengrass#PublishToIoTCore", requestShape: "aws.greengrass#PublishToIoTCoreRequest",
+                payload: Self.bytes(#"{"topicName":"forbidden/topic","qos":"0","payload":"eA=="}"#))
+            Issue.record("forbidden publish succeeded")
+        } catch {
+            guard case .remote(let remote) = error else { throw error }
+            #expect(remote.shape == "aws.greengrass#UnauthorizedError")
+            #expect(remote.name == "UnauthorizedError")
+            #expect(remote.message == "Principal com.example.Conformance is not authorized to perform aws.greengrass.ipc.mqttproxy:aws.greengrass#PublishToIoTCore on resource forbidden/topic")
+            let errorBody = try JSONSerialization.jsonObject(with: Data(remote.body)) as? [String: String]
+            #expect(errorBody?["_errorCode"] == "UnauthorizedError")
+            #expect(errorBody?["_service"] == "aws.greengrass#GreengrassCoreIPC")
+            #expect(errorBody?["_message"] == remote.message)
+        }
+
+        await #expect(throws: IPCClientError.remote(IPCRemoteError(
+            shape: "aws.greengrass#ServiceError",
+            body: IPCModeledError.unsupportedOperation("aws.greengrass#NoSuchOperation").json.readableBytesView.map { $0 }))) {
+            _ = try await client.call(operation: "aws.greengrass#NoSuchOperation", requestShape: "aws.greengrass#X", payload: Self.bytes("{}"))
+        }
+        // The connection survived all of that.
+        try await client.ping(payload: Self.bytes("still here"))
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("streams: events after the response, server close, client close seen by the handler")
+    func streams() async throws {
+        let terminations = TerminationLog()
+        let server = try await RunningServer(handler: conformanceRouter(terminations: terminations))
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+
+        // Server closes after one event: the sequence finishes.
+        let topic = try await client.openStream(
+            operation: "aws.greengrass#SubscribeToTopic", requestShape: "aws.greengrass#SubscribeToTopicRequest",
+            payload: Self.bytes(#"{"topic":"local/topic"}"#))
+        #expect(topic.response.shape == "aws.greengrass#SubscribeToTopicResponse")
+        var events: [IPCResponse] = []
+        for try await event in topic.events { events.append(event) }
+        #expect(events.map(\.shape) == ["aws.greengrass#SubscriptionResponseMessage"])
+        #expect(await terminations.next()?.1 == .serverClosed)
+
+        // Client closes: the handler learns it.
+        let iot = try await client.openStream(
+            operation: "aws.greengrass#SubscribeToIoTCore", requestShape: "aws.greengrass#SubscribeToIoTCoreRequest",
+            payload: Self.bytes(#"{"topicName":"core/topic","qos":"1"}"#))
+        var iterator = iot.events.makeAsyncIterator()
+        let first = try await iterator.next()
+        #expect(first?.shape == "aws.greengrass#IoTCoreMessage")
+        iot.close()
+        let ended = await terminations.next()
+        #expect(ended?.0 == "aws.greengrass#SubscribeToIoTCore" && ended?.1 == .clientClosed)
+        #expect(try await iterator.next() == nil)
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("a handler keeps its stream: events flow until the connection closes, then sends fail")
+    func liveSubscription() async throws {
+        let streams = AsyncStream<IPCStream>.makeStream()
+        var router = IPCRouter()
+        router.register("test#Subscribe") { call in
+            streams.continuation.yield(call.stream)
+            return .streamOpened(shape: "test#SubscribeResponse", json: Self.bytes("{}"))
+        }
+        let server = try await RunningServer(handler: router)
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+        let subscription = try await client.openStream(operation: "test#Subscribe", requestShape: "test#SubscribeRequest", payload: Self.bytes("{}"))
+        var handlerStreams = streams.stream.makeAsyncIterator()
+        let stream = try #require(await handlerStreams.next())
+        var received = subscription.events.makeAsyncIterator()
+        for index in 0..<50 {
+            try await stream.send(event: "test#Event", json: Self.bytes(#"{"n":\#(index)}"#))
+            let event = try await received.next()
+            #expect(event?.payload == Self.bytes(#"{"n":\#(index)}"#))
+        }
+        await client.close()
+        #expect(await stream.waitForTermination() == .connectionClosed)
+        await #expect(throws: IPCStreamError.streamClosed(streamID: 1, .connectionClosed)) {
+            try await stream.send(event: "test#Event", json: Self.bytes("{}"))
+        }
+        try await server.stop()
+    }
+
+    @Test("a rejected token and a missing socket are typed errors naming the socket")
+    func connectFailures() async throws {
+        let server = try await RunningServer()
+        await #expect(throws: IPCClientError.connectionRejected(socketPath: server.socketPath)) {
+            _ = try await IPCClient.connect(socketPath: server.socketPath, authToken: "WRONGTOKEN000000")
+        }
+        let missing = server.directory.file("nothing.socket")
+        do {
+            _ = try await IPCClient.connect(socketPath: missing, authToken: Conformance.token)
+            Issue.record("connected to a missing socket")
+        } catch {
+            #expect("\(error)".contains(missing))
+        }
+        try await server.stop()
+    }
+
+    @Test("a client that stops reading: events are dropped once its queue is full, others are unaffected")
+    func slowReaderBackPressure() async throws {
+        let streams = AsyncStream<IPCStream>.makeStream()
+        var router = IPCRouter()
+        router.register("test#Subscribe") { call in
+            streams.continuation.yield(call.stream)
+            return .streamOpened(shape: "test#SubscribeResponse", json: Self.bytes("{}"))
+        }
+        let server = try await RunningServer(handler: router) { $0.maxOutboundBytesPerConnection = 256 * 1024 }
+        // The slow reader: subscribes over a raw connection and then never reads.
+        let slow = try await RawConnection(socketPath: server.socketPath)
+        try await slow.handshake()
+        try await slow.send(RPCMessage.modeled(.applicationMessage, streamID: 1, flags: [], shape: "test#SubscribeRequest",
+                                               json: ByteBuffer(string: "{}"), operation: "test#Subscribe"))
+        var handlerStreams = streams.stream.makeAsyncIterator()
+        let stream = try #require(await handlerStreams.next())
+        let event = Self.bytes(#"{"data":""# + String(repeating: "x", count: 16 * 1024) + #""}"#)
+        var dropped = false
+        // Bounded: 16 KiB events; kernel buffers plus the 256 KiB queue fill long before 4000 events (64 MiB).
+        for _ in 0..<4000 {
+            do {
+                try await stream.send(event: "test#Event", json: event)
+            } catch IPCStreamError.outboundQueueFull {
+                dropped = true
+                break
+            }
+        }
+        #expect(dropped)
+        // Another client is served normally meanwhile.
+        let other = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+        try await other.ping()
+        await other.close()
+        await slow.close()
+        try await server.stop()
+    }
+}
