@@ -30,6 +30,7 @@ var targets: [Target] = [
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
+    .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
 
     // MARK: I/O shells
     .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
@@ -54,11 +55,22 @@ var targets: [Target] = [
         dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassJSON"],
         swiftSettings: swiftSettings
     ),
+    .target(
+        name: "GreengrassPubSub",
+        dependencies: ["GreengrassAuthorization", "GreengrassIPCServices", "EventStreamRPCServer", "GreengrassJSON", "MQTTCore", logging],
+        swiftSettings: swiftSettings
+    ),
 
     .target(name: "GreengrassConfig", dependencies: ["GreengrassJSON", "GreengrassRecipe"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassDeployment",
         dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", logging],
+        swiftSettings: swiftSettings
+    ),
+
+    .target(
+        name: "GreengrassBridge",
+        dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "MQTTClient", "MQTTCore", nioCore, logging, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
 
@@ -108,6 +120,15 @@ targets += [
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassPubSubTests",
+        dependencies: [
+            "GreengrassPubSub", "GreengrassAuthorization", "GreengrassIPCServices", "EventStreamRPCServer", "EventStreamRPCClient",
+            "GreengrassJSON", "GreengrassTestSupport", logging, nioCore, nioPosix,
+        ],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 // Focus mode for parallel development: `GG_FOCUS=MQTTCoreTests,MQTTClientTests swift test --scratch-path .build-mqtt`
