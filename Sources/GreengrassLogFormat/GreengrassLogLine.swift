@@ -192,8 +192,9 @@ extension GreengrassLogContext {
     /// `{scriptName=…, serviceName=…, currentState=…}` even though `serviceName` was added first. Users and tools
     /// compare our files to real ones; emulating the order makes them identical. The emulation sorts by HashMap
     /// bucket (`String.hashCode` of the UTF-16 key, spread `h ^ (h >>> 16)`, masked by the table size: 16, doubled
-    /// while the count exceeds 3/4 of it), keeping insertion order inside a bucket. It is exact for up to 11
-    /// contexts; beyond that the Java side's intermediate `ConcurrentHashMap` can reorder colliding keys.
+    /// while the count exceeds 3/4 of it), keeping insertion order inside a bucket. It reproduces every real line
+    /// quoted in the reference; the one approximation is the order of two keys sharing a bucket, which Java's
+    /// intermediate `ConcurrentHashMap` can occasionally reverse when it resizes.
     /// Later duplicates of a key replace the earlier value in the earlier position (Java `put` semantics).
     public static func javaHashMapOrdered(_ contexts: [GreengrassLogContext]) -> [GreengrassLogContext] {
         let unique = deduplicated(contexts)
