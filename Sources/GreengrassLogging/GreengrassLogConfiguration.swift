@@ -67,3 +67,67 @@ public struct GreengrassLogConfiguration: Hashable, Sendable {
         LogRotationPolicy(fileSizeKB: fileSizeKB, totalLogsSizeKB: totalLogsSizeKB)
     }
 }
+
+/// A `logging` configuration value that cannot be used; the message names the key, the value and what is allowed.
+public struct GreengrassLogConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var key: String
+    public var value: String
+    public var expected: String
+
+    public var description: String {
+        "logging.\(key): '\(value.prefix(64))' is not valid; expected \(expected)"
+    }
+}
+
+extension GreengrassLogConfiguration {
+    /// Applies `services.aws.greengrass.Nucleus.configuration.logging` values given as strings (numbers as their
+    /// decimal text). Keys: `level`, `format`, `outputType`, `fileSizeKB`, `totalLogsSizeKB`, `outputDirectory`;
+    /// other keys are ignored, like the Java nucleus does. Nothing is changed when any value is invalid.
+    public mutating func apply(_ values: [String: String]) throws(GreengrassLogConfigurationError) {
+        var updated = self
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            let trimmed = value.trimmingSpaces()
+            switch key {
+            case "level":
+                guard let level = GreengrassLogLevel(configValue: trimmed) else {
+                    throw GreengrassLogConfigurationError(key: key, value: value, expected: "one of TRACE, DEBUG, INFO, WARN, ERROR")
+                }
+                updated.level = level
+            case "format":
+                guard let format = LogLineFormat(configValue: trimmed) else {
+                    throw GreengrassLogConfigurationError(key: key, value: value, expected: "TEXT or JSON")
+                }
+                updated.format = format
+            case "outputType":
+                guard let outputType = LogOutputType(configValue: trimmed) else {
+                    throw GreengrassLogConfigurationError(key: key, value: value, expected: "FILE or CONSOLE")
+                }
+                updated.outputType = outputType
+            case "fileSizeKB", "totalLogsSizeKB":
+                // Bounded so that KB × 1024 cannot overflow.
+                guard let kilobytes = Int(trimmed), (1...(1 << 40)).contains(kilobytes) else {
+                    throw GreengrassLogConfigurationError(key: key, value: value, expected: "a positive number of kilobytes")
+                }
+                if key == "fileSizeKB" { updated.fileSizeKB = kilobytes } else { updated.totalLogsSizeKB = kilobytes }
+            case "outputDirectory":
+                guard !trimmed.isEmpty, !trimmed.contains("\0") else {
+                    throw GreengrassLogConfigurationError(key: key, value: value, expected: "a directory path")
+                }
+                updated.outputDirectory = trimmed
+            default:
+                continue
+            }
+        }
+        self = updated
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}
