@@ -159,8 +159,9 @@ struct RotationAndLoadTests {
         // Nothing is queued: every byte is in the files when the calls return.
         #expect(onDisk == lineBytes * 32_768)
         #expect(dir.files().count > 32)
-        // 32+ MB went through; resident memory grew by far less.
-        #expect(peak - before < 16 * 1024 * 1024, "RSS grew by \(peak - before) bytes")
+        // 37 MB went through; resident memory grew by far less (process-wide RSS, so other suites running in
+        // parallel add noise: the bound leaves room for them but not for a buffered copy of the burst).
+        #expect(peak - before < 24 * 1024 * 1024, "RSS grew by \(peak - before) bytes")
         // A hang detector only: a debug build on a shared 2-core machine is slow.
         #expect(elapsed < .seconds(120), "took \(elapsed)")
         print("burst: \(lineBytes * 32_768) bytes in \(elapsed), RSS +\(peak - before) bytes")
