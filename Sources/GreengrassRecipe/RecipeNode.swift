@@ -5,7 +5,8 @@ import Yams
 /// parsing (a bad `Timeout`, a bad version range) can still name the line and column.
 ///
 /// Mapping keys keep their order and spelling; lookups through `member(_:)` are case-insensitive,
-/// as Greengrass's Jackson mapper is.
+/// as Greengrass's Jackson mapper is. Equality and hashing compare the JSON value only: the same
+/// recipe in YAML and in JSON compares equal although positions and key order differ.
 public struct RecipeNode: Sendable, Hashable {
     /// One key/value pair of a mapping.
     public struct Member: Sendable, Hashable {
@@ -75,6 +76,10 @@ public struct RecipeNode: Sendable, Hashable {
         guard case .mapping(let members) = content else { return nil }
         return members.last { $0.key.caseInsensitiveEquals(name) }
     }
+
+    public static func == (lhs: RecipeNode, rhs: RecipeNode) -> Bool { lhs.json == rhs.json }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(json) }
 
     /// `true` for a null scalar (YAML `~`, empty value, JSON `null`).
     public var isNull: Bool {

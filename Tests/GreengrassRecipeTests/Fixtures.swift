@@ -25,6 +25,7 @@ enum Fixtures {
             Lifecycle:
               Run: |
                 py -3 -u {artifacts:path}/hello_world.py "{configuration:/Message}"
+
         """
 
     static let helloWorldJSON = """

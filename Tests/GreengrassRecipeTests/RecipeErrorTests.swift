@@ -117,6 +117,18 @@ import Testing
         #expect(!error.reason.isEmpty)
     }
 
+    @Test(arguments: [(200, RecipeError.Code.limitExceeded), (5_000, .syntax), (100_000, .syntax)])
+    func deepNestingIsRejectedWithoutCrashing(depth: Int, code: RecipeError.Code) {
+        // libyaml stops at 1000 levels; the recipe reader stops at 128.
+        for text in ["a: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth),
+                     String(repeating: "- ", count: depth) + "x"] {
+            let error = recipeError { _ = try ComponentRecipe(contents: text, fileName: "deep.yaml") }
+            #expect(error?.code == code, "\(String(describing: error))")
+        }
+        let json = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        #expect(recipeError { _ = try ComponentRecipe(contents: json, fileName: "deep.json") }?.code == .syntax)
+    }
+
     @Test func invalidUTF8Bytes() {
         let error = recipeError { _ = try ComponentRecipe(bytes: [0x61, 0x3A, 0x20, 0xFF], fileName: "bin.yaml") }
         #expect(error?.code == .syntax)

@@ -54,14 +54,14 @@ import Testing
         #expect(definition[.run]?.script == "python3 -u /gg/packages/artifacts/com.example.IoTCorePublisherPython/1.0.0/iot_core_publisher.py")
     }
 
-    @Test func yamlAndJSONGiveTheSameRecipe() throws {
-        let yaml = try ComponentRecipe(contents: Fixtures.publisherYAML, fileName: "r")
-        var json = try ComponentRecipe(contents: Fixtures.publisherJSON, fileName: "r")
-        #expect(yaml.defaultConfiguration == json.defaultConfiguration)
-        #expect(try yaml.resolve(for: linuxAMD64).lifecycle == json.resolve(for: linuxAMD64).lifecycle)
-        // Apart from source positions, the whole value is the same.
-        json.manifests = yaml.manifests
-        #expect(yaml.name == json.name && yaml.version == json.version && yaml.publisher == json.publisher)
+    @Test(arguments: [(Fixtures.helloWorldYAML, Fixtures.helloWorldJSON), (Fixtures.publisherYAML, Fixtures.publisherJSON)])
+    func yamlAndJSONGiveTheSameRecipe(yaml: String, json: String) throws {
+        let fromYAML = try ComponentRecipe(contents: yaml, fileName: "recipe")
+        let fromJSON = try ComponentRecipe(contents: json, fileName: "recipe")
+        #expect(RecipeFormat.detect(fileName: "recipe", contents: yaml) == .yaml)
+        #expect(RecipeFormat.detect(fileName: "recipe", contents: json) == .json)
+        #expect(fromYAML == fromJSON)
+        #expect(try fromYAML.resolve(for: linuxAMD64) == fromJSON.resolve(for: linuxAMD64))
     }
 
     @Test func fullRecipeFields() throws {
