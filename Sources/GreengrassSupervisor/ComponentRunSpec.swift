@@ -135,6 +135,14 @@ public struct ComponentStateChange: Sendable, Hashable {
     public var to: ComponentState
     /// Why (for ERRORED and BROKEN).
     public var statusCode: ComponentStatusCode
+
+    public init(name: String, version: String, from: ComponentState, to: ComponentState, statusCode: ComponentStatusCode) {
+        self.name = name
+        self.version = version
+        self.from = from
+        self.to = to
+        self.statusCode = statusCode
+    }
 }
 
 /// A component's version and current state, for `greengrass-cli component list`.
@@ -142,6 +150,12 @@ public struct ComponentStatus: Sendable, Hashable {
     public var version: String
     public var state: ComponentState
     public var statusCode: ComponentStatusCode
+
+    public init(version: String, state: ComponentState, statusCode: ComponentStatusCode = .none) {
+        self.version = version
+        self.state = state
+        self.statusCode = statusCode
+    }
 }
 
 /// Settings of a ``Supervisor``.

@@ -1,0 +1,193 @@
+import Foundation
+import GreengrassLifecycle
+import GreengrassSupervisor
+import GreengrassTestSupport
+import Testing
+
+/// Dependencies, shutdown, spec changes, removal, users and Skipif, with real `/bin/sh` children.
+@Suite("Supervisor orchestration", .serialized)
+struct SupervisorOrchestrationTests {
+    @Test("a HARD dependent starts only after its dependency is RUNNING, and stops first")
+    func dependencyOrder() async throws {
+        try await SupervisorFixture.with { f in
+            let gate = f.root.file("base-may-install")
+            f.supervisor.upsert(makeSpec("App", [.run: "sleep 300"], hardDependencies: ["Base"]))
+            f.supervisor.upsert(
+                makeSpec("Base", [.install: "while [ ! -e '\(gate)' ]; do sleep 0.05; done", .run: "sleep 300"]))
+            f.supervisor.start("App")
+            f.supervisor.start("Base")
+            let logs = f.logs
+            await f.eventually("Base is installing") { logs.entries.contains { $0.label == "Base" && $0.eventType == "shell-runner-start" } }
+            #expect(f.supervisor.state(of: "App") == .installed, "App waits for Base")
+            touch(gate)
+            await f.reaches("App", .running)
+            let order = f.changes.map { "\($0.name):\($0.to)" }
+            let baseRunning = try #require(order.firstIndex(of: "Base:RUNNING"))
+            let appStarting = try #require(order.firstIndex(of: "App:STARTING"))
+            #expect(baseRunning < appStarting)
+
+            await f.supervisor.stop("Base")
+            #expect(f.supervisor.state(of: "App") == .finished)
+            #expect(f.supervisor.state(of: "Base") == .finished)
+            let stops = f.changes.map { "\($0.name):\($0.to)" }
+            let appFinished = try #require(stops.lastIndex(of: "App:FINISHED"))
+            let baseStopping = try #require(stops.lastIndex(of: "Base:STOPPING"))
+            #expect(appFinished < baseStopping, "dependents stop first")
+        }
+    }
+
+    @Test("a dependency that is restarted makes its RUNNING dependent restart and wait for it")
+    func dependencyRestart() async throws {
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("Base", [.run: "sleep 300"]))
+            f.supervisor.upsert(makeSpec("App", [.run: "echo app-run; sleep 300"], hardDependencies: ["Base"]))
+            f.supervisor.start("Base")
+            f.supervisor.start("App")
+            await f.reaches("App", .running)
+            #expect(f.supervisor.restart("Base"))
+            let logs = f.logs
+            await f.eventually("App ran twice") { logs.output("App").filter { $0 == "app-run" }.count == 2 }
+            #expect(f.states(of: "App").filter { $0 == .running }.count == 2)
+        }
+    }
+
+    @Test("shutdown stops everything in reverse dependency order and leaves no process")
+    func shutdownOrder() async throws {
+        var groups: [Int32] = []
+        var changes: [String] = []
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("Base", [.run: "sleep 300 & sleep 300"]))
+            f.supervisor.upsert(makeSpec("Mid", [.run: "sleep 300"], hardDependencies: ["Base"]))
+            f.supervisor.upsert(makeSpec("Top", [.run: "sleep 300"], hardDependencies: ["Mid"]))
+            for name in ["Top", "Mid", "Base"] { f.supervisor.start(name) }
+            await f.reaches("Top", .running)
+            await f.supervisor.shutdown()
+            groups = ["Base", "Mid", "Top"].flatMap { f.processGroups(of: $0) }
+            changes = f.changes.filter { $0.to == .stopping }.map(\.name)
+            #expect(!f.supervisor.start("Top"), "no start after shutdown")
+            #expect(f.supervisor.snapshot().values.allSatisfy { $0.state == .finished })
+        }
+        #expect(changes == ["Top", "Mid", "Base"])
+        #expect(groups.count == 3)
+        for group in groups {
+            #expect(liveProcesses(inGroup: group).isEmpty)
+        }
+    }
+
+    @Test("spec changes: version reinstalls, script change restarts, Shutdown-only change applies silently")
+    func upsertReactions() async throws {
+        try await SupervisorFixture.with { f in
+            let install = "echo installing"
+            f.supervisor.upsert(makeSpec("Comp", [.install: install, .run: "echo run-1; sleep 300"]))
+            f.supervisor.start("Comp")
+            let logs = f.logs
+            await f.eventually("first run") { logs.output("Comp").contains("run-1") }
+
+            #expect(f.supervisor.upsert(makeSpec("Comp", [.install: install, .run: "echo run-1; sleep 300"])) == .unchanged)
+            #expect(
+                f.supervisor.upsert(makeSpec("Comp", [.install: install, .run: "echo run-1; sleep 300", .shutdown: "true"])) == .updated)
+            #expect(f.supervisor.upsert(makeSpec("Comp", [.install: install, .run: "echo run-2; sleep 300"])) == .restarting)
+            await f.eventually("restarted") { logs.output("Comp").contains("run-2") }
+            #expect(logs.output("Comp").filter { $0 == "installing" }.count == 1, "a restart does not reinstall")
+
+            #expect(
+                f.supervisor.upsert(makeSpec("Comp", version: "2.0.0", [.install: install, .run: "echo run-3; sleep 300"]))
+                    == .reinstalling)
+            await f.eventually("reinstalled") { logs.output("Comp").contains("run-3") }
+            #expect(logs.output("Comp").filter { $0 == "installing" }.count == 2)
+            #expect(f.supervisor.snapshot()["Comp"]?.version == "2.0.0")
+        }
+    }
+
+    @Test("reinstall takes a component out of BROKEN")
+    func reinstallFromBroken() async throws {
+        try await SupervisorFixture.with { f in
+            let fixed = f.root.file("fixed")
+            f.supervisor.upsert(makeSpec("Flaky", [.run: "[ -e '\(fixed)' ] || exit 1; sleep 300"]))
+            f.supervisor.start("Flaky")
+            await f.reaches("Flaky", .broken)
+            #expect(f.supervisor.restart("Flaky"))
+            #expect(f.supervisor.state(of: "Flaky") == .broken, "restart does not clear BROKEN")
+            touch(fixed)
+            #expect(f.supervisor.reinstall("Flaky"))
+            await f.reaches("Flaky", .running)
+        }
+    }
+
+    @Test("remove stops the component, runs Uninstall with the version, and forgets it")
+    func removeRunsUninstall() async throws {
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(
+                makeSpec("Gone", version: "1.2.3", [.run: "sleep 300", .uninstall: #"echo "uninstall $GREENGRASS_COMPONENT_VERSION""#]))
+            f.supervisor.start("Gone")
+            await f.reaches("Gone", .running)
+            let group = try #require(f.processGroups(of: "Gone").first)
+            await f.supervisor.remove("Gone")
+            #expect(f.supervisor.state(of: "Gone") == nil)
+            #expect(f.supervisor.snapshot()["Gone"] == nil)
+            #expect(f.logs.output("Gone").contains("uninstall 1.2.3"))
+            #expect(liveProcesses(inGroup: group).isEmpty)
+            #expect(!f.supervisor.start("Gone"))
+        }
+    }
+
+    @Test("Skipif: a phase whose condition holds does not run")
+    func skipIf() async throws {
+        try await SupervisorFixture.with { f in
+            let marker = f.root.file("present")
+            touch(marker)
+            var spec = makeSpec("Skip", [.install: "echo install-ran", .run: "echo run-ran"])
+            spec.phases[.install]?.skipIf = SkipCondition(check: .exists, argument: marker)
+            spec.phases[.run]?.skipIf = SkipCondition(check: .onPath, argument: "no-such-program-anywhere", negated: true)
+            f.supervisor.upsert(spec)
+            f.supervisor.start("Skip")
+            await f.reaches("Skip", .finished)
+            #expect(f.logs.output("Skip").isEmpty)
+            #expect(f.states(of: "Skip") == [.installed, .starting, .finished])
+            #expect(f.logs.entries.filter { $0.label == "Skip" && $0.eventType == "shell-runner-skip" }.count == 2)
+        }
+    }
+
+    @Test("as root: phases run as runWith.posixUser, RequiresPrivilege phases as root")
+    func posixUser() async throws {
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(
+                makeSpec(
+                    "User", [.install: "echo install-uid=$(id -u)", .run: "echo run-user=$(id -un) home=$HOME; touch owned"],
+                    posixUser: "nobody", privileged: [.install]))
+            f.supervisor.start("User")
+            await f.reaches("User", .finished)
+            let logs = f.logs
+            await f.eventually("two lines") { logs.output("User").count == 2 }
+            let myName = String(cString: getpwuid(geteuid()).pointee.pw_name)
+            let expectedUser = geteuid() == 0 ? "nobody" : myName
+            #expect(logs.output("User").first == "install-uid=\(geteuid())")
+            #expect(logs.output("User").last?.hasPrefix("run-user=\(expectedUser) ") == true)
+            var info = stat()
+            #expect(stat(f.workDirectory("User") + "/owned", &info) == 0, "the work directory belongs to the run-as user")
+        }
+    }
+
+    @Test("an unknown posixUser or shell fails the phase with an I/O status and a named error")
+    func launchFailures() async throws {
+        try await SupervisorFixture.with(configure: { $0.shell = "/nonexistent/shell" }) { f in
+            f.supervisor.upsert(makeSpec("NoShell", [.run: "echo hi"]))
+            f.supervisor.start("NoShell")
+            await f.reaches("NoShell", .errored)
+            #expect(f.changes.first { $0.name == "NoShell" && $0.to == .errored }?.statusCode == .runIOError)
+            #expect(f.logs.entries.contains { $0.eventType == "shell-runner-error" && $0.label == "NoShell" })
+        }
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("NoUser", [.install: "echo hi"], posixUser: "no-such-user-xyz:nogroup"))
+            f.supervisor.start("NoUser")
+            if geteuid() == 0 {
+                await f.reaches("NoUser", .errored)
+                #expect(f.changes.first { $0.to == .errored }?.statusCode == .installIOError)
+                #expect(f.logs.entries.contains { $0.message.contains("no such user \"no-such-user-xyz\"") })
+            } else {
+                // Not root: posixUser does not apply and the phase runs as the nucleus's user.
+                await f.reaches("NoUser", .finished)
+            }
+        }
+    }
+}
