@@ -194,19 +194,8 @@ private struct JSONByteParser {
             try expect(UInt8(ascii: ":"), "expected ':' after member name \"\(key)\"")
             skipWhitespace()
             members[key] = try parseValue(depth: depth)
-            skipWhitespace()
-            guard position < input.count else {
-                throw error(.unexpectedEndOfInput, at: position, "unexpected end of input inside an object")
-            }
-            switch input[position] {
-            case UInt8(ascii: ","):
-                position += 1
-            case UInt8(ascii: "}"):
-                position += 1
+            if try closesContainer(UInt8(ascii: "}"), container: "an object", element: "an object member") {
                 return .object(members)
-            default:
-                throw error(.unexpectedCharacter, at: position,
-                            "expected ',' or '}' after an object member, found \(describe(position))")
             }
         }
     }
@@ -223,21 +212,25 @@ private struct JSONByteParser {
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard position < input.count else {
-                throw error(.unexpectedEndOfInput, at: position, "unexpected end of input inside an array")
-            }
-            switch input[position] {
-            case UInt8(ascii: ","):
-                position += 1
-            case UInt8(ascii: "]"):
-                position += 1
+            if try closesContainer(UInt8(ascii: "]"), container: "an array", element: "an array element") {
                 return .array(elements)
-            default:
-                throw error(.unexpectedCharacter, at: position,
-                            "expected ',' or ']' after an array element, found \(describe(position))")
             }
         }
+    }
+
+    /// After an element: consumes `,` (returns false: another element follows) or `close` (returns true).
+    private mutating func closesContainer(_ close: UInt8, container: String, element: String) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard position < input.count else {
+            throw error(.unexpectedEndOfInput, at: position, "unexpected end of input inside \(container)")
+        }
+        let byte = input[position]
+        guard byte == UInt8(ascii: ",") || byte == close else {
+            throw error(.unexpectedCharacter, at: position,
+                        "expected ',' or '\(Character(Unicode.Scalar(close)))' after \(element), found \(describe(position))")
+        }
+        position += 1
+        return byte == close
     }
 
     private mutating func expect(_ byte: UInt8, _ message: @autoclosure () -> String) throws(JSONParseError) {

@@ -137,28 +137,15 @@ struct RecipeParser {
             }
         }
         var selections: [String] = []
-        if let member = node.member("Selections"), !member.value.isNull {
-            let selectionsContext = context.member(member.key, member.value)
-            guard case .sequence(let elements) = member.value.content else {
-                throw RecipeError(.wrongType, selectionsContext, "expected a list of selection keys, got \(quoted(member.value))")
+        for (element, elementContext) in try optionalList("Selections", of: "selection keys", in: node, context) {
+            guard case .scalar(let value, let text) = element.content, !value.isNull else {
+                throw RecipeError(.wrongType, elementContext, "expected a selection key, got \(quoted(element))")
             }
-            for (position, element) in elements.enumerated() {
-                guard case .scalar(let value, let text) = element.content, !value.isNull else {
-                    throw RecipeError(.wrongType, selectionsContext.element(position, element),
-                                      "expected a selection key, got \(quoted(element))")
-                }
-                selections.append(text)
-            }
+            selections.append(text)
         }
         var artifacts: [ComponentArtifact] = []
-        if let member = node.member("Artifacts"), !member.value.isNull {
-            let artifactsContext = context.member(member.key, member.value)
-            guard case .sequence(let elements) = member.value.content else {
-                throw RecipeError(.wrongType, artifactsContext, "expected a list of artifacts, got \(quoted(member.value))")
-            }
-            for (position, element) in elements.enumerated() {
-                artifacts.append(try artifact(element, artifactsContext.element(position, element)))
-            }
+        for (element, elementContext) in try optionalList("Artifacts", of: "artifacts", in: node, context) {
+            artifacts.append(try artifact(element, elementContext))
         }
         return PlatformManifest(
             index: index, platform: platform, name: try optionalString("Name", in: node, context)?.value,
@@ -226,6 +213,18 @@ struct RecipeParser {
             throw RecipeError(.wrongType, fieldContext, "expected a string, got \(quoted(member.value))")
         }
         return (text, fieldContext)
+    }
+
+    /// The elements of an optional list field, each with its own context (`Field[3]`).
+    func optionalList(
+        _ key: String, of what: String, in node: RecipeNode, _ context: FieldContext
+    ) throws(RecipeError) -> [(RecipeNode, FieldContext)] {
+        guard let member = node.member(key), !member.value.isNull else { return [] }
+        let listContext = context.member(member.key, member.value)
+        guard case .sequence(let elements) = member.value.content else {
+            throw RecipeError(.wrongType, listContext, "expected a list of \(what), got \(quoted(member.value))")
+        }
+        return elements.enumerated().map { ($0.element, listContext.element($0.offset, $0.element)) }
     }
 
     func optionalMapping(

@@ -4,6 +4,11 @@ import Testing
 
 /// Real-world recipes from the AWS IoT Greengrass developer guide, in both syntaxes.
 enum Fixtures {
+    /// The three required fields, for small hand-written recipes (three lines, ends with a newline).
+    static func header(name: String = "c", version: String = "1.0.0") -> String {
+        "RecipeFormatVersion: '2020-01-25'\nComponentName: \(name)\nComponentVersion: \(version)\n"
+    }
+
     static let helloWorldYAML = """
         ---
         RecipeFormatVersion: '2020-01-25'

@@ -112,10 +112,7 @@ import Testing
     }
 
     @Test func placeholdersAreCheckedAfterInterpolation() throws {
-        let contents = """
-            RecipeFormatVersion: '2020-01-25'
-            ComponentName: c
-            ComponentVersion: 1.0.0
+        let contents = Fixtures.header() + """
             ComponentConfiguration:
               DefaultConfiguration:
                 timeout: 45
