@@ -1,0 +1,1 @@
+// The local publish/subscribe IPC service lands here next.
