@@ -110,7 +110,7 @@ var targets: [Target] = [
     .testTarget(name: "GreengrassLogFormatTests", dependencies: ["GreengrassLogFormat"], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassSupervisorTests",
-        dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassLogging", "GreengrassTestSupport", logging],
+        dependencies: ["GreengrassSupervisor", "GreengrassLifecycle", "GreengrassLogging", "GreengrassTestSupport", logging, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
 ]

@@ -2,6 +2,7 @@ import Foundation
 import GreengrassLifecycle
 import GreengrassSupervisor
 import GreengrassTestSupport
+import ServiceLifecycle
 import Testing
 
 /// Dependencies, shutdown, spec changes, removal, users and Skipif, with real `/bin/sh` children.
@@ -189,5 +190,43 @@ struct SupervisorOrchestrationTests {
                 await f.reaches("NoUser", .finished)
             }
         }
+    }
+}
+
+@Suite("Supervisor as a Service", .serialized)
+struct SupervisorServiceTests {
+    @Test("graceful shutdown of the ServiceGroup stops the components and ends run()")
+    func gracefulShutdown() async throws {
+        let f = try SupervisorFixture()
+        f.supervisor.upsert(makeSpec("Svc", [.run: "echo up; sleep 300"]))
+        f.supervisor.start("Svc")
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [f.supervisor], logger: f.logs.logger("group")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let logs = f.logs
+            await f.eventually("component running") { logs.output("Svc").contains("up") }
+            let pgid = try #require(f.supervisor.processGroups(of: "Svc").first)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            #expect(f.supervisor.state(of: "Svc") == .finished)
+            #expect(liveProcesses(inGroup: pgid).isEmpty)
+        }
+    }
+
+    @Test("cancelling run() without a shutdown still kills every component process")
+    func cancellationKillsEverything() async throws {
+        let f = try SupervisorFixture()
+        f.supervisor.upsert(makeSpec("Orphan", [.run: "sleep 300 & sleep 300 & echo up; wait"]))
+        f.supervisor.start("Orphan")
+        let runner = Task { try await f.supervisor.run() }
+        let logs = f.logs
+        await f.eventually("component running") { logs.output("Orphan").contains("up") }
+        let pgid = try #require(f.supervisor.processGroups(of: "Orphan").first)
+        #expect(liveProcesses(inGroup: pgid).count >= 3)
+        runner.cancel()
+        _ = await runner.result
+        await f.eventually("no process left") { liveProcesses(inGroup: pgid).isEmpty }
+        await #expect(throws: SupervisorError.self) { try await f.supervisor.run() }
     }
 }
