@@ -44,6 +44,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         var launchedSpec: ComponentRunSpec?
         var dependenciesReady: Bool
         var waiters: [Waiter] = []
+        /// The state before the current one: a STOPPING that follows RUNNING still satisfies dependents.
+        var previousState: ComponentState = .new
     }
 
     private struct State: Sendable {
@@ -240,6 +242,7 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
             var changed = false
             for case .reportState(let transition) in actions {
                 changed = true
+                record.previousState = transition.from
                 publish(transition, of: record, to: st.subscribers.values)
             }
             if record.machine.isAtRest {
@@ -325,7 +328,14 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     private static func dependenciesReady(_ spec: ComponentRunSpec, in st: State) -> Bool {
-        spec.hardDependencies.allSatisfy { st.components[$0]?.machine.state.satisfiesHardDependency == true }
+        spec.hardDependencies.allSatisfy { name in st.components[name].map(satisfiesDependents) ?? false }
+    }
+
+    /// RUNNING or FINISHED, or STOPPING straight from RUNNING (Greengrass: "STOPPING without an error"),
+    /// so a dependency whose Run exits 0 does not bounce its dependents on the way to FINISHED.
+    private static func satisfiesDependents(_ record: Record) -> Bool {
+        let state = record.machine.state
+        return state.satisfiesHardDependency || (state == .stopping && record.previousState == .running)
     }
 
     private func dependents(of name: String) -> [String] {

@@ -52,6 +52,24 @@ struct SupervisorOrchestrationTests {
         }
     }
 
+    @Test("a dependency whose Run exits 0 (STOPPING, FINISHED) keeps its dependent running")
+    func dependencyFinishes() async throws {
+        try await SupervisorFixture.with { f in
+            let gate = f.root.file("base-may-exit")
+            f.supervisor.upsert(makeSpec("Base", [.run: "while [ ! -e '\(gate)' ]; do sleep 0.05; done"]))
+            f.supervisor.upsert(makeSpec("App", [.run: "echo app-run; sleep 300"], hardDependencies: ["Base"]))
+            f.supervisor.start("App")
+            f.supervisor.start("Base")
+            await f.reaches("App", .running)
+            touch(gate)
+            await f.reaches("Base", .finished)
+            #expect(f.states(of: "App") == [.installed, .starting, .running])
+            #expect(f.supervisor.state(of: "App") == .running)
+            let order = f.changes.map { "\($0.name):\($0.to)" }
+            #expect(order.firstIndex(of: "Base:RUNNING")! < order.firstIndex(of: "App:STARTING")!)
+        }
+    }
+
     @Test("shutdown stops everything in reverse dependency order and leaves no process")
     func shutdownOrder() async throws {
         var groups: [Int32] = []

@@ -179,7 +179,8 @@ struct SupervisorProcessTests {
             let logs = f.logs
             await f.eventually("running with children") { logs.output("Tree").contains("ready") }
             let group = try #require(f.processGroups(of: "Tree").first)
-            #expect(liveProcesses(inGroup: group).count >= 5)
+            // sh, the TERM-ignoring subshell and its sleep, the second subshell and its two sleeps.
+            await f.eventually("every grandchild started") { liveProcesses(inGroup: group).count >= 6 }
             await f.supervisor.stop("Tree")
             #expect(liveProcesses(inGroup: group).isEmpty, "SIGTERM-ignoring grandchild was SIGKILLed")
             #expect(f.supervisor.state(of: "Tree") == .finished)
