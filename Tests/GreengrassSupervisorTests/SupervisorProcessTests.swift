@@ -208,4 +208,36 @@ struct SupervisorProcessTests {
             #expect(ContinuousClock.now - started < .seconds(60))
         }
     }
+
+    @Test("an endless flood neither stalls other components nor grows the nucleus's memory")
+    func endlessFlood() async throws {
+        let logs = LogCapture(countOutputOnly: true)
+        try await SupervisorFixture.with(logs: logs) { f in
+            f.supervisor.upsert(makeSpec("Firehose", [.run: "yes 'a fairly long line of component output, over and over again'"]))
+            f.supervisor.start("Firehose")
+            await f.eventually("flooding") { logs.stdoutCount > 10_000 }
+            let residentBefore = residentMegabytes()
+            let clock = ContinuousClock()
+            let countBefore = logs.stdoutCount
+            let started = clock.now
+            f.supervisor.upsert(makeSpec("Quiet", [.install: "true", .run: "exit 0"]))
+            f.supervisor.start("Quiet")
+            await f.reaches("Quiet", .finished, timeout: .seconds(30))
+            #expect(clock.now - started < .seconds(30), "another component still runs its lifecycle")
+            await f.eventually("three more seconds of flood") { clock.now - started > .seconds(3) }
+            #expect(logs.stdoutCount > countBefore, "the flood is still being logged")
+            let growth = residentMegabytes() - residentBefore
+            #expect(growth < 64, "resident memory grew by \(growth) MB while reading the flood")
+            await f.supervisor.stop("Firehose")
+            #expect(f.supervisor.state(of: "Firehose") == .finished)
+        }
+    }
+}
+
+/// Resident set size of this process from `/proc/self/status`.
+private func residentMegabytes() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return kilobytes / 1024
 }
