@@ -28,8 +28,25 @@ extension JSONValue {
     }
 
     /// Sorts keys the way Java's `String.compareTo` does (UTF-16 code unit order).
+    ///
+    /// UTF-8 byte order equals code point order, which equals UTF-16 order except between a character
+    /// in U+E000…U+FFFF (UTF-8 lead byte 0xEE/0xEF) and one above U+FFFF (lead 0xF0…0xF4, a surrogate
+    /// pair in UTF-16, so smaller there). Comparing bytes and flipping that one case avoids transcoding.
     static func javaOrder(_ left: String, _ right: String) -> Bool {
-        left.utf16.lexicographicallyPrecedes(right.utf16)
+        var leftBytes = left.utf8.makeIterator()
+        var rightBytes = right.utf8.makeIterator()
+        while true {
+            switch (leftBytes.next(), rightBytes.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case let (a?, b?):
+                if a == b { continue }
+                if (0xEE...0xEF).contains(a), b >= 0xF0 { return false }
+                if (0xEE...0xEF).contains(b), a >= 0xF0 { return true }
+                return a < b
+            }
+        }
     }
 }
 

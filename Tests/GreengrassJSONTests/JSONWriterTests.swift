@@ -26,6 +26,8 @@ import Testing
         // Java's compareTo orders by UTF-16 code units: U+1F600 (surrogates D83D DE00) sorts before
         // U+FF5E, although its scalar value is larger.
         Example(value: ["😀": 1, "～": 2], compact: #"{"😀":1,"～":2}"#),
+        Example(value: ["\u{E000}": 1, "😀": 2, "\u{D7FF}": 3, "é": 4, "z": 5, "": 6, "zz": 7],
+                compact: "{\"\":6,\"z\":5,\"zz\":7,\"é\":4,\"\u{D7FF}\":3,\"😀\":2,\"\u{E000}\":1}"),
     ]
 
     @Test(arguments: examples)

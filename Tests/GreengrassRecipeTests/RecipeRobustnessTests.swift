@@ -1,0 +1,44 @@
+import GreengrassRecipe
+import Testing
+
+@Suite struct RecipeRobustnessTests {
+    /// Deterministic SplitMix64 so a failing mutation reproduces.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: [("full.yaml", Fixtures.fullYAML), ("publisher.json", Fixtures.publisherJSON)])
+    func mutatedRecipesParseOrFailWithARecipeError(fileName: String, contents: String) {
+        var rng = Generator(state: 2024)
+        let seed = Array(contents.utf8)
+        var failures = 0
+        let noise: [UInt8] = Array(":-[]{}\"' \n\t#&*!|>%@`,?".utf8) + [0x00, 0xFF, 0xC3]
+        for _ in 0..<300 {
+            var bytes = seed
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let index = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: bytes[index] = noise.randomElement(using: &rng) ?? 0
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(noise.randomElement(using: &rng) ?? 0, at: index)
+                }
+            }
+            do {
+                let recipe = try ComponentRecipe(bytes: bytes, fileName: fileName)
+                _ = try recipe.resolve(for: linuxAMD64)
+            } catch {
+                failures += 1
+                #expect(error.file == fileName)
+                #expect(!error.reason.isEmpty)
+            }
+        }
+        #expect(failures > 0)
+    }
+}
