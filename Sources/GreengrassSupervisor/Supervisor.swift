@@ -303,6 +303,7 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     ) {
         var metadata: Logger.Metadata = [
             "eventType": "service-set-state",
+            "thread": .string("\(record.spec.name)-lifecycle"),
             "serviceName": .string(record.spec.name),
             "currentState": .string(transition.from.rawValue),
             "newState": .string(transition.to.rawValue),

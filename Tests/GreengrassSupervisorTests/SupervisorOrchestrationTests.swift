@@ -1,5 +1,6 @@
 import Foundation
 import GreengrassLifecycle
+import GreengrassLogging
 import GreengrassSupervisor
 import GreengrassTestSupport
 import ServiceLifecycle
@@ -246,5 +247,47 @@ struct SupervisorServiceTests {
         _ = await runner.result
         await f.eventually("no process left") { liveProcesses(inGroup: pgid).isEmpty }
         await #expect(throws: SupervisorError.self) { try await f.supervisor.run() }
+    }
+}
+
+@Suite("Supervisor with the Greengrass log files", .serialized)
+struct SupervisorLogFileTests {
+    @Test("component and nucleus lines come out in the Greengrass TEXT format")
+    func realLogFiles() async throws {
+        let logRoot = try TemporaryDirectory(prefix: "lg")
+        let files = GreengrassLogFiles(configuration: GreengrassLogConfiguration(rootPath: logRoot.path))
+        let configure: (inout SupervisorConfiguration) -> Void = {
+            $0.componentLogger = { files.componentLogger(name: $0) }
+            $0.nucleusLogger = files.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.GenericExternalService")
+        }
+        try await SupervisorFixture.with(configure: configure) { f in
+            let gate = f.root.file("say-hello")
+            f.supervisor.upsert(makeSpec("com.example.Hello", [.run: "while [ ! -e '\(gate)' ]; do sleep 0.05; done; echo hello"]))
+            f.supervisor.start("com.example.Hello")
+            await f.reaches("com.example.Hello", .running)
+            touch(gate)
+            await f.reaches("com.example.Hello", .finished)
+            let componentLog = files.logFilePath(baseName: "com.example.Hello")
+            await f.eventually("stdout line written") {
+                ((try? String(contentsOfFile: componentLog, encoding: .utf8)) ?? "").contains("stdout. hello.")
+            }
+            let component = try String(contentsOfFile: componentLog, encoding: .utf8)
+            #expect(
+                component.contains(
+                    "[INFO] (Copier) com.example.Hello: stdout. hello. {scriptName=services.com.example.Hello.lifecycle.Run, serviceName=com.example.Hello, currentState=RUNNING}"
+                ), "\(component)")
+            #expect(component.contains("com.example.Hello: shell-runner-start. {scriptName=services.com.example.Hello.lifecycle.Run"))
+            #expect(component.contains("command=[\"while [ ! -e"))
+            #expect(component.contains("com.example.Hello: Run script exited. {"))
+            #expect(component.contains("exitCode=0"))
+            let nucleus = try String(contentsOfFile: files.nucleusLogPath, encoding: .utf8)
+            // Context order is the logging module's business (Java HashMap order); check the parts.
+            let stopping = nucleus.split(separator: "\n").filter {
+                $0.contains("(com.example.Hello-lifecycle) com.aws.greengrass.lifecyclemanager.GenericExternalService: service-set-state. {")
+                    && $0.contains("serviceName=com.example.Hello") && $0.contains("currentState=RUNNING")
+                    && $0.contains("newState=STOPPING")
+            }
+            #expect(stopping.count == 1, "\(nucleus)")
+        }
     }
 }
