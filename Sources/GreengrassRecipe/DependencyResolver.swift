@@ -178,7 +178,12 @@ public struct DependencyResolver: Sendable {
             let live = liveConstraints(on: name, constraints: constraints, chosen: chosen, roots: roots)
             guard !live.isEmpty || roots.contains(where: { $0.name == name }) else { continue }  // no longer needed
             let recipe = try choose(name, live)
-            if let previous = chosen[name], previous.version == recipe.version { continue }
+            if let previous = chosen[name], previous.version == recipe.version {
+                // Unchanged, but it may have dropped out and come back: dependencies skipped while it
+                // was unreachable need resolving now.
+                queue.append(contentsOf: previous.dependencies.map(\.name).filter { chosen[$0] == nil })
+                continue
+            }
             if let previous = chosen[name] {
                 // Withdraw what the old version required; those components are re-examined.
                 for dependency in previous.dependencies {

@@ -87,6 +87,19 @@ import Testing
         #expect(graph.components.map(\.name) == ["Base", "Lib", "Log", "App"])
     }
 
+    @Test func componentThatDropsOutAndComesBackKeepsItsDependencies() throws {
+        // A 2.0.0 pulls in X (which pulls in Y); B forces A down to 1.0.0, which drops X; A 1.0.0's
+        // dependency C then brings X back at the same version, so Y must come back too.
+        let catalogue = RecipeCatalogue([
+            Self.recipe("A@2.0.0", [("X", "^1.0.0", .hard)]), Self.recipe("A@1.0.0", [("C", "*", .hard)]),
+            Self.recipe("B@1.0.0", [("A", "<2.0.0", .hard)]), Self.recipe("C@1.0.0", [("X", "^1.0.0", .soft)]),
+            Self.recipe("X@1.0.0", [("Y", "*", .hard)]), Self.recipe("Y@1.0.0"),
+        ])
+        let graph = try DependencyResolver(catalogue: catalogue).resolve([try Self.root("A", "*"), try Self.root("B", "*")])
+        #expect(graph.components.map(\.name) == ["Y", "X", "C", "A", "B"])
+        #expect(graph.versions["A"]?.description == "1.0.0")
+    }
+
     @Test func conflictNamesEveryRequirerAndRange() throws {
         let roots = [try Self.root("App", "2.0.0"), try Self.root("Pin", "1.0.0")]
         if let error = Self.failure(roots) {
