@@ -153,3 +153,64 @@ import Testing
         #expect(Self.catalogue.recipe(name: "Base", version: try SemanticVersion(parsing: "1.1.0"))?.name == "Base")
     }
 }
+
+@Suite struct DependencyResolverPropertyTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let ranges = ["*", "^1.0.0", "^2.0.0", "<2.0.0", ">=1.1.0", "1.0.0", "~2.1.0", "1.x || 3.x"]
+
+    /// Random catalogues over five components with acyclic dependencies (only on later names): every
+    /// successful resolution must satisfy every constraint, list dependencies first and hold nothing
+    /// unreachable.
+    @Test func successfulResolutionsAreSound() throws {
+        var rng = Generator(state: 31)
+        let names = ["A", "B", "C", "D", "E"]
+        let versions = ["1.0.0", "1.1.0", "2.0.0", "2.1.0", "3.0.0"]
+        var successes = 0
+        for _ in 0..<400 {
+            var recipes: [ComponentRecipe] = []
+            for (position, name) in names.enumerated() {
+                for version in versions where Bool.random(using: &rng) {
+                    let later = names[(position + 1)...].filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }
+                    let dependencies = later.map { dependency in
+                        (dependency, Self.ranges.randomElement(using: &rng) ?? "*", Bool.random(using: &rng) ? DependencyType.hard : .soft)
+                    }
+                    recipes.append(DependencyResolverTests.recipe("\(name)@\(version)", dependencies))
+                }
+            }
+            let catalogue = RecipeCatalogue(recipes)
+            let roots = try names.filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }.map {
+                try DependencyResolverTests.root($0, Self.ranges.randomElement(using: &rng) ?? "*")
+            }
+            guard let graph = try? DependencyResolver(catalogue: catalogue).resolve(roots) else { continue }
+            successes += 1
+            let chosen = graph.versions
+            var position: [String: Int] = [:]
+            for (index, component) in graph.components.enumerated() { position[component.name] = index }
+            for root in roots {
+                let version = try #require(chosen[root.name])
+                #expect(root.requirement.isSatisfied(by: version))
+            }
+            for component in graph.components {
+                for dependency in component.dependencies {
+                    let version = try #require(chosen[dependency.name], "\(component.name) needs \(dependency.name)")
+                    #expect(dependency.versionRequirement.isSatisfied(by: version))
+                    #expect((position[dependency.name] ?? .max) < (position[component.name] ?? .min))
+                }
+            }
+            // Nothing unreachable: every component is a root or a dependency of a chosen component.
+            let needed = Set(roots.map(\.name)).union(graph.components.flatMap { $0.dependencies.map(\.name) })
+            #expect(Set(chosen.keys).isSubset(of: needed))
+        }
+        #expect(successes > 100)
+    }
+}
