@@ -92,11 +92,7 @@ struct LifecycleScenarioTests {
         #expect(h.started() == ["state:RUNNING"])
         #expect(h.machine.errorCount(from: .running) == 1)
         h.finish(.exited(1))
-        h.finish(.exited(0))
-        h.finish(.exited(0))
-        h.killed()
-        h.delayElapsed()
-        h.started()
+        h.recoverAndRestart()
         #expect(h.machine.errorCount(from: .running) == 2)
         #expect(h.finish(.exited(3)) == ["state:BROKEN", "run:Shutdown"])
         #expect(h.finish(.exited(0)) == ["kill"])
@@ -114,11 +110,7 @@ struct LifecycleScenarioTests {
             h.now = h.now.advanced(by: .seconds(601))
             #expect(h.finish(.exited(1)).first == "state:ERRORED")
             #expect(h.machine.errorCount(from: .running) == 1)
-            h.finish(.exited(0))
-            h.finish(.exited(0))
-            h.killed()
-            h.delayElapsed()
-            h.started()
+            h.recoverAndRestart()
         }
         #expect(h.state == .running)
     }
@@ -132,11 +124,7 @@ struct LifecycleScenarioTests {
             h.finish(.exited(1))
             states.append(h.state)
             if h.state == .errored {
-                h.finish(.exited(0))
-                h.finish(.exited(0))
-                h.killed()
-                h.delayElapsed()
-                h.started()
+                h.recoverAndRestart()
             }
         }
         #expect(states == [.errored, .errored, .broken])

@@ -69,6 +69,16 @@ struct Harness {
     @discardableResult
     mutating func delayElapsed() -> [String] { send(.restartDelayElapsed(ticket: lastDelay!)) }
 
+    /// From ERRORED after a Run crash (standard phases): Recover and Shutdown succeed, the processes are
+    /// killed, the retry delay elapses and Run starts again; ends RUNNING.
+    mutating func recoverAndRestart() {
+        finish(.exited(0))  // Recover
+        finish(.exited(0))  // Shutdown
+        killed()
+        delayElapsed()
+        started()
+    }
+
     /// A machine brought into `state` through the normal event sequence (standard phases).
     static func inState(_ state: ComponentState) -> Harness {
         var h = Harness()
@@ -101,11 +111,7 @@ struct Harness {
             for attempt in 1...3 {
                 h.finish(.exited(1))
                 guard attempt < 3 else { break }
-                h.finish(.exited(0))  // Recover
-                h.finish(.exited(0))  // Shutdown
-                h.killed()
-                h.delayElapsed()
-                h.started()
+                h.recoverAndRestart()
             }
             h.finish(.exited(0))  // Shutdown
             h.killed()
