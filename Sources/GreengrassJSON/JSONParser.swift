@@ -3,20 +3,31 @@
 public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of syntax error.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// Stable name of the code, for logs and tests.
         public let name: String
         public var description: String { name }
 
+        /// The text ended inside a value.
         public static let unexpectedEndOfInput = Code(name: "unexpectedEndOfInput")
+        /// A byte that cannot start or continue the expected token.
         public static let unexpectedCharacter = Code(name: "unexpectedCharacter")
+        /// A number that breaks the JSON grammar or is out of range.
         public static let invalidNumber = Code(name: "invalidNumber")
+        /// A bad `\\` escape or an unpaired UTF-16 surrogate.
         public static let invalidEscape = Code(name: "invalidEscape")
+        /// String bytes that are not UTF-8.
         public static let invalidUTF8 = Code(name: "invalidUTF8")
+        /// A raw control character (below U+0020) inside a string.
         public static let controlCharacterInString = Code(name: "controlCharacterInString")
+        /// Arrays/objects nested deeper than `JSONParsingOptions.maximumDepth`.
         public static let nestingTooDeep = Code(name: "nestingTooDeep")
+        /// Something other than whitespace after the value.
         public static let trailingContent = Code(name: "trailingContent")
+        /// More bytes than `JSONParsingOptions.maximumInputSize`.
         public static let inputTooLarge = Code(name: "inputTooLarge")
     }
 
+    /// The kind of error.
     public var code: Code
     /// 1-based line of the offending byte.
     public var line: Int
@@ -51,6 +62,7 @@ public struct JSONParsingOptions: Sendable, Hashable {
         self.maximumInputSize = maximumInputSize
     }
 
+    /// 512 levels, 64 MiB.
     public static let `default` = JSONParsingOptions()
 }
 

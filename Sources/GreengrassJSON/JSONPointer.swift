@@ -7,6 +7,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     /// The pointer to the whole document.
     public static let root = JSONPointer(tokens: [])
 
+    /// A pointer from unescaped tokens.
     public init(tokens: [String]) {
         self.tokens = tokens
     }
@@ -73,6 +74,7 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 /// Why a JSON pointer could not be parsed or applied.
 public struct JSONPointerError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// Stable name of the code.
         public let name: String
         public var description: String { name }
         /// The text is not a JSON pointer.
@@ -85,9 +87,11 @@ public struct JSONPointerError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidArrayIndex = Code(name: "invalidArrayIndex")
     }
 
+    /// The kind of error.
     public var code: Code
     /// The pointer (escaped text) that failed.
     public var pointer: String
+    /// What went wrong at which token.
     public var reason: String
 
     public init(code: Code, pointer: String, reason: String) {

@@ -47,6 +47,7 @@ public struct VersionConstraint: Sendable, Hashable, CustomStringConvertible {
 /// Why dependency resolution failed.
 public struct DependencyResolutionError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// Stable name of the code.
         public let name: String
         public var description: String { name }
         /// No recipe at all for a required component.
@@ -59,6 +60,7 @@ public struct DependencyResolutionError: Error, Sendable, Hashable, CustomString
         public static let didNotConverge = Code(name: "didNotConverge")
     }
 
+    /// The kind of failure.
     public var code: Code
     /// The component the error is about.
     public var component: String
@@ -96,6 +98,7 @@ public struct DependencyResolutionError: Error, Sendable, Hashable, CustomString
 
 /// One component version chosen by the resolver.
 public struct ResolvedComponent: Sendable, Hashable {
+    /// The chosen recipe.
     public var recipe: ComponentRecipe
     /// Whether the deployment named it (as opposed to being pulled in as a dependency).
     public var isRoot: Bool
@@ -136,6 +139,7 @@ public struct ResolvedGraph: Sendable, Hashable {
 /// imposed are withdrawn and the affected components are resolved again. There is no backtracking: if
 /// some component has no acceptable version the error names every requirer and its range.
 public struct DependencyResolver: Sendable {
+    /// The recipes to choose from.
     public var catalogue: RecipeCatalogue
     /// Versions to keep when they still satisfy every constraint (Greengrass prefers the active version).
     public var preferredVersions: [String: SemanticVersion]

@@ -1,8 +1,11 @@
 /// The device attributes that recipe manifests are matched against: `os`, `architecture`,
 /// optionally `architecture.detail`, plus whatever the nucleus `platformOverride` configuration adds.
 public struct Platform: Sendable, Hashable, CustomStringConvertible {
+    /// Attribute `os` (`linux` here).
     public static let osKey = "os"
+    /// Attribute `architecture` (`amd64`, `x86`, `arm`, `aarch64`, `unknown`).
     public static let architectureKey = "architecture"
+    /// Attribute `architecture.detail` (32-bit ARM only, e.g. `armv7l`).
     public static let architectureDetailKey = "architecture.detail"
 
     /// Attribute name → value, e.g. `["os": "linux", "architecture": "amd64"]`.

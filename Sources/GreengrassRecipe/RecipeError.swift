@@ -7,6 +7,7 @@ import GreengrassJSON
 public struct RecipeError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of problem, for callers that branch on it (deployment error types, tests).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// Stable name of the code.
         public let name: String
         public var description: String { name }
 
@@ -36,6 +37,7 @@ public struct RecipeError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let limitExceeded = Code(name: "limitExceeded")
     }
 
+    /// The kind of problem.
     public var code: Code
     /// The recipe file name as the caller passed it.
     public var file: String

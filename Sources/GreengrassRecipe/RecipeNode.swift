@@ -19,6 +19,7 @@ public struct RecipeNode: Sendable, Hashable {
         }
     }
 
+    /// The value itself.
     public enum Content: Sendable, Hashable {
         /// A null, boolean, number or string, with the text as written (used when a string is expected:
         /// `ComponentVersion: 1.0` in YAML is the text `1.0`, not the number).
@@ -27,6 +28,7 @@ public struct RecipeNode: Sendable, Hashable {
         case mapping([Member])
     }
 
+    /// The value.
     public var content: Content
     /// Where the value starts in the file; `nil` when unknown.
     public var location: SourcePosition?

@@ -32,10 +32,15 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
     /// Longest version string Greengrass accepts.
     public static let maximumLength = 64
 
+    /// `MAJOR` (0…999999).
     public var major: Int
+    /// `MINOR` (0…999999).
     public var minor: Int
+    /// `PATCH` (0…999999).
     public var patch: Int
+    /// Dot-separated prerelease identifiers after `-`; empty for a release.
     public var prerelease: [Identifier]
+    /// Dot-separated build metadata after `+`.
     public var build: [String]
 
     public init(major: Int, minor: Int, patch: Int, prerelease: [Identifier] = [], build: [String] = []) {

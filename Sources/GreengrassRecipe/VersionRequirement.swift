@@ -17,7 +17,9 @@ public struct VersionRequirement: Sendable, Hashable, CustomStringConvertible {
             case equal = "="
         }
 
+        /// The comparison.
         public var op: Operator
+        /// The version compared against.
         public var version: SemanticVersion
 
         public init(_ op: Operator, _ version: SemanticVersion) {
@@ -25,6 +27,7 @@ public struct VersionRequirement: Sendable, Hashable, CustomStringConvertible {
             self.version = version
         }
 
+        /// Compares by semver precedence (build metadata ignored); prerelease gating is done by the requirement.
         public func matches(_ candidate: SemanticVersion) -> Bool {
             let order = candidate.comparePrecedence(version)
             switch op {
