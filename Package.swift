@@ -80,7 +80,8 @@ var targets: [Target] = [
         dependencies: [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
-            "GreengrassSupervisor", logging, serviceLifecycle, yams,
+            "GreengrassSupervisor", "GreengrassLogFormat", logging, serviceLifecycle, yams,
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -94,7 +95,7 @@ var targets: [Target] = [
     .testTarget(name: "EventStreamTests", dependencies: ["EventStream", nioCore], swiftSettings: swiftSettings),
     .testTarget(
         name: "EventStreamRPCTests",
-        dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],
+        dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "MQTTCoreTests", dependencies: ["MQTTCore", nioCore], swiftSettings: swiftSettings),
@@ -125,7 +126,7 @@ targets += [
         name: "GreengrassPubSubTests",
         dependencies: [
             "GreengrassPubSub", "GreengrassAuthorization", "GreengrassIPCServices", "EventStreamRPCServer", "EventStreamRPCClient",
-            "GreengrassJSON", "GreengrassTestSupport", logging, nioCore, nioPosix,
+            "GreengrassJSON", "GreengrassTestSupport", "EventStream", "MQTTCore", logging, nioCore, nioPosix,
         ],
         swiftSettings: swiftSettings
     ),

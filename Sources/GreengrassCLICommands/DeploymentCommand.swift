@@ -77,7 +77,7 @@ struct DeploymentCommand: AsyncParsableCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the status of one local deployment.")
         @OptionGroup var global: GlobalOptions
-        @Option(name: [.short, .customLong("deploymentId")], help: "Deployment ID.") var deploymentId: String
+        @Option(name: [.customShort("i"), .customLong("deploymentId")], help: "Deployment ID.") var deploymentId: String
 
         func run() async throws {
             try await global.withConnection { connection in

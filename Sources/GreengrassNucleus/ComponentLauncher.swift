@@ -1,5 +1,6 @@
 import GreengrassConfig
 import GreengrassDeployment
+import GreengrassIPCModel
 import GreengrassIPCServices
 import GreengrassJSON
 import GreengrassLifecycle

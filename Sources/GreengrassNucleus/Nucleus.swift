@@ -5,12 +5,14 @@ import GreengrassIPCModel
 import GreengrassIPCServices
 import GreengrassJSON
 import GreengrassLifecycle
+import GreengrassLogFormat
 import GreengrassLogging
 import GreengrassRecipe
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

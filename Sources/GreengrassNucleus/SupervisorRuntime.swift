@@ -4,6 +4,7 @@ import GreengrassLifecycle
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
+import Synchronization
 
 /// Deployments' view of the supervisor: builds run specs from the deployed set and waits for health.
 struct SupervisorRuntime: ComponentRuntime {
@@ -50,57 +51,78 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
+    /// How long every component must stay RUNNING/FINISHED, with no error, before a deployment counts as
+    /// healthy: a Run script that crashes right after starting is RUNNING for a moment only.
+    static let settleTime: Duration = .milliseconds(500)
+
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String] {
+        let watched = Set(names)
+        let errors = ErroredComponents()
         let changes = supervisor.stateChanges()
-        var failures: [String: String] = [:]
-        var waiting = Set<String>()
-        for name in names {
-            switch supervisor.state(of: name) {
-            case .running?, .finished?: continue
-            case .broken?: failures[name] = "is BROKEN"
-            case nil: failures[name] = "is not known to the supervisor"
-            default: waiting.insert(name)
-            }
-        }
-        if waiting.isEmpty { return failures }
-        let outcome = await withTaskGroup(of: [String: String]?.self) { group in
+        return await withTaskGroup(of: [String: String]?.self) { group in
+            // Errors can come and go between two polls; the change stream sees every one.
             group.addTask {
-                var pending = waiting
-                var broken: [String: String] = [:]
-                for await change in changes where pending.contains(change.name) {
-                    switch change.to {
-                    case .running, .finished: pending.remove(change.name)
-                    case .broken:
-                        pending.remove(change.name)
-                        broken[change.name] = "went BROKEN (\(change.statusCode.rawValue))"
-                    default: break
-                    }
-                    // Re-check states: a transition may have happened before we subscribed.
-                    for name in pending {
-                        if let state = supervisor.state(of: name), state == .running || state == .finished { pending.remove(name) }
-                    }
-                    if pending.isEmpty { return broken }
+                for await change in changes where watched.contains(change.name) && change.to == .errored {
+                    errors.insert(change.name)
                 }
-                return broken
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
                 return nil
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        if let outcome {
-            failures.merge(outcome) { $1 }
-        } else {
-            for name in waiting {
-                let state = supervisor.state(of: name)
-                if state != .running && state != .finished {
-                    failures[name] = "did not reach RUNNING or FINISHED within \(timeout) (state \(state?.rawValue ?? "unknown"))"
+            group.addTask {
+                let clock = ContinuousClock()
+                let deadline = clock.now + timeout
+                var healthySince: ContinuousClock.Instant?
+                while true {
+                    var failures: [String: String] = [:]
+                    var allHealthy = true
+                    for name in names {
+                        switch supervisor.state(of: name) {
+                        case .running?, .finished?: break
+                        case .broken?: failures[name] = "is BROKEN"
+                        case nil: failures[name] = "is not known to the supervisor"
+                        case let other?:
+                            allHealthy = false
+                            if clock.now >= deadline {
+                                failures[name] = "did not reach RUNNING or FINISHED within \(timeout) (state \(other.rawValue))"
+                            }
+                        }
+                    }
+                    if !failures.isEmpty { return failures }
+                    if errors.takeAny() {
+                        healthySince = nil
+                    } else if allHealthy {
+                        let since = healthySince ?? clock.now
+                        healthySince = since
+                        if clock.now - since >= Self.settleTime { return [:] }
+                    } else {
+                        healthySince = nil
+                    }
+                    try? await Task.sleep(for: .milliseconds(25))
                 }
             }
+            var result: [String: String] = [:]
+            for await outcome in group {
+                if let outcome {
+                    result = outcome
+                    group.cancelAll()
+                    break
+                }
+            }
+            return result
         }
-        return failures
+    }
+}
+
+/// Components seen entering ERRORED since the last look (shared between the watcher and the poller).
+final class ErroredComponents: Sendable {
+    private let names = Mutex<Set<String>>([])
+
+    func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }
+
+    /// Whether any error was seen; clears the record.
+    func takeAny() -> Bool {
+        names.withLock { names in
+            defer { names.removeAll() }
+            return !names.isEmpty
+        }
     }
 }

@@ -146,3 +146,19 @@ struct RootLocatorTests {
         #expect(RootLocator.locate(explicit: nil, environment: [:], executablePath: nil, fileExists: exists) == "/greengrass/v2")
     }
 }
+
+@Suite("short flags as in the AWS CLI")
+struct ShortFlagTests {
+    @Test func statusTakesDashI() throws {
+        let command = try #require(try GreengrassCLI.parseAsRoot(["deployment", "status", "-i", "abc"]) as? DeploymentCommand.Status)
+        #expect(command.deploymentId == "abc")
+        let long = try #require(try GreengrassCLI.parseAsRoot(["deployment", "status", "--deploymentId", "x"]) as? DeploymentCommand.Status)
+        #expect(long.deploymentId == "x")
+    }
+
+    @Test func componentCommandsTakeDashN() throws {
+        #expect((try GreengrassCLI.parseAsRoot(["component", "details", "-n", "A"]) as? ComponentCommand.Details)?.name == "A")
+        #expect((try GreengrassCLI.parseAsRoot(["component", "restart", "-n", "A,B"]) as? ComponentCommand.Restart)?.names == "A,B")
+        #expect((try GreengrassCLI.parseAsRoot(["component", "stop", "--names", "A"]) as? ComponentCommand.Stop)?.names == "A")
+    }
+}

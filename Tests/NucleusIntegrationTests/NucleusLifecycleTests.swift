@@ -201,7 +201,7 @@ struct NucleusLifecycleTests {
         #expect(nucleus.log("greengrass").contains("Nucleus stopped"))
 
         try nucleus.start()
-        #expect(await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
+        #expect(try await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
         let before = Set(NucleusProcess.processes(withEnvironment: marker))
         #expect(!before.isEmpty)
 
@@ -209,7 +209,7 @@ struct NucleusLifecycleTests {
         nucleus.kill()
         #expect(!NucleusProcess.processes(withEnvironment: marker).isEmpty, "orphans survive the nucleus")
         try nucleus.start()
-        #expect(await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
+        #expect(try await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
         #expect(await NucleusProcess.eventually(timeout: .seconds(10)) {
             Set(NucleusProcess.processes(withEnvironment: marker)).isDisjoint(with: before)
         })
