@@ -123,8 +123,8 @@ public enum DependencyType: String, Sendable, Hashable, CaseIterable {
 public struct PlatformManifest: Sendable, Hashable {
     /// Position in the recipe's `Manifests` list (for messages).
     public var index: Int
-    /// `Platform`: attribute → template (`linux`, `*`, `/arm.*/`).
-    public var platform: [String: String]
+    /// `Platform`: attribute → template (`linux`, `*`, `/arm.*/`, a list of alternatives, null).
+    public var platform: [String: PlatformTemplate]
     /// `Name`.
     public var name: String?
     /// `Lifecycle`; when non-empty it replaces the global lifecycle entirely.
@@ -135,7 +135,7 @@ public struct PlatformManifest: Sendable, Hashable {
     public var artifacts: [ComponentArtifact]
 
     public init(
-        index: Int = 0, platform: [String: String] = [:], name: String? = nil, lifecycle: RecipeNode? = nil,
+        index: Int = 0, platform: [String: PlatformTemplate] = [:], name: String? = nil, lifecycle: RecipeNode? = nil,
         selections: [String] = [], artifacts: [ComponentArtifact] = []
     ) {
         self.index = index

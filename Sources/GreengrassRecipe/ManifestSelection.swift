@@ -52,7 +52,7 @@ extension ComponentRecipe {
             return manifest
         }
         let tried = manifests.map { manifest in
-            "[\(manifest.index)] {" + manifest.platform.keys.sorted().map { "\($0): \(manifest.platform[$0] ?? "")" }
+            "[\(manifest.index)] {" + manifest.platform.keys.sorted().map { "\($0): \(manifest.platform[$0]?.description ?? "")" }
                 .joined(separator: ", ") + "}"
         }.joined(separator: ", ")
         throw RecipeError(code: .noMatchingManifest, file: fileName, field: "Manifests",

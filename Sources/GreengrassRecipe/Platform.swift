@@ -43,28 +43,62 @@ public struct Platform: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether a manifest's `Platform` map matches this device: every template must match the attribute
-    /// of the same name. A template is `*` (anything, even an absent attribute), `/regex/` (the whole
-    /// value must match), `all`/`any` for `os` and `architecture` (legacy wildcards), or an exact value
-    /// that starts with a letter or digit. Templates starting with any other symbol never match.
-    /// An empty map matches every device.
-    public func matches(_ templates: [String: String]) -> Bool {
+    /// of the same name (see `PlatformTemplate`). An empty map matches every device.
+    public func matches(_ templates: [String: PlatformTemplate]) -> Bool {
         templates.allSatisfy { key, template in
-            Self.matches(template: template, key: key, value: attributes[key])
+            template.matches(key: key, value: attributes[key])
+        }
+    }
+}
+
+/// One value of a manifest's `Platform` map.
+///
+/// Matching follows Greengrass's `PlatformHelper`: `*` matches anything, even an absent attribute;
+/// `//` any present value; `/regex/` a present value the regex matches entirely; `all`/`any` are
+/// legacy wildcards for `os` and `architecture`; otherwise the template must start with a letter or
+/// digit and equal the value (templates starting with other symbols are reserved and never match).
+/// An explicit null matches only an absent attribute, and a list matches when any element does.
+public enum PlatformTemplate: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// YAML/JSON `null`: the attribute must be absent.
+    case absent
+    /// A single template string.
+    case value(String)
+    /// A list of alternatives.
+    case anyOf([PlatformTemplate])
+
+    public init(stringLiteral value: String) { self = .value(value) }
+
+    public var description: String {
+        switch self {
+        case .absent: return "null"
+        case .value(let text): return text
+        case .anyOf(let alternatives): return "[" + alternatives.map(\.description).joined(separator: ", ") + "]"
         }
     }
 
-    static func matches(template: String, key: String, value: String?) -> Bool {
-        if template == "*" { return true }
-        if key == osKey || key == architectureKey, template == "all" || template == "any" { return true }
-        guard let value else { return false }
-        if template.count >= 2, template.hasPrefix("/"), template.hasSuffix("/") {
-            let pattern = String(template.dropFirst().dropLast())
-            guard let regex = try? Regex(pattern) else { return false }
-            return (try? regex.wholeMatch(in: value)) != nil
+    /// Whether the device attribute `key`, whose value is `value` (`nil` if the device lacks it), matches.
+    public func matches(key: String, value: String?) -> Bool {
+        switch self {
+        case .absent:
+            return value == nil
+        case .anyOf(let alternatives):
+            return alternatives.contains { $0.matches(key: key, value: value) }
+        case .value(let template):
+            if template == "*" { return true }
+            guard let value else { return false }
+            if template == "//" { return true }
+            if template.count > 2, template.hasPrefix("/"), template.hasSuffix("/") {
+                let pattern = String(template.dropFirst().dropLast())
+                guard let regex = try? Regex(pattern) else { return false }
+                return (try? regex.wholeMatch(in: value)) != nil
+            }
+            if key == Platform.osKey || key == Platform.architectureKey, template == "all" || template == "any" {
+                return true
+            }
+            guard let first = template.unicodeScalars.first,
+                  first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first)
+            else { return false }
+            return template == value
         }
-        guard let first = template.unicodeScalars.first,
-              first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first)
-        else { return false }
-        return template == value
     }
 }

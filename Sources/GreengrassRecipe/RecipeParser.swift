@@ -126,14 +126,11 @@ struct RecipeParser {
         guard node.members != nil else {
             throw RecipeError(.wrongType, context, "expected a manifest map, got \(quoted(node))")
         }
-        var platform: [String: String] = [:]
+        var platform: [String: PlatformTemplate] = [:]
         if let section = try optionalMapping("Platform", in: node, context) {
-            for attribute in section.value.members ?? [] where !attribute.value.isNull {
-                guard case .scalar(_, let text) = attribute.value.content else {
-                    throw RecipeError(.wrongType, section.context.member(attribute.key, attribute.value),
-                                      "expected a platform value such as linux, * or /regex/, got \(quoted(attribute.value))")
-                }
-                platform[attribute.key] = text
+            for attribute in section.value.members ?? [] {
+                platform[attribute.key] = try platformTemplate(
+                    attribute.value, section.context.member(attribute.key, attribute.value), allowList: true)
             }
         }
         var selections: [String] = []
@@ -151,6 +148,25 @@ struct RecipeParser {
             index: index, platform: platform, name: try optionalString("Name", in: node, context)?.value,
             lifecycle: try optionalMapping("Lifecycle", in: node, context)?.value,
             selections: selections, artifacts: artifacts)
+    }
+
+    /// A platform value: a string (numbers and booleans as their text), null, or a list of those.
+    private func platformTemplate(_ node: RecipeNode, _ context: FieldContext, allowList: Bool) throws(RecipeError) -> PlatformTemplate {
+        switch node.content {
+        case .scalar(.null, _):
+            return .absent
+        case .scalar(_, let text):
+            return .value(text)
+        case .sequence(let elements) where allowList:
+            var alternatives: [PlatformTemplate] = []
+            for (index, element) in elements.enumerated() {
+                alternatives.append(try platformTemplate(element, context.element(index, element), allowList: false))
+            }
+            return .anyOf(alternatives)
+        case .sequence, .mapping:
+            throw RecipeError(.wrongType, context,
+                              "expected a platform value such as linux, * or /regex/ (or a list of them), got \(quoted(node))")
+        }
     }
 
     private func artifact(_ node: RecipeNode, _ context: FieldContext) throws(RecipeError) -> ComponentArtifact {

@@ -30,12 +30,15 @@ import Testing
         (["architecture": "/[/"], false),
         (["runtime": "*"], true), (["runtime": "aws_nucleus_lite"], false), (["runtime": "/.*/"], false),
         (["custom": "all"], false), (["os": "#linux"], false), (["os": "-linux"], false), (["os": ""], false),
-    ] as [([String: String], Bool)])
-    func manifestPlatformMatching(templates: [String: String], expected: Bool) {
+        (["os": "//"], true), (["runtime": "//"], false), (["os": .absent], false), (["runtime": .absent], true),
+        (["os": .anyOf(["windows", "linux"])], true), (["os": .anyOf(["windows", "darwin"])], false),
+        (["runtime": .anyOf([.absent, "aws_nucleus_lite"])], true), (["os": .anyOf([])], false),
+    ] as [([String: PlatformTemplate], Bool)])
+    func manifestPlatformMatching(templates: [String: PlatformTemplate], expected: Bool) {
         #expect(linuxAMD64.matches(templates) == expected)
     }
 
-    static func recipe(_ manifests: [[String: String]]) -> ComponentRecipe {
+    static func recipe(_ manifests: [[String: PlatformTemplate]]) -> ComponentRecipe {
         ComponentRecipe(name: "c", version: SemanticVersion(major: 1, minor: 0, patch: 0),
                         manifests: manifests.enumerated().map { PlatformManifest(index: $0.offset, platform: $0.element) })
     }
@@ -53,6 +56,27 @@ import Testing
         #expect(error.code == .noMatchingManifest)
         #expect(error.field == "Manifests")
         #expect(error.reason == "no manifest matches this device (architecture=amd64, os=linux); manifest platforms: [0] {os: windows}, [1] {architecture: aarch64, os: darwin}")
+    }
+
+    @Test func platformValuesParseAsTemplates() throws {
+        let contents = Fixtures.header() + """
+            Manifests:
+              - Platform:
+                  os: [darwin, linux]
+                  runtime: ~
+                  architecture: "//"
+                  version: 2
+            """
+        let recipe = try ComponentRecipe(contents: contents, fileName: "p.yaml")
+        #expect(recipe.manifests[0].platform == [
+            "os": .anyOf(["darwin", "linux"]), "runtime": .absent, "architecture": "//", "version": "2",
+        ])
+        #expect(linuxAMD64.matches(recipe.manifests[0].platform) == false)  // no "version" attribute
+        #expect(Platform.linux(machine: "x86_64", overrides: ["version": "2"]).matches(recipe.manifests[0].platform))
+        let nested = Fixtures.header() + "Manifests:\n  - Platform:\n      os: [[linux]]\n"
+        let error = recipeError { _ = try ComponentRecipe(contents: nested, fileName: "p.yaml") }
+        #expect(error?.field == "Manifests[0].Platform.os[0]")
+        #expect(error?.code == .wrongType)
     }
 
     @Test func selectionsFilterTheGlobalLifecycle() throws {
