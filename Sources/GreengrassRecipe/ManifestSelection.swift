@@ -26,8 +26,10 @@ public struct ResolvedRecipe: Sendable, Hashable {
     ) throws(RecipeError) -> InterpolatedLifecycle {
         let result = interpolator.interpolate(lifecycleNode)
         if failOnUnresolved, let first = result.unresolved.first {
-            throw RecipeError(code: .unresolvedVariable, file: recipe.fileName, field: lifecyclePath,
-                              line: lifecycleNode.location?.line, column: lifecycleNode.location?.column,
+            let field = first.field.map { $0.isEmpty ? lifecyclePath : lifecyclePath + "." + $0 } ?? lifecyclePath
+            let location = first.location ?? lifecycleNode.location
+            throw RecipeError(code: .unresolvedVariable, file: recipe.fileName, field: field,
+                              line: location?.line, column: location?.column,
                               reason: "cannot resolve recipe variable \(first.placeholder): \(first.reason)")
         }
         let definition = try LifecycleDefinition(parsing: result.value, file: recipe.fileName, fieldPrefix: lifecyclePath)

@@ -39,11 +39,19 @@ public struct InterpolationComponent: Sendable, Hashable {
 public struct UnresolvedVariable: Error, Sendable, Hashable, CustomStringConvertible {
     /// The placeholder text, e.g. `{configuration:/missing}`.
     public var placeholder: String
+    /// Why it was not replaced.
     public var reason: String
+    /// Where the string holding it is, relative to the interpolated tree (`Run.Script`), when a located
+    /// tree was interpolated.
+    public var field: String?
+    /// The position of that string in the recipe, when known.
+    public var location: SourcePosition?
 
-    public init(placeholder: String, reason: String) {
+    public init(placeholder: String, reason: String, field: String? = nil, location: SourcePosition? = nil) {
         self.placeholder = placeholder
         self.reason = reason
+        self.field = field
+        self.location = location
     }
 
     public var description: String { "\(placeholder): \(reason)" }
@@ -101,7 +109,7 @@ public struct RecipeInterpolator: Sendable {
     /// Interpolates every string of a located lifecycle tree, keeping positions for later errors.
     public func interpolate(_ node: RecipeNode) -> Interpolated<RecipeNode> {
         var unresolved: [UnresolvedVariable] = []
-        let result = walk(node, unresolved: &unresolved)
+        let result = walk(node, path: "", unresolved: &unresolved)
         return Interpolated(value: result, unresolved: unresolved)
     }
 
@@ -135,18 +143,28 @@ public struct RecipeInterpolator: Sendable {
         }
     }
 
-    private func walk(_ node: RecipeNode, unresolved: inout [UnresolvedVariable]) -> RecipeNode {
+    private func walk(_ node: RecipeNode, path: String, unresolved: inout [UnresolvedVariable]) -> RecipeNode {
         var copy = node
         switch node.content {
         case .scalar(let value, _):
             if case .string(let text) = value {
+                let first = unresolved.count
                 let result = substitute(text, systemOnly: false, unresolved: &unresolved)
                 copy.content = .scalar(.string(result), text: result)
+                for index in first..<unresolved.count {
+                    unresolved[index].field = path
+                    unresolved[index].location = node.location
+                }
             }
         case .sequence(let elements):
-            copy.content = .sequence(elements.map { walk($0, unresolved: &unresolved) })
+            copy.content = .sequence(elements.enumerated().map { index, element in
+                walk(element, path: path + "[\(index)]", unresolved: &unresolved)
+            })
         case .mapping(let members):
-            copy.content = .mapping(members.map { RecipeNode.Member(key: $0.key, value: walk($0.value, unresolved: &unresolved)) })
+            copy.content = .mapping(members.map { member in
+                let childPath = path.isEmpty ? member.key : path + "." + member.key
+                return RecipeNode.Member(key: member.key, value: walk(member.value, path: childPath, unresolved: &unresolved))
+            })
         }
         return copy
     }

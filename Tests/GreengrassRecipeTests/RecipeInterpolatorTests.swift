@@ -102,6 +102,12 @@ import Testing
         let recipe = try ComponentRecipe(contents: Fixtures.helloWorldYAML, fileName: "h.yaml")
         let node = try recipe.resolve(for: linuxAMD64).lifecycleNode
         let result = Self.interpolator.interpolate(node)
+        let located = RecipeInterpolator(rootPath: "/r", thingName: nil,
+                                         component: .standard(rootPath: "/r", name: "h", version: "1.0.0", configuration: [:]))
+            .interpolate(node).unresolved
+        #expect(located.map(\.placeholder) == ["{configuration:/Message}"])
+        #expect(located.first?.field == "Run")
+        #expect(located.first?.location == SourcePosition(line: 14, column: 12))
         let run = try #require(result.value.member("Run"))
         #expect(run.value.location == SourcePosition(line: 14, column: 12))
         #expect(run.value.json.stringValue?.hasPrefix("python3 -u /greengrass/v2/packages/artifacts/com.example.App/1.2.0/") == true)
