@@ -140,11 +140,17 @@ public struct LifecycleStateMachine<Instant: InstantProtocol>: Sendable where In
         self.policy = policy
     }
 
-    /// The phase whose process the machine is waiting for, if any.
-    public var activePhase: LifecyclePhase? {
-        if case .phase(let run) = pending { return run.phase }
+    /// The phase run whose process the machine is waiting for, if any.
+    ///
+    /// The supervisor launches a ``PhaseRun`` only while it is still active: a stop that came in between
+    /// makes the machine forget it, and launching it anyway would leave a process nobody kills.
+    public var activeRun: PhaseRun? {
+        if case .phase(let run) = pending { return run }
         return nil
     }
+
+    /// The phase whose process the machine is waiting for, if any.
+    public var activePhase: LifecyclePhase? { activeRun?.phase }
 
     /// Nothing is in flight and the component is not heading for RUNNING: a stop or removal is complete.
     public var isAtRest: Bool {

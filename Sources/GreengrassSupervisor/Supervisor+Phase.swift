@@ -13,7 +13,9 @@ import SystemPackage
 extension Supervisor {
     /// Runs one phase process to its end and reports the outcome to the state machine.
     func runPhase(_ run: PhaseRun, of name: String) async {
-        guard let (spec, baseLogger) = phaseContext(run.phase, of: name) else { return }
+        guard let (spec, baseLogger) = beginLaunch(run, of: name) else { return }
+        let launching = LaunchGuard { self.endLaunch(of: name) }
+        defer { launching.end() }
         guard let phaseSpec = spec.phases[run.phase] else {
             phaseFinished(run, .skipped, of: name)
             return
@@ -56,12 +58,13 @@ extension Supervisor {
                 "currentState": .string(currentState(of: name)),
                 "command": .string(Self.renderCommand(phaseSpec.script)),
             ])
-        let outcome = await execute(launch, run: run, of: name, scriptName: scriptName, logger: logger)
+        let outcome = await execute(launch, run: run, of: name, scriptName: scriptName, logger: logger, launching: launching)
         phaseFinished(run, outcome, of: name)
     }
 
     private func execute(
-        _ launch: PhaseLaunch, run: PhaseRun, of name: String, scriptName: String, logger: Logger
+        _ launch: PhaseLaunch, run: PhaseRun, of name: String, scriptName: String, logger: Logger,
+        launching: LaunchGuard
     ) async -> PhaseOutcome {
         let stdout: (writeEnd: SystemPackage.FileDescriptor, endOfFile: EventLoopFuture<Void>)
         let stderr: (writeEnd: SystemPackage.FileDescriptor, endOfFile: EventLoopFuture<Void>)
@@ -85,6 +88,7 @@ extension Supervisor {
         ) { pid in
             session.set(pid)
             self.sessionStarted(pid, of: name)
+            launching.end()
             logger.debug("Created process with pid \(pid)", metadata: ["eventType": "shell-runner-pid"])
             self.phaseStarted(run, of: name)
         }
@@ -201,6 +205,20 @@ extension Supervisor {
             if once.claim() { promise.succeed(()) }
         }
         try? await promise.futureResult.get()
+    }
+}
+
+/// Ends a phase launch exactly once: when its session is registered, or when the launch gives up.
+final class LaunchGuard: Sendable {
+    private let once = OneShot()
+    private let action: @Sendable () -> Void
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        self.action = action
+    }
+
+    func end() {
+        if once.claim() { action() }
     }
 }
 

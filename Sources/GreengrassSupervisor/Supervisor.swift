@@ -46,6 +46,9 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         var waiters: [Waiter] = []
         /// The state before the current one: a STOPPING that follows RUNNING still satisfies dependents.
         var previousState: ComponentState = .new
+        /// Phase launches between "still active, go" and "session registered (or launch failed)". A kill
+        /// waits for these so that a process being spawned while the component stops is not missed.
+        var launchesInFlight = 0
     }
 
     private struct State: Sendable {
@@ -392,6 +395,16 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Terminates every session of the component and forgets those that are empty.
     private func killProcesses(of name: String) async {
+        // A launch decided before the stop may still be spawning: wait (bounded) until its session is
+        // registered, so it is part of what gets killed.
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while state.withLock({ $0.components[name]?.launchesInFlight ?? 0 }) > 0, clock.now < deadline {
+            do {
+                try await clock.sleep(for: .milliseconds(5))
+            } catch {
+                break
+            }
+        }
         let sessions = processGroups(of: name)
         guard !sessions.isEmpty else { return }
         await ProcessTable.terminate(sessions, gracePeriod: configuration.stopGracePeriod, clock: clock)
@@ -411,15 +424,26 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         if removed { configuration.onProcessGroupExited(name, session) }
     }
 
-    /// The record's current view for a phase launch: spec (Shutdown uses the one captured at launch),
-    /// logger and state.
-    func phaseContext(_ phase: LifecyclePhase, of name: String) -> (ComponentRunSpec, Logger)? {
+    /// Starts launching `run` if the machine still wants it: returns the spec to use (Shutdown uses the
+    /// one captured when Startup/Run launched) and the component logger, and counts the launch as in
+    /// flight until ``endLaunch(of:)``. `nil` when the run was abandoned (stop, restart) meanwhile.
+    func beginLaunch(_ run: PhaseRun, of name: String) -> (ComponentRunSpec, Logger)? {
         state.withLock { st in
-            guard var record = st.components[name] else { return nil }
-            if phase == .startup || phase == .run { record.launchedSpec = record.spec }
-            let spec = phase == .shutdown ? (record.launchedSpec ?? record.spec) : record.spec
+            guard var record = st.components[name], record.machine.activeRun?.id == run.id else { return nil }
+            if run.phase == .startup || run.phase == .run { record.launchedSpec = record.spec }
+            let spec = run.phase == .shutdown ? (record.launchedSpec ?? record.spec) : record.spec
+            record.launchesInFlight += 1
             st.components[name] = record
             return (spec, record.logger)
+        }
+    }
+
+    /// The launch begun by ``beginLaunch(_:of:)`` has registered its session or failed.
+    func endLaunch(of name: String) {
+        state.withLock { st in
+            if let count = st.components[name]?.launchesInFlight, count > 0 {
+                st.components[name]?.launchesInFlight = count - 1
+            }
         }
     }
 

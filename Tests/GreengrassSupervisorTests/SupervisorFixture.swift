@@ -142,6 +142,15 @@ final class SupervisorFixture: Sendable {
             await fixture.supervisor.shutdown()
             try await group.waitForAll()
         }
+        fixture.expectNoLeftoverProcesses()
+    }
+
+    /// Every test must leave no process behind: anything still running in this fixture's work
+    /// directories is recorded as an issue (and killed, so one failure does not pile up).
+    func expectNoLeftoverProcesses(sourceLocation: SourceLocation = #_sourceLocation) {
+        let leftovers = processes(under: root.path)
+        for pid in leftovers { kill(pid, SIGKILL) }
+        #expect(leftovers.isEmpty, "processes left running under \(root.path)", sourceLocation: sourceLocation)
     }
 
     /// Polls `condition` until it holds or `timeout` passes (bounded in count and time).
@@ -234,4 +243,15 @@ func liveProcesses(inGroup id: Int32) -> [Int32] {
 func touch(_ path: String) {
     let created = FileManager.default.createFile(atPath: path, contents: nil)
     precondition(created, "cannot create \(path)")
+}
+
+/// Live processes whose working directory is inside `directory`.
+func processes(under directory: String) -> [Int32] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap(Int32.init).filter { pid in
+        guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+        guard cwd.hasPrefix(directory + "/") else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !(stat.split(separator: ")").last?.hasPrefix(" Z") ?? true)
+    }
 }

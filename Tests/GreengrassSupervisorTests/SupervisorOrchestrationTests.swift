@@ -71,6 +71,22 @@ struct SupervisorOrchestrationTests {
         }
     }
 
+    @Test("a stop that races with a phase launch never leaves the launched process behind")
+    func stopRacesLaunch() async throws {
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("Racy", [.install: "sleep 300", .run: "sleep 300"]))
+            for _ in 0..<15 {
+                f.supervisor.start("Racy")
+                await f.supervisor.stop("Racy")
+                #expect(f.supervisor.processGroups(of: "Racy").isEmpty)
+                #expect(processes(under: f.root.path).isEmpty)
+            }
+            for group in f.processGroups(of: "Racy") {
+                #expect(liveProcesses(inGroup: group).isEmpty)
+            }
+        }
+    }
+
     @Test("shutdown stops everything in reverse dependency order and leaves no process")
     func shutdownOrder() async throws {
         var groups: [Int32] = []
@@ -130,7 +146,8 @@ struct SupervisorOrchestrationTests {
             #expect(f.supervisor.state(of: "Flaky") == .broken, "restart does not clear BROKEN")
             touch(fixed)
             #expect(f.supervisor.reinstall("Flaky"))
-            await f.reaches("Flaky", .running)
+            await f.eventually("running again") { f.supervisor.state(of: "Flaky") == .running }
+            #expect(f.states(of: "Flaky").suffix(4) == [.new, .installed, .starting, .running])
         }
     }
 
