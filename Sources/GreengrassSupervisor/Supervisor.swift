@@ -294,9 +294,13 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
             configuration.nucleusLogger.info(
                 "\(message)", metadata: ["eventType": "service-lifecycle", "serviceName": .string(name)])
         case .uninstalled:
-            let waiters = state.withLock { st in st.components.removeValue(forKey: name)?.waiters ?? [] }
-            for waiter in waiters { waiter.continuation.resume() }
-            refreshReadiness(of: dependents(of: name))
+            enqueue {
+                // Whatever Install or Uninstall left running goes with the component.
+                await self.killProcesses(of: name)
+                let waiters = self.state.withLock { st in st.components.removeValue(forKey: name)?.waiters ?? [] }
+                for waiter in waiters { waiter.continuation.resume() }
+                self.refreshReadiness(of: self.dependents(of: name))
+            }
         }
     }
 
@@ -378,6 +382,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     private func stopOne(_ name: String) async {
         send(.stopRequested, to: name)
         await wait(for: name, .atRest)
+        // A stopped component keeps no process: also reap what an Install left in the background.
+        await killProcesses(of: name)
     }
 
     private func wait(for name: String, _ condition: WaitCondition) async {

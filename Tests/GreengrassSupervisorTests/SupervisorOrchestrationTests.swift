@@ -168,6 +168,25 @@ struct SupervisorOrchestrationTests {
         }
     }
 
+    @Test("processes an Install left in the background die with stop and with removal")
+    func installLeftovers() async throws {
+        try await SupervisorFixture.with { f in
+            for name in ["Stopped", "Removed"] {
+                f.supervisor.upsert(makeSpec(name, [.install: "sleep 300 & echo installed"]))
+                f.supervisor.start(name)
+                await f.reaches(name, .finished)
+                #expect(f.supervisor.processGroups(of: name).count == 1, "the Install session is still alive")
+            }
+            let stoppedGroup = try #require(f.processGroups(of: "Stopped").first)
+            let removedGroup = try #require(f.processGroups(of: "Removed").first)
+            await f.supervisor.stop("Stopped")
+            #expect(liveProcesses(inGroup: stoppedGroup).isEmpty)
+            #expect(f.supervisor.processGroups(of: "Stopped").isEmpty)
+            await f.supervisor.remove("Removed")
+            #expect(liveProcesses(inGroup: removedGroup).isEmpty)
+        }
+    }
+
     @Test("Skipif: a phase whose condition holds does not run")
     func skipIf() async throws {
         try await SupervisorFixture.with { f in
