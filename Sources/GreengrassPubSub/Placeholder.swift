@@ -1,1 +1,0 @@
-// The local publish/subscribe IPC service lands here next.

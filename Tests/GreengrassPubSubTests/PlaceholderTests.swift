@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PubSubPlaceholderTests {
-    @Test func placeholder() { #expect(Bool(true)) }
-}
