@@ -62,11 +62,35 @@ final class PubSubServer: Sendable {
         task = Task { try await server.run() }
     }
 
+    private let clients = Mutex<[IPCClient]>([])
+
+    /// Runs `body` against a fresh server; afterwards (also when `body` throws) closes every client it connected
+    /// and stops the server.
+    static func with(
+        _ configurations: [String: JSONValue],
+        limits: LocalPubSubLimits = LocalPubSubLimits(),
+        configure: (inout IPCServerConfiguration) -> Void = { _ in },
+        _ body: (PubSubServer) async throws -> Void
+    ) async throws {
+        let server = try await PubSubServer(configurations: configurations, limits: limits, configure: configure)
+        do {
+            try await body(server)
+        } catch {
+            try await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+
+    /// A client authenticated as `component`, closed by ``stop()``.
     func connect(as component: String) async throws -> IPCClient {
-        try await IPCClient.connect(socketPath: socketPath, authToken: "token-" + component)
+        let client = try await IPCClient.connect(socketPath: socketPath, authToken: "token-" + component)
+        clients.withLock { $0.append(client) }
+        return client
     }
 
     func stop() async throws {
+        for client in clients.withLock({ $0 }) { await client.close() }
         task.cancel()
         try await task.value
     }

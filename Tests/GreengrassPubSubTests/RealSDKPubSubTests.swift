@@ -58,39 +58,39 @@ import Testing
         """
 
     @Test func componentsUsingTheRealSDK() async throws {
-        let server = try await PubSubServer(configurations: pubsubConfigurations([
+        try await PubSubServer.with(pubsubConfigurations([
             LocalPubSubServiceTests.sensor: [(["PublishToTopic"], ["sensors/*"])],
             LocalPubSubServiceTests.display: [(["SubscribeToTopic"], ["sensors/*"]), (["PublishToTopic"], ["sensors/a"])],
-        ]))
-        let script = server.directory.file("components.py")
-        try Data(Self.script.utf8).write(to: URL(fileURLWithPath: script))
-        let run = try await ChildProcess.run("python3", [script, server.socketPath], timeout: .seconds(90))
-        #expect(run.exitCode == 0, "stderr: \(run.stderr)")
-        let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("RESULT:") }, "stderr: \(run.stderr)")
-        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any])
+        ])) { server in
+            let script = server.directory.file("components.py")
+            try Data(Self.script.utf8).write(to: URL(fileURLWithPath: script))
+            let run = try await ChildProcess.run("python3", [script, server.socketPath], timeout: .seconds(90))
+            #expect(run.exitCode == 0, "stderr: \(run.stderr)")
+            let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("RESULT:") }, "stderr: \(run.stderr)")
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any])
 
-        #expect(result["subscribe_response"] as? String == "SubscribeToTopicResponse")
-        let events = try #require(result["events"] as? [[String: Any]])
-        try #require(events.count == 3, "\(events)")
-        #expect(events[0]["kind"] as? String == "json")
-        #expect(events[0]["topic"] as? String == "sensors/a")
-        #expect((events[0]["message"] as? [String: Any])?["celsius"] as? Int == 21)
-        #expect(events[1]["kind"] as? String == "binary")
-        #expect(events[1]["topic"] as? String == "sensors/b")
-        #expect(events[1]["message"] as? [Int] == [0, 1, 255])
-        #expect(events[2]["topic"] as? String == "sensors/c")
-        #expect(events[2]["message"] as? String == "last")
+            #expect(result["subscribe_response"] as? String == "SubscribeToTopicResponse")
+            let events = try #require(result["events"] as? [[String: Any]])
+            try #require(events.count == 3, "\(events)")
+            #expect(events[0]["kind"] as? String == "json")
+            #expect(events[0]["topic"] as? String == "sensors/a")
+            #expect((events[0]["message"] as? [String: Any])?["celsius"] as? Int == 21)
+            #expect(events[1]["kind"] as? String == "binary")
+            #expect(events[1]["topic"] as? String == "sensors/b")
+            #expect(events[1]["message"] as? [Int] == [0, 1, 255])
+            #expect(events[2]["topic"] as? String == "sensors/c")
+            #expect(events[2]["message"] as? String == "last")
 
-        let denied = result["denied_publish"] as? [String: String]
-        #expect(denied?["class"] == "UnauthorizedError")
-        #expect(denied?["message"]
-            == "Principal com.example.Sensor is not authorized to perform aws.greengrass.ipc.pubsub:aws.greengrass#PublishToTopic on resource secret/x")
-        #expect(result["wildcard_publish"] as? [String: String] == ["class": "InvalidArgumentsError", "message": "Publish topic must not contain a wildcard."])
-        let deniedSubscribe = result["denied_subscribe"] as? [String: String]
-        #expect(deniedSubscribe?["class"] == "UnauthorizedError")
-        #expect(deniedSubscribe?["message"]?.hasSuffix("aws.greengrass#SubscribeToTopic on resource secret/#") == true)
-        // The SDK's operation.close() and disconnect removed the subscription.
-        #expect(await eventually { server.service.statistics.subscriptions == 0 })
-        try await server.stop()
+            let denied = result["denied_publish"] as? [String: String]
+            #expect(denied?["class"] == "UnauthorizedError")
+            #expect(denied?["message"]
+                == "Principal com.example.Sensor is not authorized to perform aws.greengrass.ipc.pubsub:aws.greengrass#PublishToTopic on resource secret/x")
+            #expect(result["wildcard_publish"] as? [String: String] == ["class": "InvalidArgumentsError", "message": "Publish topic must not contain a wildcard."])
+            let deniedSubscribe = result["denied_subscribe"] as? [String: String]
+            #expect(deniedSubscribe?["class"] == "UnauthorizedError")
+            #expect(deniedSubscribe?["message"]?.hasSuffix("aws.greengrass#SubscribeToTopic on resource secret/#") == true)
+            // The SDK's operation.close() and disconnect removed the subscription.
+            #expect(await eventually { server.service.statistics.subscriptions == 0 })
+        }
     }
 }
