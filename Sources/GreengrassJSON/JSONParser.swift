@@ -67,8 +67,9 @@ public struct JSONParsingOptions: Sendable, Hashable {
 }
 
 extension JSONValue {
-    /// Parses one JSON value (RFC 8259) from `text`; leading and trailing whitespace is allowed,
-    /// anything else after the value is an error. Repeated object keys: the last one wins (as Jackson).
+    /// Parses one JSON value (RFC 8259) from `text`; a leading byte order mark and surrounding whitespace
+    /// are allowed, anything else after the value is an error. Repeated object keys: the last one wins
+    /// (as Jackson).
     public init(parsing text: String, options: JSONParsingOptions = .default) throws(JSONParseError) {
         var text = text
         let result: Result<JSONValue, JSONParseError> = text.withUTF8 { buffer in
@@ -99,6 +100,8 @@ extension JSONValue {
                 throw parser.error(.inputTooLarge, at: 0,
                                    "input is \(buffer.count) bytes, more than the limit of \(options.maximumInputSize)")
             }
+            // A UTF-8 byte order mark is allowed and ignored (RFC 8259 §8.1), as Jackson does.
+            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { parser.position = 3 }
             parser.skipWhitespace()
             let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()

@@ -122,6 +122,9 @@ extension JSONValue {
         return current
     }
 
+    /// The value `pointer` refers to, or `nil`; same as `value(at:)` (`document[pointer]`).
+    public subscript(pointer: JSONPointer) -> JSONValue? { value(at: pointer) }
+
     /// The value at the pointer given as text, or `nil` if the text is not a pointer or does not resolve.
     public func value(atPointer text: String) -> JSONValue? {
         guard let pointer = try? JSONPointer(text) else { return nil }

@@ -45,6 +45,12 @@ import Testing
         #expect(try JSONValue(parsing: Array(example.text.utf8)) == example.expected)
     }
 
+    @Test func byteOrderMarkIsIgnored() throws {
+        #expect(try JSONValue(parsing: [0xEF, 0xBB, 0xBF] + Array("{\"a\":1}".utf8)) == ["a": 1])
+        #expect(try JSONValue(parsing: "\u{FEFF} [true]") == [true])
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0xEF, 0xBB, 0xBF]) }
+    }
+
     @Test func integersStayExact() throws {
         let value = try JSONValue(parsing: "[1234567890123, 1.0]")
         #expect(value[0] == .int(1_234_567_890_123))

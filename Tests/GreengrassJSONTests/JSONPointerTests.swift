@@ -39,6 +39,9 @@ import Testing
     @Test(arguments: lookups)
     func lookupFollowsRFC6901(_ example: Lookup) {
         #expect(Self.document.value(atPointer: example.pointer) == example.expected)
+        if let pointer = try? JSONPointer(example.pointer) {
+            #expect(Self.document[pointer] == example.expected)
+        }
     }
 
     @Test(arguments: ["", "/foo", "/foo/0", "/", "/a~1b", "/m~0n", "/~0~1/x//y"])
