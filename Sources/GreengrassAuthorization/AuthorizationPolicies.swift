@@ -42,14 +42,12 @@ public struct AuthorizationPolicies: Sendable {
         self.init(policies: builtInPolicies, catalog: catalog)
         self.thingName = thingName
         var owners: [String: [String: String]] = [:]  // service → policy id → first component using it
-        for component in configurations.keys.sorted() {
-            guard let accessControl = Self.accessControl(of: configurations[component]!, component: component, issues: &issues)
-            else { continue }
-            for service in accessControl.keys.sorted() {
-                guard let policies = serviceTable(accessControl[service]!, component: component, service: service) else { continue }
-                for policyID in policies.keys.sorted() {
-                    guard let policy = parsePolicy(policies[policyID]!, id: policyID, component: component, service: service)
-                    else { continue }
+        for (component, configuration) in configurations.sorted(by: { $0.key < $1.key }) {
+            guard let accessControl = Self.accessControl(of: configuration, component: component, issues: &issues) else { continue }
+            for (service, table) in accessControl.sorted(by: { $0.key < $1.key }) {
+                guard let policies = serviceTable(table, component: component, service: service) else { continue }
+                for (policyID, body) in policies.sorted(by: { $0.key < $1.key }) {
+                    guard let policy = parsePolicy(body, id: policyID, component: component, service: service) else { continue }
                     if let owner = owners[service]?[policyID] {
                         issues.append(AuthorizationPolicyIssue(
                             component: component, service: service, policyID: policyID,
@@ -184,8 +182,7 @@ public struct AuthorizationPolicies: Sendable {
         var operationsValue: JSONValue?
         var resourcesValue: JSONValue?
         var description: String?
-        for key in members.keys.sorted() {
-            let member = members[key]!
+        for (key, member) in members.sorted(by: { $0.key < $1.key }) {
             switch key.lowercased() {
             case "operations": operationsValue = member
             case "resources": resourcesValue = member

@@ -56,7 +56,13 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
 
     /// The resource exactly as written in the policy.
     public let text: String
+    /// Tokens for MQTT style, with `+`/`#` wildcards where valid.
     let tokens: [Token]
+    /// Tokens for standard style: the same with `+`/`#` as plain characters (compiled once; matching is on
+    /// every IPC call's path).
+    private let standardTokens: [Token]
+    /// For a trailing `/#`: the tokens without it, because `a/#` also matches `a`.
+    private let parentTokens: [Token]?
 
     /// The placeholder replaced by the thing name.
     public static let thingNameVariable = "{iot:thingName}"
@@ -115,6 +121,14 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
         flush()
         self.text = text
         self.tokens = tokens
+        standardTokens = tokens.map { token in
+            switch token {
+            case .singleLevel: .literal([UInt8(ascii: "+")])
+            case .multiLevel: .literal([UInt8(ascii: "#")])
+            default: token
+            }
+        }
+        parentTokens = Self.parentOfMultiLevel(tokens)
     }
 
     public var description: String { text }
@@ -126,23 +140,13 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     /// messages from deeper levels than the policy allows.
     public func matches(_ resource: String, style: ResourceMatchingStyle) -> Bool {
         let input = Array(resource.utf8)
-        let effective: [Token]
         switch style {
         case .standard:
-            // MQTT wildcards are plain characters here.
-            effective = tokens.map { token in
-                switch token {
-                case .singleLevel: .literal([UInt8(ascii: "+")])
-                case .multiLevel: .literal([UInt8(ascii: "#")])
-                default: token
-                }
-            }
+            return Self.match(standardTokens, input)
         case .mqtt:
-            effective = tokens
-            // `a/#` also matches `a`: try the pattern without its trailing `/#`.
-            if let parent = Self.parentOfMultiLevel(tokens), Self.match(parent, input) { return true }
+            if let parentTokens, Self.match(parentTokens, input) { return true }
+            return Self.match(tokens, input)
         }
-        return Self.match(effective, input)
     }
 
     /// For tokens ending in `…/` + `#`, the tokens without the `/#`; nil otherwise (`#` alone matches all anyway).
