@@ -115,6 +115,13 @@ final class SupervisorFixture: Sendable {
     /// Process groups reported started for `name`.
     func processGroups(of name: String) -> [Int32] { recorder.state.withLock { $0.started[name] ?? [] } }
 
+    /// The first process group reported for `name`, waiting for the hook: a child can print before the
+    /// supervisor has registered its session.
+    func firstProcessGroup(of name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Int32 {
+        await eventually("\(name) has a process group", sourceLocation: sourceLocation) { !processGroups(of: name).isEmpty }
+        return try #require(processGroups(of: name).first, sourceLocation: sourceLocation)
+    }
+
     /// Process groups reported exited.
     var exitedGroups: [Int32] { recorder.state.withLock { $0.exited } }
 

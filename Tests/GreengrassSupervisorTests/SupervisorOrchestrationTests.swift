@@ -261,12 +261,13 @@ struct SupervisorServiceTests {
             tasks.addTask { try await group.run() }
             let logs = f.logs
             await f.eventually("component running") { logs.output("Svc").contains("up") }
-            let pgid = try #require(f.supervisor.processGroups(of: "Svc").first)
+            let pgid = try await f.firstProcessGroup(of: "Svc")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             #expect(f.supervisor.state(of: "Svc") == .finished)
             #expect(liveProcesses(inGroup: pgid).isEmpty)
         }
+        f.expectNoLeftoverProcesses()
     }
 
     @Test("cancelling run() without a shutdown still kills every component process")
@@ -277,12 +278,13 @@ struct SupervisorServiceTests {
         let runner = Task { try await f.supervisor.run() }
         let logs = f.logs
         await f.eventually("component running") { logs.output("Orphan").contains("up") }
-        let pgid = try #require(f.supervisor.processGroups(of: "Orphan").first)
+        let pgid = try await f.firstProcessGroup(of: "Orphan")
         #expect(liveProcesses(inGroup: pgid).count >= 3)
         runner.cancel()
         _ = await runner.result
         await f.eventually("no process left") { liveProcesses(inGroup: pgid).isEmpty }
         await #expect(throws: SupervisorError.self) { try await f.supervisor.run() }
+        f.expectNoLeftoverProcesses()
     }
 }
 

@@ -178,7 +178,7 @@ struct SupervisorProcessTests {
             f.supervisor.start("Tree")
             let logs = f.logs
             await f.eventually("running with children") { logs.output("Tree").contains("ready") }
-            let group = try #require(f.processGroups(of: "Tree").first)
+            let group = try await f.firstProcessGroup(of: "Tree")
             // sh, the TERM-ignoring subshell and its sleep, the second subshell and its two sleeps.
             await f.eventually("every grandchild started") { liveProcesses(inGroup: group).count >= 6 }
             await f.supervisor.stop("Tree")
