@@ -37,8 +37,26 @@ public struct InterpolationComponent: Sendable, Hashable {
 
 /// A placeholder left as written, and why.
 public struct UnresolvedVariable: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Why a placeholder stayed, coarsely: callers may log `unknownNamespace` (often shell syntax such
+    /// as `${VAR:-default}`) more quietly than the others.
+    public enum Kind: Sendable, Hashable {
+        /// Not one of `configuration`, `artifacts`, `work`, `kernel`, `iot`.
+        case unknownNamespace
+        /// A known namespace with an unknown key (`{artifacts:other}`).
+        case unknownKey
+        /// `{configuration:/p}` with no value at `p` (or `p` not a JSON pointer).
+        case missingValue
+        /// `{Other:…}` where `Other` is not a direct dependency.
+        case notADirectDependency
+        /// The value does not exist on this device (`{iot:thingName}` without a thing name), or the
+        /// variable is not interpolated in this context (configuration interpolation).
+        case unavailable
+    }
+
     /// The placeholder text, e.g. `{configuration:/missing}`.
     public var placeholder: String
+    /// The category of `reason`.
+    public var kind: Kind
     /// Why it was not replaced.
     public var reason: String
     /// Where the string holding it is, relative to the interpolated tree (`Run.Script`), when a located
@@ -47,8 +65,9 @@ public struct UnresolvedVariable: Error, Sendable, Hashable, CustomStringConvert
     /// The position of that string in the recipe, when known.
     public var location: SourcePosition?
 
-    public init(placeholder: String, reason: String, field: String? = nil, location: SourcePosition? = nil) {
+    public init(placeholder: String, kind: Kind, reason: String, field: String? = nil, location: SourcePosition? = nil) {
         self.placeholder = placeholder
+        self.kind = kind
         self.reason = reason
         self.field = field
         self.location = location
@@ -191,12 +210,14 @@ public struct RecipeInterpolator: Sendable {
             let target = match.parts[0]
             if systemOnly {
                 unresolved.append(UnresolvedVariable(
-                    placeholder: match.text, reason: "cross-component variables are not interpolated in configuration"))
+                    placeholder: match.text, kind: .unavailable,
+                    reason: "cross-component variables are not interpolated in configuration"))
                 continue
             }
             guard let dependency = dependencies[target] else {
                 unresolved.append(UnresolvedVariable(
-                    placeholder: match.text, reason: "\(target) is not a direct dependency of \(component.name)"))
+                    placeholder: match.text, kind: .notADirectDependency,
+                    reason: "\(target) is not a direct dependency of \(component.name)"))
                 continue
             }
             let replacement: Result<String, UnresolvedVariable>
@@ -222,11 +243,13 @@ public struct RecipeInterpolator: Sendable {
         of target: InterpolationComponent, pointer: String, placeholder: String
     ) -> Result<String, UnresolvedVariable> {
         guard let parsed = try? JSONPointer(pointer) else {
-            return .failure(UnresolvedVariable(placeholder: placeholder, reason: "\"\(pointer)\" is not a JSON pointer"))
+            return .failure(UnresolvedVariable(placeholder: placeholder, kind: .missingValue,
+                                               reason: "\"\(pointer)\" is not a JSON pointer"))
         }
         guard let value = target.configuration.value(at: parsed) else {
             return .failure(UnresolvedVariable(
-                placeholder: placeholder, reason: "no value at \(pointer) in the configuration of \(target.name)"))
+                placeholder: placeholder, kind: .missingValue,
+                reason: "no value at \(pointer) in the configuration of \(target.name)"))
         }
         return .success(value.plainText)
     }
@@ -242,16 +265,19 @@ public struct RecipeInterpolator: Sendable {
         case ("kernel", "rootPath"): value = rootPath
         case ("iot", "thingName"):
             guard let thingName else {
-                return .failure(UnresolvedVariable(placeholder: placeholder, reason: "the device has no thing name"))
+                return .failure(UnresolvedVariable(placeholder: placeholder, kind: .unavailable,
+                                                   reason: "the device has no thing name"))
             }
             value = thingName
         case ("artifacts", _), ("work", _), ("kernel", _), ("iot", _):
-            return .failure(UnresolvedVariable(placeholder: placeholder, reason: "unknown key \"\(key)\" in namespace \(namespace)"))
+            return .failure(UnresolvedVariable(placeholder: placeholder, kind: .unknownKey,
+                                               reason: "unknown key \"\(key)\" in namespace \(namespace)"))
         default:
             value = nil
         }
         guard let value else {
-            return .failure(UnresolvedVariable(placeholder: placeholder, reason: "unknown namespace \"\(namespace)\""))
+            return .failure(UnresolvedVariable(placeholder: placeholder, kind: .unknownNamespace,
+                                               reason: "unknown namespace \"\(namespace)\""))
         }
         return .success(value)
     }

@@ -61,7 +61,14 @@ import Testing
         interpolator.thingName = nil
         let result = interpolator.interpolate("{iot:thingName}")
         #expect(result.value == "{iot:thingName}")
-        #expect(result.unresolved == [UnresolvedVariable(placeholder: "{iot:thingName}", reason: "the device has no thing name")])
+        #expect(result.unresolved == [UnresolvedVariable(placeholder: "{iot:thingName}", kind: .unavailable,
+                                                         reason: "the device has no thing name")])
+    }
+
+    @Test func unresolvedKinds() {
+        let text = "${HOME:-/tmp} {artifacts:other} {configuration:/none} {Other:work:path} {com.example.Lib:work:path}"
+        let kinds = Self.interpolator.interpolate(text).unresolved.map(\.kind)
+        #expect(kinds == [.unknownNamespace, .unknownKey, .missingValue, .notADirectDependency])
     }
 
     @Test func unresolvedReasonsAreSpecific() {
