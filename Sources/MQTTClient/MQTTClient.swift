@@ -130,6 +130,13 @@ public final class MQTTClient: Service, Sendable {
         return try await eventLoop.flatSubmit { core.value.unsubscribe(filters) }.get()
     }
 
+    /// Test hook: drops the TCP connection without DISCONNECT, as a crash or network loss would
+    /// (the broker then publishes the Will and the client reconnects).
+    func simulateConnectionLoss() {
+        let core = self.core
+        eventLoop.execute { core.value.connection?.channel?.close(promise: nil) }
+    }
+
     /// Current counters (drops, spool occupancy, in-flight count, connects).
     public func statistics() async -> MQTTClientStatistics {
         let core = self.core

@@ -57,7 +57,7 @@ public final class Mosquitto: @unchecked Sendable {
     /// Path of the broker's log file (useful in failure messages).
     public var logPath: String { directory.file("mosquitto.log") }
     private let configPath: String
-    private var process: Process?
+    private var child: Child?
     private let lock = NSLock()
 
     /// Where the `mosquitto` binary is (Debian installs it in /usr/sbin).
@@ -78,6 +78,9 @@ public final class Mosquitto: @unchecked Sendable {
             "max_queued_messages 100000",
             "max_inflight_messages 0",
         ]
+        // Started as root, mosquitto drops to the `mosquitto` user, which cannot read or write our 0700
+        // temporary directory (password file, log, persistence); staying root is harmless in a test.
+        if getuid() == 0 { lines.append("user root") }
         if let passwords = options.passwords {
             let passwordFile = directory.file("passwd")
             _ = FileManager.default.createFile(atPath: passwordFile, contents: Data())
@@ -105,9 +108,9 @@ public final class Mosquitto: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if let pid = child?.pid {
+            Glibc.kill(pid, SIGKILL)
+            _ = Self.waitForExit(pid, timeout: .seconds(10))
         }
     }
 
@@ -115,18 +118,12 @@ public final class Mosquitto: @unchecked Sendable {
         guard let executable = Self.executable else {
             throw Failure(description: "mosquitto is not installed (apt-get install -y mosquitto mosquitto-clients)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", configPath]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        lock.withLock { self.process = process }
+        let pid = try Self.spawn(executable, ["-c", configPath])
+        lock.withLock { child = Child(pid: pid) }
         let deadline = ContinuousClock.now + timeout
         while !FreePort.isAccepting(port) {
-            guard process.isRunning else {
-                throw Failure(description: "mosquitto exited with status \(process.terminationStatus); log: \(log())")
+            guard isRunning else {
+                throw Failure(description: "mosquitto exited during start-up; log: \(log())")
             }
             guard ContinuousClock.now < deadline else {
                 throw Failure(description: "mosquitto did not accept on port \(port) within \(timeout); log: \(log())")
@@ -135,28 +132,93 @@ public final class Mosquitto: @unchecked Sendable {
         }
     }
 
+    private struct Child {
+        var pid: pid_t
+    }
+
+    /// Spawns with an empty signal mask and default dispositions: Foundation's `Process` started from a
+    /// concurrency thread passes on a mask that blocks SIGTERM (swift-corelibs-foundation #4772), and NIO's
+    /// ignored SIGPIPE would leak into the broker too.
+    static func spawn(_ executable: String, _ arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+        defer { for pointer in envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else { throw Failure(description: "posix_spawn \(executable) failed: errno \(result)") }
+        return pid
+    }
+
+    /// Reaps `pid` if it has exited; true once it is gone.
+    private static func reap(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        return result == pid || (result == -1 && errno == ECHILD)
+    }
+
+    private static func waitForExit(_ pid: pid_t, timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !reap(pid) {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(2_000)
+        }
+        return true
+    }
+
     /// The broker's log so far.
     public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
     /// Whether the broker process is running.
-    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    public var isRunning: Bool {
+        lock.withLock {
+            guard let pid = child?.pid else { return false }
+            if Self.reap(pid) {
+                child = nil
+                return false
+            }
+            return true
+        }
+    }
 
     /// Stops the broker gracefully (SIGTERM, so a persistent broker saves its state) and waits for it to exit.
     public func stop() {
         signal(SIGTERM)
     }
 
-    /// Kills the broker abruptly (SIGKILL): connections drop without DISCONNECT, so Wills fire... for other brokers.
+    /// Kills the broker abruptly (SIGKILL): clients see the connection drop without DISCONNECT.
     public func kill() {
         signal(SIGKILL)
     }
 
     private func signal(_ number: Int32) {
-        guard let process = lock.withLock({ self.process }), process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, number)
-        process.waitUntilExit()
+        guard isRunning, let pid = lock.withLock({ child?.pid }) else { return }
+        Glibc.kill(pid, number)
+        // A broker ignoring SIGTERM for 10 s gets SIGKILL.
+        if !Self.waitForExit(pid, timeout: .seconds(10)), number != SIGKILL {
+            Glibc.kill(pid, SIGKILL)
+            _ = Self.waitForExit(pid, timeout: .seconds(10))
+        }
+        lock.withLock { child = nil }
     }
 
     /// Starts the broker again on the same port with the same configuration (stopping it first if needed).
@@ -179,7 +241,9 @@ public final class Mosquitto: @unchecked Sendable {
         try process.run()
         // Small outputs only (openssl, mosquitto_passwd); read to EOF before waiting so the pipe never fills.
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Polled: `waitUntilExit()` spins a run loop and can hang when called from a concurrency thread.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(2_000) }
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
             throw Failure(description: "\(path) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")

@@ -1,0 +1,103 @@
+import Foundation
+import GreengrassTestSupport
+import Logging
+import MQTTCore
+import NIOCore
+@testable import MQTTClient
+
+/// Thrown when a bounded wait runs out.
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `condition` until it holds or `timeout` passes (bounded in time and in iterations).
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var polls = 0
+    while try await !condition() {
+        polls += 1
+        guard ContinuousClock.now < deadline, polls < 100_000 else { throw TimedOut(description: "timed out after \(timeout) waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Drains a client's message and event streams into arrays the test can inspect.
+final class Recorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _messages: [MQTTMessage] = []
+    private var _events: [MQTTConnectionEvent] = []
+
+    var messages: [MQTTMessage] { lock.withLock { _messages } }
+    var events: [MQTTConnectionEvent] { lock.withLock { _events } }
+    var payloads: [String] { messages.map { String(buffer: $0.payload) } }
+
+    func record(_ message: MQTTMessage) { lock.withLock { _messages.append(message) } }
+    func record(_ event: MQTTConnectionEvent) { lock.withLock { _events.append(event) } }
+
+    var connectedCount: Int { events.filter { if case .connected = $0 { true } else { false } }.count }
+    var errors: [MQTTClientError] { events.compactMap { if case .disconnected(let error) = $0 { error } else { nil } } }
+
+    func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async throws {
+        try await eventually("\(count) messages (have \(messages.count))", timeout: timeout) { messages.count >= count }
+    }
+
+    func waitForConnections(_ count: Int, timeout: Duration = .seconds(10)) async throws {
+        try await eventually("\(count) connections (events: \(events))", timeout: timeout) { connectedCount >= count }
+    }
+}
+
+/// A logger quiet enough for CI but that shows warnings when run with MQTT_TEST_LOG=trace.
+func testLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["MQTT_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+    return logger
+}
+
+func configuration(_ broker: Mosquitto, id: String, version: MQTTProtocolVersion = .v5, clean: Bool = true) -> MQTTClientConfiguration {
+    MQTTClientConfiguration(
+        host: "127.0.0.1", port: broker.port, protocolVersion: version, clientIdentifier: id, cleanStart: clean,
+        sessionExpiryInterval: clean ? 0 : 3600, keepAliveSeconds: 30, connectTimeout: .seconds(5),
+        reconnectBackoff: MQTTReconnectBackoff(minimum: .milliseconds(20), maximum: .milliseconds(200)))
+}
+
+/// Runs a client for the duration of `body`: consumes its streams into a ``Recorder``, optionally waits for
+/// the first CONNACK, and shuts it down afterwards (DISCONNECT), checking `run()` returns in bounded time.
+func withClient<T>(
+    _ configuration: MQTTClientConfiguration, waitForConnection: Bool = true,
+    _ body: (MQTTClient, Recorder) async throws -> T
+) async throws -> T {
+    let client = MQTTClient(configuration: configuration, logger: testLogger(configuration.clientIdentifier))
+    let recorder = Recorder()
+    let runner = Task { try await client.run() }
+    let messagePump = Task { for await message in client.messages { recorder.record(message) } }
+    let eventPump = Task { for await event in client.events { recorder.record(event) } }
+    let result: Result<T, any Error>
+    do {
+        if waitForConnection { try await recorder.waitForConnections(1) }
+        result = .success(try await body(client, recorder))
+    } catch {
+        result = .failure(error)
+    }
+    client.shutdown()
+    let finished = Task {
+        try await runner.value
+        await messagePump.value
+        await eventPump.value
+    }
+    let watchdog = Task {
+        try await Task.sleep(for: .seconds(10))
+        runner.cancel()
+    }
+    try await finished.value
+    watchdog.cancel()
+    return try result.get()
+}
+
+extension MQTTClient {
+    func publish(
+        _ topic: String, _ text: String, qos: QoS = .atLeastOnce, retain: Bool = false, properties: MQTTProperties = MQTTProperties(),
+        until completion: MQTTPublishCompletion = .acknowledged
+    ) async throws {
+        try await publish(topic: topic, payload: ByteBuffer(string: text), qos: qos, retain: retain, properties: properties, until: completion)
+    }
+}
