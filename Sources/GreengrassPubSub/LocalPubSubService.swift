@@ -29,6 +29,8 @@ public struct LocalPubSubStatistics: Sendable, Hashable {
     public var droppedQueueFull = 0
     /// Events dropped because the subscriber's client is not reading its socket (``IPCStreamError/outboundQueueFull(streamID:limit:)``).
     public var droppedClientNotReading = 0
+    /// Events the IPC stream refused for another reason (e.g. too many before the subscription's response).
+    public var failedDeliveries = 0
     /// Live subscriptions.
     public var subscriptions = 0
 }
@@ -154,14 +156,18 @@ public final class LocalPubSubService: Sendable {
         let event = PubSubCodec.encodeEvent(message, topic: topic)
         var queued = 0
         for delivery in targets {
-            if delivery.offer(event) {
+            switch delivery.offer(event) {
+            case .queued:
                 queued += 1
-            } else {
+            case .full:
                 let total = state.withLock { state -> Int in
                     state.statistics.droppedQueueFull += 1
                     return state.statistics.droppedQueueFull
                 }
                 logDrop(delivery, topic: topic, reason: "subscriber queue full", total: total)
+            case .ended:
+                // The subscription ended between the lookup and now: not a drop.
+                continue
             }
         }
         return queued
@@ -204,6 +210,7 @@ public final class LocalPubSubService: Sendable {
                     remove(id: delivery.subscription.id)
                     return
                 default:
+                    state.withLock { $0.statistics.failedDeliveries += 1 }
                     logger.warning(
                         "Cannot deliver a message to a subscriber",
                         metadata: ["eventType": "pubsub-delivery-failed", "componentName": "\(delivery.subscription.component)",
@@ -263,8 +270,17 @@ final class Delivery: Sendable {
         self.limits = limits
     }
 
-    /// Queues an event unless the queue is full; false means dropped.
-    func offer(_ event: [UInt8]) -> Bool {
+    /// What happened to an offered event.
+    enum Offer {
+        case queued
+        /// The queue is at its message or byte bound: the event is dropped.
+        case full
+        /// The subscription has ended.
+        case ended
+    }
+
+    /// Queues an event unless the queue is full or the subscription has ended.
+    func offer(_ event: [UInt8]) -> Offer {
         let admitted = queued.withLock { queued -> Bool in
             guard queued.messages < limits.maxQueuedMessagesPerSubscriber,
                 queued.bytes + event.count <= limits.maxQueuedBytesPerSubscriber || queued.messages == 0
@@ -273,12 +289,12 @@ final class Delivery: Sendable {
             queued.bytes += event.count
             return true
         }
-        guard admitted else { return false }
+        guard admitted else { return .full }
         if case .terminated = continuation.yield(event) {
             dequeued(event)
-            return false
+            return .ended
         }
-        return true
+        return .queued
     }
 
     /// The drain task took `event` off the queue.
