@@ -179,13 +179,7 @@ func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable 
 
 /// Polls `condition` until it holds or `timeout` passes (for state that changes asynchronously on the server).
 func eventually(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable () async -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
+    await NucleusProcess.eventually(timeout: timeout, condition)
 }
 
 /// A connection that sends raw frames and never reads what the server sends back: a stuck client.
