@@ -57,6 +57,9 @@ public enum LifecycleEvent: Sendable, Hashable {
     case processesKilled(ticket: Int)
     /// The retry delay requested by ``LifecycleAction/scheduleRestart(ticket:after:)`` has elapsed.
     case restartDelayElapsed(ticket: Int)
+    /// The component reported its own state over IPC (`UpdateState`): RUNNING while STARTING, or ERRORED
+    /// while STARTING or RUNNING. Anything else is refused with a notice.
+    case componentReported(ComponentState)
 }
 
 /// Work the supervisor must do after an event. Performed in order.
@@ -220,6 +223,8 @@ public struct LifecycleStateMachine<Instant: InstantProtocol>: Sendable where In
             guard pending == .restartDelay(ticket) else { break }
             pending = .idle
             reconcile()
+        case .componentReported(let reported):
+            componentReported(reported, now: now)
         }
         return emitted
     }
@@ -265,6 +270,22 @@ public struct LifecycleStateMachine<Instant: InstantProtocol>: Sendable where In
         case .uninstall:
             isUninstalled = true
             emit(.uninstalled)
+        }
+    }
+
+    /// IPC `UpdateState`: only STARTING → RUNNING and STARTING/RUNNING → ERRORED are accepted (the
+    /// transitions Greengrass lets a component report); a teardown in progress wins.
+    private mutating func componentReported(_ reported: ComponentState, now: Instant) {
+        let active = state == .starting || state == .running
+        switch reported {
+        case .running where state == .starting && afterTeardown == nil:
+            setState(.running)
+        case .errored where active && afterTeardown == nil:
+            // The machine forgets the running phase: its later exit is stale, the teardown kills it.
+            pending = .idle
+            enterError(from: state, code: state == .starting ? .startupError : .runError, now: now)
+        default:
+            emit(.notice("Ignoring reported state \(reported) while \(state)."))
         }
     }
 

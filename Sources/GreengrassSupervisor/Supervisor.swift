@@ -161,6 +161,18 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         return true
     }
 
+    /// A component's own report over IPC `UpdateState` (`ReportedLifecycleState`: RUNNING or ERRORED).
+    ///
+    /// RUNNING is accepted while STARTING (a Startup-style component that is up before its script
+    /// exits); ERRORED while STARTING or RUNNING, and leads to Recover and a retry like a crash. Other
+    /// reports are logged and ignored. Returns `false` for an unknown component.
+    @discardableResult
+    public func reportState(_ name: String, _ reported: ComponentState) -> Bool {
+        guard state(of: name) != nil else { return false }
+        send(.componentReported(reported), to: name)
+        return true
+    }
+
     /// Stops the component, runs its Uninstall script and forgets it. Returns when it is gone.
     public func remove(_ name: String) async {
         send(.uninstallRequested, to: name)

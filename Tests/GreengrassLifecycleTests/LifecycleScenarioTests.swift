@@ -248,6 +248,19 @@ struct LifecycleScenarioTests {
         #expect(h.send(.startRequested) == [])
     }
 
+    @Test("a component reporting ERRORED over IPC is recovered and its old Run exit is ignored")
+    func reportedError() {
+        var h = Harness.inState(.running)
+        let run = h.lastRun!
+        let actions = h.machine.handle(.componentReported(.errored), now: h.now)
+        #expect(actions.first == .reportState(StateTransition(from: .running, to: .errored, statusCode: .runError)))
+        h.lastRun = actions.compactMap { if case .runPhase(let r) = $0 { r } else { nil } }.first
+        #expect(h.lastRun?.phase == .recover)
+        #expect(h.send(.phaseFinished(runID: run.id, .exited(143))) == [])
+        #expect(h.finish(.exited(0)) == ["state:STOPPING", "run:Shutdown"])
+        #expect(h.machine.errorCount(from: .running) == 1)
+    }
+
     @Test("stop while waiting for the retry delay cancels the retry")
     func stopDuringDelay() {
         var h = Harness.inState(.errored)

@@ -94,6 +94,27 @@ struct StateEventTableTests {
         (.processesKilled(ticket: stale), ComponentState.allCases.map { ($0, []) }),
         (.restartDelayElapsed(ticket: stale), ComponentState.allCases.map { ($0, []) }),
         (.phasesChanged(Harness.standardPhases), ComponentState.allCases.map { ($0, []) }),
+        (.componentReported(.running), [
+            (.new, ["notice"]),
+            (.installed, ["notice"]),
+            (.running, ["state:RUNNING"]),
+            (.running, ["notice"]),
+            (.stopping, ["notice"]),
+            (.finished, ["notice"]),
+            (.errored, ["notice"]),
+            (.broken, ["notice"]),
+        ]),
+        (.componentReported(.errored), [
+            (.new, ["notice"]),
+            (.installed, ["notice"]),
+            (.errored, ["state:ERRORED", "run:Recover"]),
+            (.errored, ["state:ERRORED", "run:Recover"]),
+            (.stopping, ["notice"]),
+            (.finished, ["notice"]),
+            (.errored, ["notice"]),
+            (.broken, ["notice"]),
+        ]),
+        (.componentReported(.finished), ComponentState.allCases.map { ($0, ["notice"]) }),
     ]
 
     static let rows: [Row] = table.flatMap { event, expectations in

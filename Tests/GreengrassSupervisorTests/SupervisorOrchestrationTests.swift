@@ -49,7 +49,11 @@ struct SupervisorOrchestrationTests {
             #expect(f.supervisor.restart("Base"))
             let logs = f.logs
             await f.eventually("App ran twice") { logs.output("App").filter { $0 == "app-run" }.count == 2 }
-            #expect(f.states(of: "App").filter { $0 == .running }.count == 2)
+            await f.eventually("App RUNNING twice") { f.states(of: "App").filter { $0 == .running }.count == 2 }
+            let order = f.changes.map { "\($0.name):\($0.to)" }
+            let baseBack = try #require(order.lastIndex(of: "Base:RUNNING"))
+            let appBack = try #require(order.lastIndex(of: "App:STARTING"))
+            #expect(baseBack < appBack, "App waited for Base to be RUNNING again")
         }
     }
 
@@ -184,6 +188,24 @@ struct SupervisorOrchestrationTests {
             #expect(f.supervisor.processGroups(of: "Stopped").isEmpty)
             await f.supervisor.remove("Removed")
             #expect(liveProcesses(inGroup: removedGroup).isEmpty)
+        }
+    }
+
+    @Test("IPC UpdateState: RUNNING ends STARTING early, ERRORED recovers and retries")
+    func reportedStates() async throws {
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("Reporter", [.startup: "echo starting; sleep 300", .recover: "echo recovering"]))
+            f.supervisor.start("Reporter")
+            await f.eventually("Startup launched") { f.supervisor.state(of: "Reporter") == .starting && !f.processGroups(of: "Reporter").isEmpty }
+            #expect(f.supervisor.reportState("Reporter", .running))
+            #expect(f.supervisor.state(of: "Reporter") == .running)
+            #expect(f.supervisor.reportState("Reporter", .errored))
+            await f.eventually("recovered and starting again") { f.states(of: "Reporter").filter { $0 == .starting }.count == 2 }
+            #expect(f.states(of: "Reporter").prefix(6) == [.installed, .starting, .running, .errored, .stopping, .installed])
+            #expect(f.changes.first { $0.to == .errored }?.statusCode == .runError)
+            let logs = f.logs
+            await f.eventually("Recover ran") { logs.output("Reporter").contains("recovering") }
+            #expect(!f.supervisor.reportState("Unknown", .running))
         }
     }
 
