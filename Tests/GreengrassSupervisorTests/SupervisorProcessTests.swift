@@ -72,6 +72,20 @@ struct SupervisorProcessTests {
         }
     }
 
+    @Test("components get default signal dispositions: SIGPIPE kills a writer quietly, as in a shell")
+    func signalDispositions() async throws {
+        // NIO ignores SIGPIPE in this process; an inherited SIG_IGN would make `yes` report EPIPE on stderr.
+        try await SupervisorFixture.with { f in
+            f.supervisor.upsert(makeSpec("Pipes", [.run: "yes | head -n 1; trap; echo done"]))
+            f.supervisor.start("Pipes")
+            await f.reaches("Pipes", .finished)
+            let logs = f.logs
+            await f.eventually("done") { logs.output("Pipes").contains("done") }
+            #expect(logs.output("Pipes") == ["y", "done"], "no trap is inherited")
+            #expect(logs.output("Pipes", stream: "stderr").isEmpty)
+        }
+    }
+
     @Test("Setenv precedence: nucleus environment < lifecycle Setenv < phase Setenv")
     func setenvPrecedence() async throws {
         try await SupervisorFixture.with { f in
