@@ -80,7 +80,8 @@ var targets: [Target] = [
         dependencies: [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
-            "GreengrassSupervisor", "GreengrassLogFormat", logging, serviceLifecycle, yams,
+            "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
+            "MQTTClient", logging, serviceLifecycle, yams,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -117,7 +118,7 @@ var targets: [Target] = [
 ]
 
 targets += [
-    .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
@@ -159,6 +160,7 @@ let package = Package(
         ? [
             .executable(name: "greengrass-nucleus", targets: ["NucleusMain"]),
             .executable(name: "greengrass-cli", targets: ["CLIMain"]),
+            .library(name: "MQTTClient", targets: ["MQTTClient", "MQTTCore"]),
         ] : [],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

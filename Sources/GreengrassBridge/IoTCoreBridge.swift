@@ -19,7 +19,10 @@ public struct IoTCoreLimits: Sendable {
     public var maximumTopicLength = 256
     public var maximumTopicSlashes = 7
     public var maximumPayloadBytes = 131_072
-    public init() {}
+
+    public init(maximumPayloadBytes: Int = 131_072) {
+        self.maximumPayloadBytes = maximumPayloadBytes
+    }
 }
 
 /// The IoT Core proxy: `PublishToIoTCore` and `SubscribeToIoTCore` over the nucleus's single upstream MQTT
@@ -339,5 +342,20 @@ enum BridgeJSON {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return Array(try encoder.encode(value))
+    }
+}
+
+extension IoTCoreBridge {
+    /// Without an `iotDataEndpoint` the device runs offline: both operations answer a modeled ServiceError, as
+    /// the Java nucleus does, instead of looking unsupported.
+    public static func registerOffline(on router: inout IPCRouter) {
+        router.register(publishOperation) { call in
+            let topic = (try? BridgeJSON.decode(PublishToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
+            return .error(.serviceError("Publish to topic \(topic) failed: Cannot publish because device is configured to run offline"))
+        }
+        router.register(subscribeOperation) { call in
+            let topic = (try? BridgeJSON.decode(SubscribeToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
+            return .error(.serviceError("Subscribe to topic \(topic) failed: device is configured to run offline"))
+        }
     }
 }

@@ -1,4 +1,6 @@
 import EventStreamRPCServer
+import GreengrassAuthorization
+import GreengrassBridge
 import GreengrassConfig
 import GreengrassDeployment
 import GreengrassIPCModel
@@ -7,10 +9,12 @@ import GreengrassJSON
 import GreengrassLifecycle
 import GreengrassLogFormat
 import GreengrassLogging
+import GreengrassPubSub
 import GreengrassRecipe
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
+import MQTTClient
 import ServiceLifecycle
 import UnixSignals
 
@@ -86,6 +90,16 @@ public enum Nucleus {
                 nucleusLogger: logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.GenericExternalService"),
                 onProcessGroupStarted: { name, pgid in try? store.recordProcessGroup(pgid, component: name, now: epochMilliseconds()) },
                 onProcessGroupExited: { _, pgid in try? store.forgetProcessGroup(pgid) }))
+        let authorization = AuthorizationEngine(
+            configurations: [:], thingName: settings.thingName,
+            builtInPolicies: AuthorizationEngine.cliPolicies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
+        let policies = PolicyReloader(engine: authorization, store: store)
+        policies.reload()
+
+        let configurationOperations = ConfigurationOperations(
+            store: StoredConfigurations(store: store), states: SupervisorStateReports(supervisor: supervisor),
+            onChange: { _ in policies.reload() })
+        let appliedConfigurations = AppliedConfigurations()
         let packages = PackageStore(paths: paths)
         let socketPath = paths.ipcSocket
         let launcher = ComponentLauncher(
@@ -93,7 +107,13 @@ public enum Nucleus {
             componentSocketPath: socketPath.utf8.count < 108 ? socketPath : "../../ipc.socket")
         let runtime = SupervisorRuntime(
             supervisor: supervisor, launcher: launcher, packages: packages, tokens: tokens,
-            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"))
+            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
+            onApplied: { target in
+                policies.reload()
+                for name in appliedConfigurations.changed(in: target) {
+                    await configurationOperations.configurationReplaced(component: name)
+                }
+            })
         let deployments = DeploymentQueue(
             store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"))
@@ -102,8 +122,29 @@ public enum Nucleus {
         CLIOperations(
             deployments: DeploymentQueueService(queue: deployments),
             components: SupervisedComponents(supervisor: supervisor, store: store),
-            authorizer: DenyAllAuthorizer()
+            authorizer: authorization
         ).register(on: &router)
+        configurationOperations.register(on: &router)
+        LocalPubSubService(
+            authorizer: authorization, logger: logFiles.nucleusLogger(label: "com.aws.greengrass.builtin.services.pubsub.PubSubIPCEventStreamAgent")
+        ).register(on: &router)
+        let mqttLogger = logFiles.nucleusLogger(label: "com.aws.greengrass.mqttclient.MqttClient")
+        var upstreamServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let mqttConfiguration = UpstreamConnection.configuration(settings) {
+            let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger)
+            let bridge = IoTCoreBridge(
+                client: client, authorizer: authorization,
+                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), logger: mqttLogger)
+            bridge.register(on: &router)
+            upstreamServices = [.init(service: client), .init(service: bridge)]
+            mqttLogger.info(
+                "Connecting to the upstream broker",
+                metadata: ["eventType": "mqtt-client-start", "endpoint": "\(mqttConfiguration.host):\(mqttConfiguration.port)",
+                           "tls": "\(mqttConfiguration.tls != nil)", "version": "\(mqttConfiguration.protocolVersion)"])
+        } else {
+            IoTCoreBridge.registerOffline(on: &router)
+            mqttLogger.info("No iotDataEndpoint configured: running offline", metadata: ["eventType": "mqtt-offline"])
+        }
 
         let server: IPCServer
         do {
@@ -121,8 +162,8 @@ public enum Nucleus {
 
         let restored = (try? store.deployedComponents()) ?? []
         var groupConfiguration = ServiceGroupConfiguration(
-                services: [
-                    .init(service: server),
+                // Started in this order, stopped in reverse: components stop while IPC and MQTT still work.
+                services: [.init(service: server)] + upstreamServices + [
                     .init(service: supervisor),
                     .init(service: StartupService(work: {
                         do {

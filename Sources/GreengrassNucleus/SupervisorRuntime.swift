@@ -1,5 +1,6 @@
 import GreengrassDeployment
 import GreengrassIPCServices
+import GreengrassJSON
 import GreengrassLifecycle
 import GreengrassStore
 import GreengrassSupervisor
@@ -13,6 +14,8 @@ struct SupervisorRuntime: ComponentRuntime {
     let packages: PackageStore
     let tokens: AuthenticationTokens
     let logger: Logger
+    /// Called after a new deployed set was handed to the supervisor (policies and config subscribers follow it).
+    let onApplied: @Sendable ([DeployedComponent]) async -> Void
 
     func remove(_ names: [String]) async {
         // Dependents first: stop() on a component stops its HARD dependers, so removing in reverse of the
@@ -39,14 +42,12 @@ struct SupervisorRuntime: ComponentRuntime {
             }
             specs.append(spec)
         }
+        await onApplied(target)
         for spec in specs {
-            switch supervisor.upsert(spec) {
-            case .added:
+            // New components start; changed ones are reinstalled or restarted by the supervisor itself (a BROKEN
+            // one reinstalls); unchanged ones are left alone, so a FINISHED component is not run again.
+            if supervisor.upsert(spec) == .added {
                 _ = supervisor.start(spec.name)
-            default:
-                // A BROKEN component only leaves BROKEN through a deployment that touches it (Greengrass).
-                if supervisor.state(of: spec.name) == .broken { _ = supervisor.reinstall(spec.name) }
-                else { _ = supervisor.start(spec.name) }
             }
         }
     }
@@ -123,6 +124,19 @@ final class ErroredComponents: Sendable {
         names.withLock { names in
             defer { names.removeAll() }
             return !names.isEmpty
+        }
+    }
+}
+
+/// Remembers the configuration each component had when last applied, to tell which ones a new set changes.
+final class AppliedConfigurations: Sendable {
+    private let last = Mutex<[String: JSONValue]>([:])
+
+    func changed(in target: [DeployedComponent]) -> [String] {
+        last.withLock { last in
+            let changed = target.filter { last[$0.name] != nil && last[$0.name] != $0.configuration }.map(\.name)
+            last = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0.configuration) })
+            return changed
         }
     }
 }

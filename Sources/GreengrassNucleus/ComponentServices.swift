@@ -1,0 +1,57 @@
+import GreengrassAuthorization
+import GreengrassIPCServices
+import GreengrassJSON
+import GreengrassLifecycle
+import GreengrassStore
+import GreengrassSupervisor
+
+/// Component configurations for the IPC configuration operations, backed by the store.
+struct StoredConfigurations: ComponentConfigurationStore {
+    let store: NucleusStore
+
+    func configuration(of component: String) async -> JSONValue? {
+        (try? store.deployedComponent(named: component))?.configuration
+    }
+
+    func setConfiguration(_ configuration: JSONValue, of component: String) async throws {
+        try store.setConfiguration(configuration, ofComponent: component)
+    }
+}
+
+/// `UpdateState` from a component, applied by the supervisor.
+struct SupervisorStateReports: ComponentStateReporting {
+    let supervisor: Supervisor<ContinuousClock>
+
+    func report(component: String, state: String) async -> Bool {
+        switch state {
+        case "RUNNING": supervisor.reportState(component, .running)
+        case "ERRORED": supervisor.reportState(component, .errored)
+        default: false
+        }
+    }
+}
+
+/// Reloads `accessControl` policies from every deployed component's configuration.
+struct PolicyReloader: Sendable {
+    let engine: AuthorizationEngine
+    let store: NucleusStore
+
+    func reload() {
+        let configurations = ((try? store.deployedComponents()) ?? []).reduce(into: [String: JSONValue]()) {
+            $0[$1.name] = $1.configuration
+        }
+        engine.update(configurations: configurations)
+    }
+}
+
+extension AuthorizationEngine {
+    /// What the AWS Greengrass CLI component grants its own CLI identities (reference §6.5): every pub/sub and
+    /// MQTT proxy operation on every resource, so `greengrass-cli pubsub`/`iotcore` work.
+    static func cliPolicies(principal: String) -> [AuthorizationPolicy] {
+        ["aws.greengrass.ipc.pubsub", "aws.greengrass.ipc.mqttproxy"].enumerated().map { index, service in
+            AuthorizationPolicy(
+                policyID: "aws.greengrass.Cli:\(service):\(index)", principal: principal, service: service,
+                operations: ["*"], resources: [try! ResourcePattern("*")])
+        }
+    }
+}

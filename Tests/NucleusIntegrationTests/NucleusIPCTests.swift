@@ -1,0 +1,129 @@
+import Foundation
+import GreengrassTestSupport
+import Testing
+
+/// The repository root (for the sample recipes and artifacts).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A nucleus whose upstream broker is a real Mosquitto on a free loopback port.
+func withConnectedNucleus(_ body: (NucleusProcess, Mosquitto, TemporaryDirectory) async throws -> Void) async throws {
+    let broker = try Mosquitto()
+    let directory = try TemporaryDirectory(prefix: "ggipc")
+    let config = directory.file("config.yaml")
+    try """
+        system:
+          thingName: test-device
+        services:
+          aws.greengrass.Nucleus:
+            configuration:
+              iotDataEndpoint: 127.0.0.1
+              mqtt:
+                port: \(broker.port)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+    let nucleus = NucleusProcess(root: directory.file("root"))
+    try nucleus.start(configFile: config)
+    do {
+        try await body(nucleus, broker, directory)
+    } catch {
+        nucleus.stop()
+        throw error
+    }
+    nucleus.stop()
+}
+
+/// `mosquitto_sub` collecting messages from the broker in the background.
+final class BrokerSubscriber: @unchecked Sendable {
+    let process = Process()
+    let output: String
+
+    init(port: Int, topic: String, directory: TemporaryDirectory) throws {
+        output = directory.file("sub-\(UInt32.random(in: 0...UInt32.max)).txt")
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mosquitto_sub")
+        process.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-t", topic, "-v", "-q", "1"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        try process.run()
+    }
+
+    var lines: [String] {
+        ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    deinit {
+        // SIGKILL: children of Foundation.Process may inherit a mask that blocks SIGTERM (swift-style.md §9).
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+@Suite("Component IPC with the real AWS SDK and a real broker", .serialized)
+struct NucleusIPCTests {
+    @Test func samplePublisherAndSubscriberExchangeMessagesThroughTheBroker() async throws {
+        try await withConnectedNucleus { nucleus, broker, directory in
+            let outside = try BrokerSubscriber(port: broker.port, topic: "core/topic", directory: directory)
+            let (_, status) = try await nucleus.deploy([
+                "--recipeDir", repositoryRoot + "/recipes", "--artifactDir", repositoryRoot + "/artifacts",
+                "--merge", "com.example.IoTCorePublisher=1.0.0", "--merge", "com.example.IoTCoreSubscriber=1.0.0",
+                "--update-config", #"{"com.example.IoTCorePublisher":{"MERGE":{"intervalSeconds":0.2}}}"#,
+            ])
+            #expect(status.contains(": SUCCEEDED"), "\(status)")
+            let received = nucleus.root + "/work/com.example.IoTCoreSubscriber/received.jsonl"
+            let flowed = await NucleusProcess.eventually(timeout: .seconds(30)) {
+                ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("\"msg\": \"hello.world\"")
+            }
+            #expect(flowed, "subscriber log: \(nucleus.log("com.example.IoTCoreSubscriber")) publisher log: \(nucleus.log("com.example.IoTCorePublisher"))")
+            #expect(await NucleusProcess.eventually { outside.lines.contains { $0.hasPrefix("core/topic {\"msg\": \"hello.world\"") } })
+
+            // A message published from outside reaches the subscribed component.
+            let published = try await ChildProcess.run(
+                "/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "core/topic", "-q", "1", "-m", #"{"from":"outside"}"#],
+                timeout: .seconds(10))
+            #expect(published.exitCode == 0)
+            #expect(await NucleusProcess.eventually {
+                ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains(#"{"from":"outside"}"#)
+            })
+        }
+    }
+
+    @Test func sdkComponentRunsEveryIPCCheck() async throws {
+        try await withConnectedNucleus { nucleus, _, directory in
+            let input = try ComponentFolder(in: directory)
+            let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/ipc_checks.py", encoding: .utf8)
+            try input.artifact("com.example.IPCChecks", "1.0.0", "ipc_checks.py", script)
+            try input.recipe("checks.yaml", """
+                RecipeFormatVersion: "2020-01-25"
+                ComponentName: com.example.IPCChecks
+                ComponentVersion: "1.0.0"
+                ComponentConfiguration:
+                  DefaultConfiguration:
+                    settings:
+                      color: blue
+                      size: 3
+                    accessControl:
+                      aws.greengrass.ipc.mqttproxy:
+                        com.example.IPCChecks:mqttproxy:1:
+                          operations: ["aws.greengrass#PublishToIoTCore", "aws.greengrass#SubscribeToIoTCore"]
+                          resources: ["checks/#"]
+                      aws.greengrass.ipc.pubsub:
+                        com.example.IPCChecks:pubsub:1:
+                          operations: ["*"]
+                          resources: ["local/*"]
+                Manifests:
+                  - Lifecycle:
+                      Run: python3 -u {artifacts:path}/ipc_checks.py
+                """)
+            let (_, status) = try await nucleus.deploy([
+                "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.IPCChecks=1.0.0",
+            ])
+            #expect(status.contains(": SUCCEEDED"), "\(status)")
+            let done = await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.IPCChecks").contains("CHECKS DONE") }
+            let log = nucleus.log("com.example.IPCChecks")
+            #expect(done, "\(log)")
+            for name in ["local-pubsub", "iot-core-round-trip", "qos0-publish", "denied-publish", "configuration", "update-state", "wrong-token"] {
+                #expect(log.contains("CHECK \(name) ok"), "check \(name): \(log.components(separatedBy: "\n").filter { $0.contains(name) })")
+            }
+            let details = try await nucleus.cli(["component", "details", "-n", "com.example.IPCChecks"])
+            #expect(details.stdout.contains(#""color":"red""#), "UpdateConfiguration persisted: \(details.stdout)")
+        }
+    }
+}
