@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests of the pure cores and the integration tests that start real
-# processes (mosquitto, the Python AWS IoT Device SDK, the nucleus and CLI binaries).
-# Prerequisites are installed by scripts/setup-deps.sh (CI runs it first).
+# Runs every test: unit tests of the pure cores and the integration tests that start real processes
+# (mosquitto, the Python AWS IoT Device SDK, paho-mqtt, the nucleus and CLI binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh
+# Release build first: it must be warning-free too (every target treats warnings as errors).
 swift build -c release
 swift build --build-tests
-swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.log
+swift test --skip-build

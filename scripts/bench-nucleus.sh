@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Nucleus start-up, memory and deployment latency, measured on the release binaries (issue 5's benchmark).
+#   bash scripts/bench-nucleus.sh [RUNS]
+# Prints: time from exec to the IPC socket accepting a connection, time to the restored components RUNNING after
+# a restart, idle RSS/PSS of the nucleus with the two samples deployed, and `deployment create` → RUNNING for a
+# component with a trivial install. Each figure is the median of RUNS (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${1:-5}"
+swift build -c release >/dev/null
+BIN="$(swift build -c release --show-bin-path)"
+WORK="$(mktemp -d /tmp/ggbench.XXXXXX)"
+trap 'pkill -f "greengrass-nucleus --root $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$PORT" > "$WORK/mosquitto.conf"
+/usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >/dev/null 2>&1 &
+BROKER=$!
+trap 'kill $BROKER 2>/dev/null; pkill -f "greengrass-nucleus --root $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+printf 'system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: %s\n' "$PORT" > "$WORK/config.yaml"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now_ns() { date +%s%N; }
+
+# Waits until the socket accepts a connection; prints elapsed ms since $1 (ns).
+wait_socket() {
+    python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+start_ns, path = int(sys.argv[1]), sys.argv[2]
+deadline = time.time() + 10
+while time.time() < deadline:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path); s.close()
+        print((time.time_ns() - start_ns) / 1e6); sys.exit(0)
+    except OSError:
+        time.sleep(0.001)
+sys.exit(1)
+PY
+}
+
+echo "== start to IPC socket accepting (empty root), ms"
+for i in $(seq 1 "$RUNS"); do
+    root="$WORK/start$i"; mkdir -p "$root"
+    t0=$(now_ns)
+    "$BIN/greengrass-nucleus" --root "$root" >/dev/null 2>&1 &
+    pid=$!
+    wait_socket "$t0" "$root/ipc.socket"
+    kill -TERM $pid; wait $pid 2>/dev/null || true
+done | median | sed 's/^/median: /'
+
+ROOT="$WORK/root"
+"$BIN/greengrass-nucleus" --root "$ROOT" --config "$WORK/config.yaml" >/dev/null 2>&1 &
+NPID=$!
+wait_socket "$(now_ns)" "$ROOT/ipc.socket" >/dev/null
+"$ROOT/bin/greengrass-cli" deployment create --recipeDir recipes --artifactDir artifacts \
+    --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
+for _ in $(seq 1 200); do
+    "$ROOT/bin/greengrass-cli" component list | grep -c "State: RUNNING" | grep -q 2 && break; sleep 0.1
+done
+sleep 5
+echo "== idle memory of the nucleus with the two samples deployed (after 5 s)"
+grep -E "VmRSS" /proc/$NPID/status
+awk '/^Pss:/ {s+=$2} END {print "Pss:\t" s " kB"}' /proc/$NPID/smaps
+
+echo "== deployment create -> RUNNING, trivial install (Install: true, Run: sleep), ms"
+mkdir -p "$WORK/r"
+for i in $(seq 1 "$RUNS"); do
+    printf 'RecipeFormatVersion: "2020-01-25"\nComponentName: bench.Trivial\nComponentVersion: "1.0.%s"\nManifests:\n  - Lifecycle:\n      Install: "true"\n      Run: exec sleep 600\n' "$i" > "$WORK/r/trivial.yaml"
+    t0=$(now_ns)
+    "$ROOT/bin/greengrass-cli" deployment create --recipeDir "$WORK/r" --merge "bench.Trivial=1.0.$i" >/dev/null
+    until "$ROOT/bin/greengrass-cli" component details -n bench.Trivial | grep -q "Version: 1.0.$i" && \
+          "$ROOT/bin/greengrass-cli" component details -n bench.Trivial | grep -q "State: RUNNING"; do :; done
+    echo $(( ($(now_ns) - t0) / 1000000 ))
+done | median | sed 's/^/median (includes the CLI polling): /'
+
+echo "== restart: SIGTERM, start again, all deployed components RUNNING, ms"
+kill -TERM $NPID; wait $NPID 2>/dev/null || true
+for i in $(seq 1 "$RUNS"); do
+    t0=$(now_ns)
+    "$BIN/greengrass-nucleus" --root "$ROOT" >/dev/null 2>&1 &
+    NPID=$!
+    wait_socket "$t0" "$ROOT/ipc.socket" >/dev/null
+    until [ "$("$ROOT/bin/greengrass-cli" component list | grep -c 'State: RUNNING')" = 3 ]; do :; done
+    echo $(( ($(now_ns) - t0) / 1000000 ))
+    kill -TERM $NPID; wait $NPID 2>/dev/null || true
+done | median | sed 's/^/median: /'
