@@ -77,13 +77,13 @@ public final class IoTCoreBridge: Service, Sendable {
     /// Fans inbound messages out to IPC streams and follows the connection (logging, resubscribing) until the
     /// service group shuts down.
     public func run() async throws {
-        await withGracefulShutdownHandler {
+        // The message and event streams end only when the MQTT client shuts down, which the service group does
+        // after this service (reverse start order): stop following them on graceful shutdown instead.
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.forwardInbound() }
                 group.addTask { await self.followConnection() }
             }
-        } onGracefulShutdown: {
-            // The MQTT client's own shutdown ends both streams.
         }
     }
 

@@ -43,14 +43,9 @@ struct ComponentCommand: AsyncParsableCommand {
         var names: String
 
         func run() async throws {
-            try await global.withConnection { connection in
-                for name in CLIOutput.splitNames(names) {
-                    let response: RestartComponentResponse = try await connection.call(
-                        .restartComponent, ComponentNameRequest(componentName: name))
-                    if response.restartStatus == .failed {
-                        throw CLIError.operationFailed("Failed to restart \(name): \(response.message ?? "no reason given")")
-                    }
-                }
+            try await ComponentCommand.apply(to: names, verb: "restart", global: global) { connection, request in
+                let response: RestartComponentResponse = try await connection.call(.restartComponent, request)
+                return (response.restartStatus, response.message)
             }
         }
     }
@@ -62,13 +57,24 @@ struct ComponentCommand: AsyncParsableCommand {
         var names: String
 
         func run() async throws {
-            try await global.withConnection { connection in
-                for name in CLIOutput.splitNames(names) {
-                    let response: StopComponentResponse = try await connection.call(
-                        .stopComponent, ComponentNameRequest(componentName: name))
-                    if response.stopStatus == .failed {
-                        throw CLIError.operationFailed("Failed to stop \(name): \(response.message ?? "no reason given")")
-                    }
+            try await ComponentCommand.apply(to: names, verb: "stop", global: global) { connection, request in
+                let response: StopComponentResponse = try await connection.call(.stopComponent, request)
+                return (response.stopStatus, response.message)
+            }
+        }
+    }
+
+    /// Runs a per-component operation for every name in `names` on one connection; the first FAILED status ends
+    /// the command with its message.
+    static func apply(
+        to names: String, verb: String, global: GlobalOptions,
+        _ call: @escaping (NucleusConnection, ComponentNameRequest) async throws -> (RequestStatus, String?)
+    ) async throws {
+        try await global.withConnection { connection in
+            for name in CLIOutput.splitNames(names) {
+                let (status, message) = try await call(connection, ComponentNameRequest(componentName: name))
+                if status == .failed {
+                    throw CLIError.operationFailed("Failed to \(verb) \(name): \(message ?? "no reason given")")
                 }
             }
         }

@@ -56,6 +56,7 @@ public struct NucleusStartupError: Error, CustomStringConvertible {
 /// `ServiceGroup` until SIGTERM/SIGINT.
 public enum Nucleus {
     public static func run(options: NucleusOptions) async throws {
+        unblockTerminationSignals()
         let paths = NucleusPaths(root: absolutePath(options.root))
         try createLayout(paths)
         let store: NucleusStore
@@ -192,6 +193,16 @@ public enum Nucleus {
     }
 
     // MARK: Start-up steps
+
+    /// A parent may start us with SIGTERM/SIGINT/SIGHUP blocked (children of `Foundation.Process` inherit the
+    /// spawning Dispatch thread's mask); then `systemctl stop` or a supervisor's SIGTERM would never reach the
+    /// ServiceGroup. Unblock them on this thread so the signals have somewhere to land.
+    static func unblockTerminationSignals() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    }
 
     static func createLayout(_ paths: NucleusPaths) throws {
         for (path, mode) in paths.directoriesToCreate {

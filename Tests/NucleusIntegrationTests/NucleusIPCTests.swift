@@ -28,7 +28,10 @@ func withConnectedNucleus(_ body: (NucleusProcess, Mosquitto, TemporaryDirectory
         nucleus.stop()
         throw error
     }
-    nucleus.stop()
+    // Graceful stop with a live upstream connection: components, bridge, MQTT client and IPC server, in order.
+    let started = ContinuousClock.now
+    #expect(nucleus.stop(timeout: .seconds(30)) == 0, "the nucleus must exit 0 on SIGTERM: \(nucleus.consoleOutput())")
+    #expect(ContinuousClock.now - started < .seconds(20), "graceful stop took \(ContinuousClock.now - started)")
 }
 
 /// `mosquitto_sub` collecting messages from the broker in the background.
