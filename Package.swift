@@ -28,6 +28,8 @@ var targets: [Target] = [
     .target(name: "GreengrassRecipe", dependencies: ["GreengrassJSON", yams], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
+    .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+    .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
@@ -119,6 +121,7 @@ var targets: [Target] = [
 
 targets += [
     .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
+    .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
