@@ -21,6 +21,7 @@ final class ClientConnection {
     /// QoS 0 publishes in ``outbound`` that complete once it is written.
     var outboundTokens: [MQTTMessageToken] = []
     var isReading = false
+    var flushScheduled = false
     var closeReason: MQTTClientError?
     var timer: Scheduled<Void>?
     var timerDeadline: ContinuousClock.Instant?
@@ -58,6 +59,10 @@ final class ClientCore {
     private(set) var isShuttingDown = false
     private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
     private let messages: AsyncStream<MQTTMessage>.Continuation
+    private var streams: [UInt64: (filters: [TopicFilter], continuation: AsyncStream<MQTTMessage>.Continuation)] = [:]
+    private var streamTrie = TopicTrie<UInt64>()
+    private var streamFilterUsers: [TopicFilter: Int] = [:]
+    private var nextStreamID: UInt64 = 1
     private let events: AsyncStream<MQTTConnectionEvent>.Continuation
 
     init(
@@ -267,7 +272,9 @@ final class ClientCore {
 
     // MARK: Session actions
 
-    private func perform(_ actions: [MQTTSession.Action], on connection: ClientConnection?) {
+    /// Performs session actions in order. `deferFlush` coalesces the writes of many API calls arriving in the same
+    /// event-loop tick into one syscall, instead of one write per publish.
+    private func perform(_ actions: [MQTTSession.Action], on connection: ClientConnection?, deferFlush: Bool = false) {
         for action in actions {
             switch action {
             case .send(let packet, let token):
@@ -287,7 +294,17 @@ final class ClientCore {
                 deliver(publish)
             }
         }
-        if let connection { flush(connection) }
+        guard let connection else { return }
+        if deferFlush { scheduleFlush(connection) } else { flush(connection) }
+    }
+
+    private func scheduleFlush(_ connection: ClientConnection) {
+        guard !connection.flushScheduled else { return }
+        connection.flushScheduled = true
+        eventLoop.assumeIsolated().execute { [self] in
+            connection.flushScheduled = false
+            flush(connection)
+        }
     }
 
     private func complete(_ token: MQTTMessageToken, _ outcome: MQTTPublishOutcome) {
@@ -308,6 +325,13 @@ final class ClientCore {
         statistics.inboundReceived += 1
         let message = MQTTMessage(
             topic: publish.topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, dup: publish.dup, properties: publish.properties)
+        if !streams.isEmpty {
+            // Overlapping filters of one subscription stream must not deliver the message twice.
+            var seen = Set<UInt64>()
+            for id in streamTrie.match(topic: publish.topic) where seen.insert(id).inserted {
+                if case .dropped = streams[id]?.continuation.yield(message) { statistics.subscriptionDropped += 1 }
+            }
+        }
         if case .dropped = messages.yield(message) {
             statistics.inboundDropped += 1
             // Log the first drop and then every 1000th, so a stalled consumer is visible without flooding the log.
@@ -437,7 +461,7 @@ final class ClientCore {
         } else {
             publishPromises[result.token] = promise
         }
-        perform(result.actions, on: connection)
+        perform(result.actions, on: connection, deferFlush: true)
         return promise.futureResult
     }
 
@@ -471,6 +495,34 @@ final class ClientCore {
         write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: filters)), on: connection)
         flush(connection)
         return promise.futureResult
+    }
+
+    /// Registers a subscription stream for `filters`.
+    func addStream(_ filters: [TopicFilter], _ continuation: AsyncStream<MQTTMessage>.Continuation) -> UInt64 {
+        let id = nextStreamID
+        nextStreamID += 1
+        streams[id] = (filters, continuation)
+        for filter in filters {
+            streamTrie.insert(filter, id)
+            streamFilterUsers[filter, default: 0] += 1
+        }
+        return id
+    }
+
+    /// Drops a subscription stream; UNSUBSCRIBEs the filters no other stream uses any more.
+    func removeStream(_ id: UInt64) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        var unused: [TopicFilter] = []
+        for filter in stream.filters {
+            streamTrie.remove(filter) { $0 == id }
+            let users = (streamFilterUsers[filter] ?? 1) - 1
+            streamFilterUsers[filter] = users > 0 ? users : nil
+            if users <= 0 { unused.append(filter) }
+        }
+        guard !unused.isEmpty else { return }
+        unsubscribe(unused).whenFailure { [logger] error in
+            logger.debug("UNSUBSCRIBE for a dropped subscription stream did not complete", metadata: ["error": "\(error)"])
+        }
     }
 
     var currentStatistics: MQTTClientStatistics {
@@ -529,6 +581,8 @@ final class ClientCore {
         for (_, promise) in publishPromises { promise.fail(MQTTClientError(.shutdown, "client shut down")) }
         publishPromises.removeAll()
         messages.finish()
+        for (_, stream) in streams { stream.continuation.finish() }
+        streams.removeAll()
         events.finish()
     }
 }

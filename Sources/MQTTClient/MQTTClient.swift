@@ -123,6 +123,29 @@ public final class MQTTClient: Service, Sendable {
         try await subscribe(filters.map { MQTTSubscriptionRequest($0.0, qos: $0.1) })
     }
 
+    /// Subscribes and returns the matching messages as their own `AsyncSequence`; dropping it unsubscribes.
+    ///
+    /// Messages still also appear on ``messages``. A consumer slower than `bufferCapacity` messages loses the
+    /// oldest, counted in ``MQTTClientStatistics/subscriptionDropped``.
+    /// - Throws: as ``subscribe(_:properties:)``. Refused filters are reported in ``MQTTSubscription/results``.
+    public func subscription(to requests: [MQTTSubscriptionRequest], bufferCapacity: Int = 1000) async throws -> MQTTSubscription {
+        let (stream, continuation) = AsyncStream.makeStream(of: MQTTMessage.self, bufferingPolicy: .bufferingNewest(max(1, bufferCapacity)))
+        let core = self.core
+        let filters = requests.map(\.filter)
+        let id = try await eventLoop.submit { core.value.addStream(filters, continuation) }.get()
+        let eventLoop = self.eventLoop
+        continuation.onTermination = { _ in
+            eventLoop.execute { core.value.removeStream(id) }
+        }
+        do {
+            let results = try await subscribe(requests)
+            return MQTTSubscription(results: results, stream: stream)
+        } catch {
+            continuation.finish()
+            throw error
+        }
+    }
+
     /// Unsubscribes; the filters are forgotten for resubscription even if this throws.
     /// - Returns: one reason code per filter (always success under MQTT 3.1.1, which has none).
     public func unsubscribe(_ filters: [TopicFilter]) async throws -> [MQTTReasonCode] {

@@ -54,6 +54,8 @@ public struct MQTTSubscribeResult: Hashable, Sendable {
 public struct MQTTClientStatistics: Hashable, Sendable {
     /// Inbound messages dropped because the consumer of ``MQTTClient/messages`` fell behind.
     public var inboundDropped = 0
+    /// Inbound messages dropped because the consumer of an ``MQTTSubscription`` fell behind.
+    public var subscriptionDropped = 0
     public var inboundReceived = 0
     public var outboundDroppedSpoolFull = 0
     public var outboundDroppedOfflineQoS0 = 0
@@ -62,4 +64,17 @@ public struct MQTTClientStatistics: Hashable, Sendable {
     public var spooledBytes = 0
     public var inflightMessages = 0
     public var connects = 0
+}
+
+/// The messages of one subscription, as an `AsyncSequence`. When the sequence is dropped (or its iterating
+/// task cancelled) the filters are unsubscribed, unless another live subscription still uses them.
+public struct MQTTSubscription: AsyncSequence, Sendable {
+    public typealias Element = MQTTMessage
+    /// The broker's answer per filter.
+    public let results: [MQTTSubscribeResult]
+    let stream: AsyncStream<MQTTMessage>
+
+    public func makeAsyncIterator() -> AsyncStream<MQTTMessage>.AsyncIterator {
+        stream.makeAsyncIterator()
+    }
 }

@@ -338,3 +338,33 @@ struct MosquittoClientTests {
         }
     }
 }
+
+@Suite("MQTTSubscription streams", .serialized)
+struct SubscriptionStreamTests {
+    @Test("a subscription stream gets its matching messages and unsubscribes when dropped")
+    func streamUnsubscribesWhenDropped() async throws {
+        let broker = try Mosquitto()
+        try await withClient(configuration(broker, id: "substream")) { client, received in
+            do {
+                let subscription = try await client.subscription(to: [MQTTSubscriptionRequest("s/#"), MQTTSubscriptionRequest("s/+")])
+                #expect(subscription.results.map(\.grantedQoS) == [.atLeastOnce, .atLeastOnce])
+                let other = try await client.subscription(to: [MQTTSubscriptionRequest("other")])
+                try await client.publish("s/1", "one")
+                try await client.publish("other", "not for the first stream")
+                var iterator = subscription.makeAsyncIterator()
+                let first = await iterator.next()
+                #expect(first.map { String(buffer: $0.payload) } == "one", "overlapping filters deliver once")
+                var otherIterator = other.makeAsyncIterator()
+                #expect(await otherIterator.next().map { String(buffer: $0.payload) } == "not for the first stream")
+            }
+            try await eventually("UNSUBSCRIBE sent for dropped streams") { broker.log().contains("Received UNSUBSCRIBE from substream") }
+            let before = received.messages.count
+            try await client.publish("s/2", "after")
+            try await client.publish("end", "end")
+            _ = try await client.subscribe([("end", .atLeastOnce)])
+            try await client.publish("end", "end")
+            try await eventually("the end marker") { received.payloads.contains("end") }
+            #expect(!received.payloads[before...].contains("after"))
+        }
+    }
+}
