@@ -83,7 +83,7 @@ var targets: [Target] = [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
             "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
-            "MQTTClient", logging, serviceLifecycle, yams,
+            "MQTTClient", "SystemdNotify", logging, serviceLifecycle, yams, nioCore, nioPosix,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings

@@ -15,6 +15,8 @@ import GreengrassStore
 import GreengrassSupervisor
 import Logging
 import MQTTClient
+import NIOPosix
+import SystemdNotify
 import ServiceLifecycle
 import UnixSignals
 
@@ -57,6 +59,8 @@ public struct NucleusStartupError: Error, CustomStringConvertible {
 public enum Nucleus {
     public static func run(options: NucleusOptions) async throws {
         unblockTerminationSignals()
+        let systemd = SystemdNotifier()
+        systemd.status("Opening the state store")
         let paths = NucleusPaths(root: absolutePath(options.root))
         try createLayout(paths)
         let store: NucleusStore
@@ -167,14 +171,19 @@ public enum Nucleus {
                 services: [.init(service: server)] + upstreamServices + [
                     .init(service: supervisor),
                     .init(service: StartupService(work: {
+                        systemd.status("Starting \(restored.count) deployed components")
                         do {
                             try await runtime.apply(restored)
                         } catch {
                             logger.error("Cannot restart the deployed components: \(error)", metadata: ["eventType": "restore-failed"])
                         }
                         await deployments.resumeUnfinished()
+                        // READY=1 only now: the IPC socket accepts and the deployed components have been started.
+                        systemd.ready(status: "Running \(restored.count) components; IPC at \(socketPath)")
+                        logger.info("Nucleus started", metadata: ["eventType": "system-ready", "components": "\(restored.count)"])
                     })),
                     .init(service: DeploymentService(queue: deployments)),
+                    .init(service: SystemdService(notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],

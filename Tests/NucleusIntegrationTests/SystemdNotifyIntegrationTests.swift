@@ -1,0 +1,169 @@
+import Foundation
+import GreengrassTestSupport
+import Testing
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// systemd's side of `sd_notify`, played by a Python datagram listener that logs every datagram with its arrival time
+/// (`time.monotonic()`), one JSON array per line.
+private final class NotifyListener: @unchecked Sendable {
+    struct Datagram {
+        var time: Double
+        var text: String
+    }
+
+    private static let script = """
+        import json, socket, sys, time
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind(sys.argv[1])
+        print(json.dumps([time.monotonic(), "LISTENING"]), flush=True)
+        while True:
+            data = listener.recv(65536)
+            print(json.dumps([time.monotonic(), data.decode("utf-8", "replace")]), flush=True)
+        """
+
+    let socketPath: String
+    private let logPath: String
+    private let process = Process()
+
+    init(directory: TemporaryDirectory) async throws {
+        socketPath = directory.file("notify")
+        logPath = directory.file("notify.jsonl")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, socketPath]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+        let listening = await NucleusProcess.eventually(timeout: .seconds(20)) { self.lines.first == "LISTENING" }
+        try #require(listening, "the notify listener did not bind \(socketPath)")
+    }
+
+    deinit {
+        // SIGKILL: children of Foundation.Process may inherit a mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    private var lines: [String] { datagrams(includingMarker: true).map(\.text) }
+
+    /// What the nucleus sent so far, in arrival order.
+    var datagrams: [Datagram] { datagrams(includingMarker: false) }
+
+    private func datagrams(includingMarker: Bool) -> [Datagram] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let all = text.split(separator: "\n").compactMap { line -> Datagram? in
+            guard let array = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [Any], array.count == 2,
+                let time = array[0] as? Double, let text = array[1] as? String
+            else { return nil }
+            return Datagram(time: time, text: text)
+        }
+        return includingMarker ? all : Array(all.dropFirst())
+    }
+
+    func indexOfFirst(_ assignment: String) -> Int? {
+        datagrams.firstIndex { $0.text.split(separator: "\n").contains(Substring(assignment)) }
+    }
+}
+
+/// `CLOCK_MONOTONIC` in seconds, the clock Python's `time.monotonic()` reads on Linux.
+private func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// Whether a client can connect to the Unix socket at `path` right now.
+private func acceptsConnections(_ path: String) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    } == 0
+}
+
+/// The real nucleus under a fake systemd: `NOTIFY_SOCKET`/`WATCHDOG_USEC` point at a socket this test bound.
+///
+@Suite(
+    "Nucleus systemd notifications",
+    .serialized
+)
+struct SystemdNotifyIntegrationTests {
+    /// 1 s watchdog, so pings every 500 ms.
+    static let watchdogMicroseconds = 1_000_000
+
+    @Test func readyAfterTheSocketAcceptsThenWatchdogPingsThenStoppingOnSigterm() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsd")
+        let listener = try await NotifyListener(directory: directory)
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(environment: ["NOTIFY_SOCKET": listener.socketPath, "WATCHDOG_USEC": "\(Self.watchdogMicroseconds)"])
+        defer { nucleus.kill() }
+
+        let ready = await NucleusProcess.eventually(timeout: .seconds(20)) { listener.indexOfFirst("READY=1") != nil }
+        try #require(ready, "no READY=1; got \(listener.datagrams.map(\.text)); console: \(nucleus.consoleOutput())")
+        #expect(acceptsConnections(nucleus.socketPath), "READY=1 was sent but the IPC socket does not accept")
+        let readyIndex = try #require(listener.indexOfFirst("READY=1"))
+        // Before READY=1 only STATUS= progress lines (and watchdog pings) may come.
+        for datagram in listener.datagrams[..<readyIndex] {
+            #expect(datagram.text.hasPrefix("STATUS=") || datagram.text == "WATCHDOG=1", "before READY=1: \(datagram.text)")
+        }
+        #expect(listener.datagrams[readyIndex].text.contains("\nSTATUS="), "READY=1 should carry a STATUS= line")
+
+        // Periodic pings at about half the interval.
+        let pinged = await NucleusProcess.eventually(timeout: .seconds(20)) {
+            listener.datagrams.filter { $0.text == "WATCHDOG=1" }.count >= 5
+        }
+        try #require(pinged, "fewer than 5 WATCHDOG=1: \(listener.datagrams.map(\.text))")
+        let pings = listener.datagrams.filter { $0.text == "WATCHDOG=1" }.prefix(5)
+        if let first = pings.first, let last = pings.last {
+            let average = (last.time - first.time) / Double(pings.count - 1)
+            #expect(average > 0.3 && average < 0.8, "average gap between pings \(average) s, expected ~0.5 s")
+        }
+
+        #expect(nucleus.stop(timeout: .seconds(60)) == 0, "the nucleus must exit 0 on SIGTERM: \(nucleus.consoleOutput())")
+        let stoppingIndex = try #require(listener.indexOfFirst("STOPPING=1"), "no STOPPING=1: \(listener.datagrams.map(\.text))")
+        #expect(stoppingIndex > readyIndex)
+        #expect(listener.datagrams.filter { $0.text.hasPrefix("READY=1") }.count == 1, "READY=1 must be sent once")
+    }
+
+    @Test func withoutNotifySocketTheNucleusRunsTheSame() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsd")
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(environment: ["WATCHDOG_USEC": "\(Self.watchdogMicroseconds)"])
+        defer { nucleus.kill() }
+        #expect(acceptsConnections(nucleus.socketPath))
+        #expect(nucleus.stop(timeout: .seconds(60)) == 0, "\(nucleus.consoleOutput())")
+    }
+
+    /// `GG_TEST_WEDGE_AFTER_MS` (test-only hook read by the nucleus) blocks one event loop that long after READY=1;
+    /// the liveness probe then fails and the pings must stop, as a real wedge would make systemd restart us.
+    @Test func wedgedLoopStopsTheWatchdogPings() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsd")
+        let listener = try await NotifyListener(directory: directory)
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(environment: [
+            "NOTIFY_SOCKET": listener.socketPath, "WATCHDOG_USEC": "\(Self.watchdogMicroseconds)", "GG_TEST_WEDGE_AFTER_MS": "1500",
+        ])
+        defer { nucleus.kill() }
+
+        // Pings flow first…
+        let pinged = await NucleusProcess.eventually(timeout: .seconds(20)) {
+            listener.datagrams.filter { $0.text == "WATCHDOG=1" }.count >= 2
+        }
+        try #require(pinged, "no pings before the wedge: \(listener.datagrams.map(\.text))")
+        // …then stop: wait until no ping arrived for 3 whole intervals (bounded), while the process stays alive.
+        let quiet = await NucleusProcess.eventually(timeout: .seconds(30)) {
+            guard let last = listener.datagrams.last(where: { $0.text == "WATCHDOG=1" }) else { return false }
+            return monotonicSeconds() - last.time > 3.0
+        }
+        #expect(quiet, "pings did not stop after the wedge: \(listener.datagrams.map(\.text))")
+        #expect(nucleus.isRunning, "the wedge must stop the pings, not end the process")
+    }
+}
