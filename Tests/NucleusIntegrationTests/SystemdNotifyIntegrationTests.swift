@@ -164,6 +164,7 @@ struct SystemdNotifyIntegrationTests {
             return monotonicSeconds() - last.time > 3.0
         }
         #expect(quiet, "pings did not stop after the wedge: \(listener.datagrams.map(\.text))")
+        #expect(listener.indexOfFirst("STATUS=Watchdog: liveness check failed; no more keep-alive pings") != nil)
         #expect(nucleus.isRunning, "the wedge must stop the pings, not end the process")
     }
 }
