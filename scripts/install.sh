@@ -124,6 +124,10 @@ if [ "$UNINSTALL" = true ]; then
         systemctl daemon-reload
     fi
     if [ -d "$ROOT" ]; then
+        # rm -rf on a mistyped --root (/usr, /home) must never happen: only a directory we installed goes.
+        # (A root holding only config/ is what an uninstall with --keep-config true left.)
+        [ -e "$ROOT/bin/greengrass-nucleus" ] || [ -e "$ROOT/greengrass.service" ] || [ "$(ls -A "$ROOT")" = config ] ||
+            die "$ROOT does not look like a Greengrass install (no bin/greengrass-nucleus); not removing it"
         if [ "$KEEP_CONFIG" = true ]; then
             find "$ROOT" -mindepth 1 -maxdepth 1 ! -name config -exec rm -rf {} +
         else

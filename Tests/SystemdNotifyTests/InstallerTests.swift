@@ -101,6 +101,15 @@ struct InstallerTests {
         #expect(!FileManager.default.fileExists(atPath: root))
     }
 
+    @Test func uninstallRefusesADirectoryThatIsNotAnInstall() async throws {
+        let directory = try TemporaryDirectory(prefix: "ginst")
+        try "precious".write(toFile: directory.file("data"), atomically: true, encoding: .utf8)
+        let result = try await install(["--root", directory.path, "--uninstall"])
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("does not look like a Greengrass install"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.file("data")))
+    }
+
     @Test func componentDefaultUserWithoutInitConfigIsWrittenToTheConfiguration() async throws {
         let directory = try TemporaryDirectory(prefix: "ginst")
         let root = directory.file("root")
