@@ -107,8 +107,8 @@ var targets: [Target] = [
         dependencies: ["MQTTClient", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],
         swiftSettings: swiftSettings
     ),
-    .testTarget(name: "GreengrassJSONTests", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassJSONTests", dependencies: ["GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLifecycleTests", dependencies: ["GreengrassLifecycle"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLoggingTests", dependencies: ["GreengrassLogging", "GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLogFormatTests", dependencies: ["GreengrassLogFormat"], swiftSettings: swiftSettings),
@@ -125,7 +125,7 @@ targets += [
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassPubSubTests",
         dependencies: [

@@ -1,18 +1,8 @@
 import GreengrassAuthorization
 import MQTTCore
+import GreengrassTestSupport
 import Testing
 
-/// A small deterministic PRNG (SplitMix64) so every run checks the same cases.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private func randomString(_ alphabet: [Character], maxLength: Int, using generator: inout SplitMix64) -> String {
     String((0..<Int.random(in: 1...maxLength, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })

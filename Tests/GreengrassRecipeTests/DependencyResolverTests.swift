@@ -1,4 +1,5 @@
 import GreengrassRecipe
+import GreengrassTestSupport
 import Testing
 
 @Suite struct DependencyResolverTests {
@@ -155,16 +156,7 @@ import Testing
 }
 
 @Suite struct DependencyResolverPropertyTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     static let ranges = ["*", "^1.0.0", "^2.0.0", "<2.0.0", ">=1.1.0", "1.0.0", "~2.1.0", "1.x || 3.x"]
 

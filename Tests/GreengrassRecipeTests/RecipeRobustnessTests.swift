@@ -1,18 +1,10 @@
 import GreengrassRecipe
+import GreengrassTestSupport
 import Testing
 
 @Suite struct RecipeRobustnessTests {
     /// Deterministic SplitMix64 so a failing mutation reproduces.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     @Test(arguments: [("full.yaml", Fixtures.fullYAML), ("publisher.json", Fixtures.publisherJSON)])
     func mutatedRecipesParseOrFailWithARecipeError(fileName: String, contents: String) {
