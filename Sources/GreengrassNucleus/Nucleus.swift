@@ -226,8 +226,13 @@ public enum Nucleus {
 
     /// Persisted configuration, with `--config` merged on top (and saved) when given.
     static func loadConfiguration(options: NucleusOptions, store: NucleusStore, paths: NucleusPaths) throws -> JSONValue {
-        var tree = (try? store.document(named: NucleusConfigurationStore.documentName)) ?? [:]
-        if let file = options.configFile {
+        let persisted = try? store.document(named: NucleusConfigurationStore.documentName)
+        var tree = persisted ?? [:]
+        // Like the Java nucleus, a first start without --config takes `<root>/config/config.yaml` when present
+        // (scripts/install.sh --init-config puts it there).
+        let initialFile = paths.configDirectory + "/config.yaml"
+        let configFile = options.configFile ?? (persisted == nil && FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
+        if let file = configFile {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw NucleusStartupError("Cannot read the configuration file \(file)")
             }

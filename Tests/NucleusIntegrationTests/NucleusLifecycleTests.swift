@@ -118,6 +118,28 @@ struct NucleusLifecycleTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "one line, no stack trace: \(result.stderr)")
     }
 
+    @Test func firstStartReadsConfigYamlFromTheRootAndBadConfigIsRefused() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggcf")
+        let root = directory.file("root")
+        try FileManager.default.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+        try "services:\n  aws.greengrass.Nucleus:\n    configuration:\n      awsRegion: eu-west-1\n"
+            .write(toFile: root + "/config/config.yaml", atomically: true, encoding: .utf8)
+        let nucleus = NucleusProcess(root: root)
+        try nucleus.start()
+        let details = try await nucleus.cli(["component", "details", "-n", "aws.greengrass.Nucleus"])
+        #expect(details.stdout.contains(#""awsRegion":"eu-west-1""#), "\(details.stdout)")
+        #expect(nucleus.stop() == 0)
+
+        let bad = directory.file("bad.yaml")
+        try "services:\n  aws.greengrass.Nucleus:\n    configuration:\n      mqtt:\n        port: nope\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try await ChildProcess.run(
+            NucleusProcess.nucleusExecutable, ["--root", root, "--config", bad], timeout: .seconds(30))
+        #expect(refused.exitCode != 0)
+        #expect(refused.stderr.contains("bad.yaml:5"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("mqtt.port"), "\(refused.stderr)")
+    }
+
     @Test func deployRunAndLogComponentThenBadRecipeKeepsItRunning() async throws {
         try await withNucleus { nucleus, directory in
             let input = try ComponentFolder(in: directory)
