@@ -88,6 +88,9 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         limits: EventStreamLimits
     ) throws(EventStreamDecodingError) -> [EventStreamHeader] {
         var headers: [EventStreamHeader] = []
+        // One allocation instead of repeated growth; bounded by what the block can hold (3 bytes per header
+        // minimum) and by a small constant, so a hostile length cannot reserve much.
+        headers.reserveCapacity(min(block.readableBytes / 3, 16))
         let blockStart = block.readerIndex
         while block.readableBytes > 0 {
             let offset = block.readerIndex - blockStart
@@ -96,13 +99,29 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             guard nameLength > 0, nameLength <= limits.maxHeaderNameLength else {
                 throw .invalidHeaderNameLength(nameLength, limit: limits.maxHeaderNameLength)
             }
-            guard let name = block.readString(length: nameLength),
+            guard let name = readString(&block, length: nameLength),
                   let typeID = block.readInteger(as: UInt8.self)
             else { throw .headerExceedsHeadersBlock(headerOffset: offset) }
             let value = try readValue(type: typeID, name: name, from: &block, headerOffset: offset, limits: limits)
             headers.append(EventStreamHeader(name: name, value: value))
         }
         return headers
+    }
+
+    /// Header names and values that every RPC message repeats and that are too long for Swift's allocation-free
+    /// small strings (more than 15 UTF-8 bytes). Decoding them to these literals saves a heap allocation each.
+    static let wellKnownLongStrings: [String] = [RPCHeaderName.serviceModelType, RPCHeaderName.applicationJSON]
+
+    /// Reads a UTF-8 string, returning a shared literal for well-known long strings instead of allocating.
+    static func readString(_ buffer: inout ByteBuffer, length: Int) -> String? {
+        guard length > 15, buffer.readableBytes >= length else { return buffer.readString(length: length) }
+        let known: String? = buffer.withUnsafeReadableBytes { raw in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+            return wellKnownLongStrings.first { $0.utf8.count == length && $0.utf8.elementsEqual(bytes) }
+        }
+        guard let known else { return buffer.readString(length: length) }
+        buffer.moveReaderIndex(forwardBy: length)
+        return known
     }
 
     private static func readValue(
@@ -129,7 +148,7 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             }
             value = type == 6
                 ? block.readBytes(length: Int(length)).map(EventStreamHeaderValue.byteBuffer)
-                : block.readString(length: Int(length)).map(EventStreamHeaderValue.string)
+                : readString(&block, length: Int(length)).map(EventStreamHeaderValue.string)
         case 8: value = block.readInteger(as: Int64.self).map(EventStreamHeaderValue.timestamp)
         case 9: value = block.readBytes(length: 16).flatMap(EventStreamUUID.init(bytes:)).map(EventStreamHeaderValue.uuid)
         default: throw .unknownHeaderType(type, headerName: name)

@@ -93,6 +93,7 @@ public struct RPCMessage: Sendable, Hashable {
         var flags: Int32?
         var streamID: Int32?
         var others: [EventStreamHeader] = []
+        others.reserveCapacity(max(0, message.headers.count - 3))  // the three control headers are not kept
         for header in message.headers {
             if case .int32(let value) = header.value {
                 if type == nil, asciiCaseInsensitiveEquals(header.name, RPCHeaderName.messageType) {

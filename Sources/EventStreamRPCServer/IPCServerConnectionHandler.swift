@@ -27,7 +27,6 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var principal: String?
     private var streams: [Int32: IPCStream] = [:]
-    private var pendingOutboundBytes = 0
     private var readHeld = false
     private var connectTimer: Scheduled<Void>?
 
@@ -141,13 +140,13 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     private func startAuthentication(token: String?, eventLoop: any EventLoop) {
         let authenticator = self.authenticator
         let bound = self.bound
-        Task {
+        spawn {
             let principal: String? = if let token, !token.isEmpty {
                 await authenticator.authenticate(authToken: token)
             } else {
                 nil
             }
-            eventLoop.execute { bound.value.authenticationCompleted(principal: principal) }
+            eventLoop.executeSoon { bound.value.authenticationCompleted(principal: principal) }
         }
     }
 
@@ -174,10 +173,21 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         streams[streamID] = stream
         let call = IPCCall(principal: principal ?? "", operation: operation, payload: Array(buffer: payload), stream: stream)
         let handler = operationHandler
-        Task {
+        spawn {
             let reply = await handler.handle(call)
-            eventLoop.execute { bound.value.operationReturned(reply, on: streamID) }
+            eventLoop.executeSoon { bound.value.operationReturned(reply, on: streamID) }
         }
+    }
+
+    /// Starts a task for a handler or the authenticator: they are async and may wait on other parts of the
+    /// nucleus, so they never run on the event loop itself.
+    private func spawn(_ body: @escaping @Sendable () async -> Void) {
+        Task(operation: body)
+    }
+
+    /// Bytes written to the channel but not yet taken by the socket.
+    private var bufferedOutboundBytes: Int {
+        (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     private func operationReturned(_ reply: IPCReply, on streamID: Int32) {
@@ -197,7 +207,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         on streamID: Int32,
         isEvent: Bool = true
     ) -> Result<Void, IPCStreamError> {
-        if isEvent, case .event = output, pendingOutboundBytes > maxOutboundBytes {
+        if isEvent, case .event = output, bufferedOutboundBytes > maxOutboundBytes {
             return .failure(.outboundQueueFull(streamID: streamID, limit: maxOutboundBytes))
         }
         switch machine.send(output, on: streamID) {
@@ -245,12 +255,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
                     into: &buffer, limits: limits)
             }
         }
-        let size = buffer.readableBytes
-        pendingOutboundBytes += size
-        let writePromise = promise ?? context.eventLoop.makePromise(of: Void.self)
-        let bound = self.bound
-        writePromise.futureResult.whenComplete { _ in bound.value.pendingOutboundBytes -= size }
-        context.write(wrapOutboundOut(buffer), promise: writePromise)
+        context.write(wrapOutboundOut(buffer), promise: promise)
         if flush { context.flush() }
     }
 

@@ -144,6 +144,10 @@ public final class IPCStream: Sendable {
         if let reason = termination { throw .streamClosed(streamID: streamID, reason) }
         let sink = self.sink
         let id = streamID
+        if eventLoop.inEventLoop {
+            // A handler running on its connection's loop: no hop needed.
+            return try sink(output, id).get()
+        }
         let result: Result<Void, IPCStreamError>
         do {
             result = try await eventLoop.submit { sink(output, id) }.get()

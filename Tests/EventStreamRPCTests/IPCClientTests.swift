@@ -6,6 +6,7 @@ import GreengrassTestSupport
 import NIOCore
 import Testing
 
+extension EventStreamRPCSuites {
 /// The Swift client against the Swift server.
 @Suite("IPC client and server", .serialized)
 struct IPCClientTests {
@@ -83,17 +84,16 @@ struct IPCClientTests {
 
     @Test("a handler keeps its stream: events flow until the connection closes, then sends fail")
     func liveSubscription() async throws {
-        let streams = AsyncStream<IPCStream>.makeStream()
+        let streams = Inbox<IPCStream>()
         var router = IPCRouter()
         router.register("test#Subscribe") { call in
-            streams.continuation.yield(call.stream)
+            streams.put(call.stream)
             return .streamOpened(shape: "test#SubscribeResponse", json: Self.bytes("{}"))
         }
         let server = try await RunningServer(handler: router)
         let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
         let subscription = try await client.openStream(operation: "test#Subscribe", requestShape: "test#SubscribeRequest", payload: Self.bytes("{}"))
-        var handlerStreams = streams.stream.makeAsyncIterator()
-        let stream = try #require(await handlerStreams.next())
+        let stream = try #require(await streams.next())
         var received = subscription.events.makeAsyncIterator()
         for index in 0..<50 {
             try await stream.send(event: "test#Event", json: Self.bytes(#"{"n":\#(index)}"#))
@@ -126,20 +126,20 @@ struct IPCClientTests {
 
     @Test("a client that stops reading: events are dropped once its queue is full, others are unaffected")
     func slowReaderBackPressure() async throws {
-        let streams = AsyncStream<IPCStream>.makeStream()
+        let streams = Inbox<IPCStream>()
         var router = IPCRouter()
         router.register("test#Subscribe") { call in
-            streams.continuation.yield(call.stream)
+            streams.put(call.stream)
             return .streamOpened(shape: "test#SubscribeResponse", json: Self.bytes("{}"))
         }
         let server = try await RunningServer(handler: router) { $0.maxOutboundBytesPerConnection = 256 * 1024 }
-        // The slow reader: subscribes over a raw connection and then never reads.
-        let slow = try await RawConnection(socketPath: server.socketPath)
-        try await slow.handshake()
-        try await slow.send(RPCMessage.modeled(.applicationMessage, streamID: 1, flags: [], shape: "test#SubscribeRequest",
-                                               json: ByteBuffer(string: "{}"), operation: "test#Subscribe"))
-        var handlerStreams = streams.stream.makeAsyncIterator()
-        let stream = try #require(await handlerStreams.next())
+        // The slow reader: subscribes and then never reads anything.
+        let slow = try await UnreadSocket.connect(path: server.socketPath)
+        #expect(try await slow.handshake())
+        slow.write(Array(buffer: try EventStreamEncoder.encode(RPCMessage.modeled(
+            .applicationMessage, streamID: 1, flags: [], shape: "test#SubscribeRequest",
+            json: ByteBuffer(string: "{}"), operation: "test#Subscribe").eventStreamMessage)))
+        let stream = try #require(await streams.next())
         let event = Self.bytes(#"{"data":""# + String(repeating: "x", count: 16 * 1024) + #""}"#)
         var dropped = false
         // Bounded: 16 KiB events; kernel buffers plus the 256 KiB queue fill long before 4000 events (64 MiB).
@@ -156,7 +156,8 @@ struct IPCClientTests {
         let other = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
         try await other.ping()
         await other.close()
-        await slow.close()
+        slow.close()
         try await server.stop()
     }
+}
 }

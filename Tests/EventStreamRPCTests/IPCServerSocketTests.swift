@@ -7,8 +7,10 @@ import Foundation
 import GreengrassTestSupport
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Testing
 
+extension EventStreamRPCSuites {
 /// The listening socket: path checks, stale/live socket handling, permissions, cleanup.
 @Suite("IPC server socket", .serialized)
 struct IPCServerSocketTests {
@@ -64,14 +66,7 @@ struct IPCServerSocketTests {
         let path = directory.file("ipc.socket")
         // A socket bound by a process that died: the file exists, nothing accepts on it.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            path.utf8CString.withUnsafeBytes { raw.copyMemory(from: $0) }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = withUnixAddress(path) { Glibc.bind(fd, $0, $1) }
         #expect(bound == 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: path))
@@ -148,4 +143,38 @@ struct IPCServerSocketTests {
         #expect(await silent.serverCloses())
         try await server.stop()
     }
+}
+}
+
+extension EventStreamRPCSuites {
+@Suite("IPC server lifecycle and test support", .serialized)
+struct IPCServerLifecycleTests {
+    @Test("in a ServiceGroup, graceful shutdown stops the server, closes connections and removes the socket")
+    func gracefulShutdown() async throws {
+        let directory = try TemporaryDirectory(prefix: "es")
+        let path = directory.file("ipc.socket")
+        let server = try await IPCServer.bind(
+            configuration: IPCServerConfiguration(socketPath: path), authenticator: FixedTokenAuthenticator(),
+            handler: conformanceRouter(), logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        let client = try await IPCClient.connect(socketPath: path, authToken: Conformance.token)
+        try await client.ping()
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!FileManager.default.fileExists(atPath: path))
+        await #expect(throws: IPCClientError.connectionClosed(socketPath: path)) { try await client.ping() }
+    }
+
+    @Test("ChildProcess reports output and exit code, and kills a process at its timeout")
+    func childProcess() async throws {
+        let done = try await ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"], timeout: .seconds(30))
+        #expect(done.exitCode == 3 && done.stdout == "out\n" && done.stderr == "err\n" && !done.timedOut)
+        let started = ContinuousClock.now
+        let hung = try await ChildProcess.run("sleep", ["60"], timeout: .milliseconds(300))
+        #expect(hung.timedOut)
+        #expect(hung.exitCode == -SIGKILL)
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+}
 }

@@ -2,6 +2,7 @@ import Foundation
 import GreengrassTestSupport
 import Testing
 
+extension EventStreamRPCSuites {
 /// The unmodified AWS IoT Device SDK for Python (`pip install awsiotsdk`) against the Swift server.
 @Suite("Real AWS IoT Device SDK client", .serialized)
 struct RealSDKTests {
@@ -122,4 +123,5 @@ struct RealSDKTests {
         ipc.close()
         print("RESULT:" + json.dumps(out), flush=True)
         """
+}
 }

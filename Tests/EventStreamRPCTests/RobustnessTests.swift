@@ -5,10 +5,11 @@ import Foundation
 import NIOCore
 import Testing
 
+extension EventStreamRPCSuites {
 /// Many good clients while others misbehave: the good ones all finish, the server keeps accepting.
 @Suite("Robustness under concurrent good and bad connections", .serialized)
 struct RobustnessTests {
-    enum Outcome: Sendable { case good(Bool), bad }
+    enum Outcome: Sendable { case good(Bool), bad, stalled(UnreadSocket) }
 
     @Test("200 good connections complete while 60 others send garbage, truncated frames or never read")
     func mixedLoad() async throws {
@@ -33,21 +34,24 @@ struct RobustnessTests {
             }
             for index in 0..<60 {
                 group.addTask {
-                    let connection = try await RawConnection(socketPath: path)
                     switch index % 3 {
                     case 0:  // garbage
+                        let connection = try await RawConnection(socketPath: path)
                         var random = SystemRandomNumberGenerator()
                         try? await connection.send((0..<64).map { _ in UInt8.random(in: 0...255, using: &random) })
                         _ = await connection.serverCloses()
+                        await connection.close()
                     case 1:  // a truncated frame, then hang up
+                        let connection = try await RawConnection(socketPath: path)
                         try? await connection.handshake()
                         try? await connection.send(Conformance.frame("neg03_truncated"))
-                    default:  // a slow reader: many requests, never reads the answers
-                        try? await connection.handshake()
-                        let ping = try Conformance.frame("05_c2s_ping")
-                        for _ in 0..<200 { try? await connection.send(ping) }
+                        await connection.close()
+                    default:  // a slow reader: 200 requests, then stays connected without reading an answer
+                        let slow = try await UnreadSocket.connect(path: path)
+                        _ = try await slow.handshake()
+                        slow.write(Array(repeating: try Conformance.frame("05_c2s_ping"), count: 200).flatMap { $0 })
+                        return .stalled(slow)
                     }
-                    await connection.close()
                     return .bad
                 }
             }
@@ -56,6 +60,7 @@ struct RobustnessTests {
             return outcomes
         }
         let good = outcomes.compactMap { if case .good(let ok) = $0 { ok } else { nil } }
+        for case .stalled(let slow) in outcomes { slow.close() }
         #expect(good.count == 200)
         #expect(good.allSatisfy { $0 })
         #expect(ContinuousClock.now - started < .seconds(60))
@@ -67,4 +72,5 @@ struct RobustnessTests {
         #expect(await pollUntil { server.server.connectionCount == 0 })
         try await server.stop()
     }
+}
 }

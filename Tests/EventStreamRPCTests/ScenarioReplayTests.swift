@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import Testing
 
+extension EventStreamRPCSuites {
 /// Vectors README step 5: the SDK's own frames replayed over a real socket, each answer checked against the
 /// matching server vector semantically (type, flags, stream id, service-model-type, JSON body).
 @Suite("Scenario replay over a socket", .serialized)
@@ -137,6 +138,7 @@ struct ScenarioReplayTests {
         #expect(await pollUntil { server.server.connectionCount == 0 })
         try await server.stop()
     }
+}
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes.

@@ -7,6 +7,11 @@ import NIOCore
 import NIOPosix
 import Testing
 
+/// Every socket-level suite of this target runs inside this one, one suite after another: they all start servers
+/// and many connections, and run side by side on a loaded 2-core machine they push each other past their deadlines.
+@Suite(.serialized)
+enum EventStreamRPCSuites {}
+
 /// The conformance scenario's identity (vectors README, step 5).
 enum Conformance {
     static let token = "CONFORMANCETOKEN"
@@ -41,17 +46,24 @@ struct FixedTokenAuthenticator: IPCAuthenticator {
     func authenticate(authToken: String) async -> String? { tokens[authToken] }
 }
 
-/// Records how streams ended, for assertions on handler-side termination signals.
-final class TerminationLog: Sendable {
-    private let entries = AsyncStream<(String, IPCStreamTermination)>.makeStream()
-    func record(_ operation: String, _ how: IPCStreamTermination) { entries.continuation.yield((operation, how)) }
-    /// The next termination, or nil if none arrives before `timeout`.
-    func next(timeout: Duration = .seconds(10)) async -> (String, IPCStreamTermination)? {
+/// Values handed from handlers to the test, awaited with a deadline so a missing value fails instead of hanging.
+final class Inbox<Value: Sendable>: Sendable {
+    private let values = AsyncStream<Value>.makeStream()
+    func put(_ value: Value) { values.continuation.yield(value) }
+    /// The next value, or nil if none arrives before `timeout`.
+    func next(timeout: Duration = .seconds(10)) async -> Value? {
         await withDeadline(timeout) {
-            var iterator = self.entries.stream.makeAsyncIterator()
+            var iterator = self.values.stream.makeAsyncIterator()
             return await iterator.next()
         } ?? nil
     }
+}
+
+/// Records how streams ended, for assertions on handler-side termination signals.
+typealias TerminationLog = Inbox<(String, IPCStreamTermination)>
+
+extension Inbox where Value == (String, IPCStreamTermination) {
+    func record(_ operation: String, _ how: IPCStreamTermination) { put((operation, how)) }
 }
 
 /// Handlers that answer like the scripted server of the conformance scenario, with two deliberate differences:

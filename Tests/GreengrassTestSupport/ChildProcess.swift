@@ -26,7 +26,7 @@ public enum ChildProcess {
     /// Runs `executable` with `arguments` and waits for it, killing it (SIGKILL) once `timeout` has passed.
     ///
     /// Output goes to temporary files rather than pipes, so a chatty child never blocks on a full pipe.
-    /// - Parameter executable: an absolute path, or a bare name looked up in `PATH` via `/usr/bin/env`.
+    /// - Parameter executable: an absolute path, or a bare name looked up in `PATH`.
     public static func run(
         _ executable: String,
         _ arguments: [String],
@@ -37,28 +37,16 @@ public enum ChildProcess {
         let scratch = try TemporaryDirectory(prefix: "cp")
         let outPath = scratch.file("stdout")
         let errPath = scratch.file("stderr")
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        defer {
-            try? outHandle.close()
-            try? errHandle.close()
-        }
 
+        // The shell redirects the child's output to the files, so no file descriptor of ours is handed to
+        // Foundation: closing one twice (Process closes what it is given) could close an unrelated descriptor
+        // another thread reopened meanwhile, e.g. an event loop's wake-up fd.
         let process = Process()
-        if executable.hasPrefix("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
-        }
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"out="$1"; err="$2"; shift 2; exec "$@" >"$out" 2>"$err""#, "sh", outPath, errPath,
+                             executable] + arguments
         if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
 
         let exited = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { finished in
