@@ -1,5 +1,6 @@
 import EventStream
 import Foundation
+import GreengrassTestSupport
 import NIOCore
 import Testing
 
@@ -79,7 +80,7 @@ struct ConformanceVectorTests {
         #expect(try decodeInChunks(stream, chunkSizes: repeatElement(1, count: stream.count)) == expected)
         #expect(try decodeInChunks(stream, chunkSizes: [stream.count]) == expected)
         for seed in UInt64(1)...20 {
-            var random = SplitMix64(seed: seed)
+            var random = SplitMix64(state: seed)
             let sizes = (0..<stream.count).map { _ in Int.random(in: 1...300, using: &random) }
             #expect(try decodeInChunks(stream, chunkSizes: sizes) == expected, "seed \(seed)")
         }

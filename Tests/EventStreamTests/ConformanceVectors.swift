@@ -78,19 +78,6 @@ func parseHexUInt32(_ text: String) -> UInt32 {
     UInt32(text.dropFirst(2), radix: 16)!
 }
 
-/// A tiny deterministic PRNG (SplitMix64) so random tests are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Feeds `bytes` to a streaming decoder in the given chunk sizes and collects every frame.
 func decodeInChunks(_ bytes: [UInt8], chunkSizes: some Sequence<Int>) throws -> [EventStreamMessage] {
     var decoder = EventStreamDecoder()

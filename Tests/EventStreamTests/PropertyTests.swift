@@ -1,4 +1,5 @@
 import EventStream
+import GreengrassTestSupport
 import NIOCore
 import Testing
 
@@ -36,7 +37,7 @@ struct PropertyTests {
 
     @Test("encode then decode is the identity", arguments: UInt64(1)...50)
     func roundTrip(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SplitMix64(state: seed)
         let messages = (0..<10).map { _ in Self.randomMessage(&random) }
         var stream: [UInt8] = []
         for message in messages {
@@ -113,7 +114,7 @@ struct DecoderFuzzTests {
 
     @Test("random bytes", arguments: UInt64(1)...20)
     func randomBytes(seed: UInt64) {
-        var random = SplitMix64(seed: seed)
+        var random = SplitMix64(state: seed)
         for _ in 0..<200 {
             let bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             _ = Self.exercise(bytes)
@@ -122,7 +123,7 @@ struct DecoderFuzzTests {
 
     @Test("valid frames with one random byte changed and CRCs recomputed", arguments: UInt64(1)...20)
     func mutatedFrames(seed: UInt64) throws {
-        var random = SplitMix64(seed: seed)
+        var random = SplitMix64(state: seed)
         for vector in ConformanceVector.clientToServer {
             var bytes = vector.bytes
             let index = Int.random(in: 0..<bytes.count - 4, using: &random)
