@@ -95,7 +95,7 @@ var targets: [Target] = [
 
     // MARK: Test support and tests
     .target(name: "GreengrassTestSupport", dependencies: [], path: "Tests/GreengrassTestSupport", swiftSettings: swiftSettings),
-    .testTarget(name: "EventStreamTests", dependencies: ["EventStream", nioCore], swiftSettings: swiftSettings),
+    .testTarget(name: "EventStreamTests", dependencies: ["EventStream", "GreengrassTestSupport", nioCore], swiftSettings: swiftSettings),
     .testTarget(
         name: "EventStreamRPCTests",
         dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle],
