@@ -145,7 +145,7 @@ public final class IPCServer: Service, Sendable {
 
         let registry = ConnectionRegistry(limit: configuration.maxConnections)
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: 1024)  // bursts of component starts must not see EAGAIN
             .childChannelOption(.writeBufferWaterMark,
                                 value: .init(low: configuration.writeBufferWaterMark.low,
                                              high: configuration.writeBufferWaterMark.high))

@@ -36,18 +36,18 @@ struct RobustnessTests {
                 group.addTask {
                     switch index % 3 {
                     case 0:  // garbage
-                        let connection = try await RawConnection(socketPath: path)
+                        guard let connection = try? await RawConnection(socketPath: path) else { return .bad }
                         var random = SystemRandomNumberGenerator()
                         try? await connection.send((0..<64).map { _ in UInt8.random(in: 0...255, using: &random) })
                         _ = await connection.serverCloses()
                         await connection.close()
                     case 1:  // a truncated frame, then hang up
-                        let connection = try await RawConnection(socketPath: path)
-                        try? await connection.handshake()
+                        guard let connection = try? await RawConnection(socketPath: path) else { return .bad }
+                        _ = try? await connection.handshake()
                         try? await connection.send(Conformance.frame("neg03_truncated"))
                         await connection.close()
                     default:  // a slow reader: 200 requests, then stays connected without reading an answer
-                        let slow = try await UnreadSocket.connect(path: path)
+                        guard let slow = try? await UnreadSocket.connect(path: path) else { return .bad }
                         _ = try await slow.handshake()
                         slow.write(Array(repeating: try Conformance.frame("05_c2s_ping"), count: 200).flatMap { $0 })
                         return .stalled(slow)

@@ -103,11 +103,11 @@ struct ScenarioReplayTests {
     func violation(frame: String) async throws {
         let server = try await RunningServer()
         let bystander = try await RawConnection(socketPath: server.socketPath)
-        try await bystander.handshake()
+        #expect(try await bystander.handshake())
 
         let connection = try await RawConnection(socketPath: server.socketPath)
         if frame.hasPrefix("neg0") && frame != "neg06_rpc_missing_stream_id" {
-            try await connection.handshake()
+            #expect(try await connection.handshake())
         }
         try await connection.send(Conformance.frame(frame))
         let answer = await connection.next()
@@ -119,7 +119,7 @@ struct ScenarioReplayTests {
         try await bystander.send(Conformance.frame("05_c2s_ping"))
         #expect(await bystander.next()?.type == .pingResponse)
         let fresh = try await RawConnection(socketPath: server.socketPath)
-        try await fresh.handshake()
+        #expect(try await fresh.handshake())
         await fresh.close()
         await bystander.close()
         try await server.stop()
@@ -129,7 +129,7 @@ struct ScenarioReplayTests {
     func truncatedFrame() async throws {
         let server = try await RunningServer()
         let connection = try await RawConnection(socketPath: server.socketPath)
-        try await connection.handshake()
+        #expect(try await connection.handshake())
         try await connection.send(Conformance.frame("neg03_truncated"))
         try await connection.send(Conformance.frame("05_c2s_ping").prefix(5).map { $0 })
         // Nothing can be answered: the server is still waiting for the rest of the 290-byte frame.

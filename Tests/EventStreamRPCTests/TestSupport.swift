@@ -215,10 +215,12 @@ final class RawConnection: Sendable {
     }
 
     /// Connect + accepted ConnectAck, with the conformance token.
-    func handshake(token: String = Conformance.token) async throws {
+    /// Sends Connect and reports whether an accepting ConnectAck came back.
+    @discardableResult
+    func handshake(token: String = Conformance.token) async throws -> Bool {
         try await send(connectFrame(token: token))
         let ack = await next()
-        #expect(ack?.type == .connectAck && ack?.flags == .connectionAccepted)
+        return ack?.type == .connectAck && ack?.flags == .connectionAccepted
     }
 
     func close() async {
