@@ -122,6 +122,7 @@ var targets: [Target] = [
 targets += [
     .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassIPCServicesTests", dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", nioEmbedded], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),

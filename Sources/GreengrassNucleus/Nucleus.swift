@@ -130,6 +130,7 @@ public enum Nucleus {
             authorizer: authorization
         ).register(on: &router)
         configurationOperations.register(on: &router)
+        TokenValidation(tokens: tokens).register(on: &router)
         LocalPubSubService(
             authorizer: authorization, logger: logFiles.nucleusLogger(label: "com.aws.greengrass.builtin.services.pubsub.PubSubIPCEventStreamAgent")
         ).register(on: &router)
