@@ -1,0 +1,87 @@
+import Foundation
+import GreengrassTestSupport
+import Testing
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+@Suite("IoT Core publishing survives a broker restart", .serialized)
+struct BrokerRestartTests {
+    @Test func everyAcknowledgedQoS1PublishArrivesUpstreamAcrossABrokerRestart() async throws {
+        let broker = try Mosquitto(Mosquitto.Options(persistence: true))
+        let directory = try TemporaryDirectory(prefix: "ggbr")
+        let received = directory.file("received.txt")
+        _ = FileManager.default.createFile(atPath: received, contents: nil)
+        let collector = Process()
+        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        collector.arguments = [
+            "python3", repositoryRoot + "/Tests/NucleusIntegrationTests/Components/persistent_collector.py",
+            "\(broker.port)", "load/topic", received, "collector-\(UInt32.random(in: 0...UInt32.max))",
+        ]
+        collector.standardOutput = FileHandle.nullDevice
+        collector.standardError = FileHandle.nullDevice
+        try collector.run()
+        defer {
+            kill(collector.processIdentifier, SIGKILL)
+            collector.waitUntilExit()
+        }
+        // The collector's persistent subscription must exist before the load starts.
+        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
+
+        let config = directory.file("config.yaml")
+        try """
+            system:
+              thingName: restart-device
+            services:
+              aws.greengrass.Nucleus:
+                configuration:
+                  iotDataEndpoint: 127.0.0.1
+                  mqtt:
+                    port: \(broker.port)
+                    minimumReconnectDelaySeconds: 0.2
+                    maximumReconnectDelaySeconds: 1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(configFile: config)
+        defer { nucleus.stop() }
+
+        let input = try ComponentFolder(in: directory)
+        let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/qos1_load.py", encoding: .utf8)
+        try input.artifact("com.example.Load", "1.0.0", "qos1_load.py", script)
+        try input.recipe("load.yaml", """
+            RecipeFormatVersion: "2020-01-25"
+            ComponentName: com.example.Load
+            ComponentVersion: "1.0.0"
+            ComponentConfiguration:
+              DefaultConfiguration:
+                accessControl:
+                  aws.greengrass.ipc.mqttproxy:
+                    com.example.Load:mqttproxy:1:
+                      operations: ["aws.greengrass#PublishToIoTCore"]
+                      resources: ["load/topic"]
+            Manifests:
+              - Lifecycle:
+                  Run: python3 -u {artifacts:path}/qos1_load.py load/topic 300 0.01
+            """)
+        let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Load=1.0.0"])
+        #expect(status.contains(": SUCCEEDED"), "\(status)")
+
+        func acknowledged() -> Set<String> {
+            Set(nucleus.log("com.example.Load").components(separatedBy: "\n").compactMap { line in
+                line.range(of: "stdout. ACKED ").map { String(line[$0.upperBound...].prefix { $0.isNumber }) }
+            })
+        }
+        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { acknowledged().count >= 50 }, "load did not start")
+        try broker.restart()
+        #expect(await NucleusProcess.eventually(timeout: .seconds(120)) { nucleus.log("com.example.Load").contains("LOAD DONE") })
+        let acked = acknowledged()
+        #expect(acked.count >= 250, "most publishes are acknowledged (spooled while the broker was away): \(acked.count)")
+        let arrived = await NucleusProcess.eventually(timeout: .seconds(60)) {
+            let lines = Set(((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+            return acked.isSubset(of: lines)
+        }
+        let lines = Set(((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+        #expect(arrived, "acknowledged but never arrived upstream: \(acked.subtracting(lines).sorted { Int($0)! < Int($1)! })")
+    }
+}
