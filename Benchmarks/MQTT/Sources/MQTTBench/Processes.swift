@@ -43,8 +43,10 @@ final class Child: @unchecked Sendable {
     let process = Process()
     let stdinPipe = Pipe()
     let stdoutPipe = Pipe()
+    let captured: Bool
 
     init(_ executable: String, _ arguments: [String], stdout captured: Bool = true) throws {
+        self.captured = captured
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = stdinPipe
@@ -66,7 +68,8 @@ final class Child: @unchecked Sendable {
 
     /// Waits (polling, bounded) for exit and returns everything left on stdout.
     func finish(timeout: Duration = .seconds(600)) -> String {
-        let data = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        // An uncaptured pipe's write end is still open here, so reading it would never see EOF.
+        let data = captured ? stdoutPipe.fileHandleForReading.readDataToEndOfFile() : Data()
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { usleep(1_000) }
         if process.isRunning { process.terminate() }

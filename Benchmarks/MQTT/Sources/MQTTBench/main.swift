@@ -151,13 +151,16 @@ defer { broker.stop() }
 
 print("| client | QoS | payload | messages | msg/s | client CPU µs/msg | broker CPU µs/msg | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|---|---|---|")
+func progress(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+/// Rows go to stdout and, unbuffered, to stderr, so a run cut short still shows what it measured.
 func report(_ m: Measurement) {
+    progress("| \(m.client) | \(m.qos) | \(m.size) B | \(m.count) | \(format(m.rate, 0)) | \(format(m.clientMicrosPerMessage)) | \(format(m.brokerMicrosPerMessage)) | \(format(m.p50, 2)) | \(format(m.p99, 2)) |")
     print("| \(m.client) | \(m.qos) | \(m.size) B | \(m.count) | \(format(m.rate, 0)) | \(format(m.clientMicrosPerMessage)) | \(format(m.brokerMicrosPerMessage)) | \(format(m.p50, 2)) | \(format(m.p99, 2)) |")
-    fflush(stdout)
 }
 for size in [64, 4096] {
     for qos in [QoS.atMostOnce, .atLeastOnce] {
         let count = Int(Double(qos == .atMostOnce ? (size == 64 ? 100_000 : 20_000) : (size == 64 ? 20_000 : 10_000)) * scale)
+        progress("ours qos \(qos.rawValue) size \(size) count \(count)")
         report(try await runOurs(broker: broker, qos: qos, count: count, size: size))
         report(try runPaho(broker: broker, qos: Int(qos.rawValue), count: count, size: size, scripts: scripts))
         report(try runMosquittoTools(broker: broker, qos: Int(qos.rawValue), count: count, size: size))
@@ -196,6 +199,7 @@ if million {
     }
     try await publishing.value
     print("RSS " + samples.joined(separator: ", "))
+    progress("RSS " + samples.joined(separator: ", "))
     let stats = await subscriber.statistics()
     print("inbound dropped by back-pressure: \(stats.inboundDropped)")
     subscriber.shutdown()
