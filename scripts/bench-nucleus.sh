@@ -7,8 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
-swift build -c release >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+if [ -n "${GG_BIN_DIR:-}" ]; then
+    BIN="$GG_BIN_DIR"    # already-built release binaries
+else
+    swift build -c release >/dev/null
+    BIN="$(swift build -c release --show-bin-path)"
+fi
 WORK="$(mktemp -d /tmp/ggbench.XXXXXX)"
 trap 'pkill -f "greengrass-nucleus --root $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
