@@ -150,7 +150,10 @@ struct SupervisorOrchestrationTests {
             #expect(f.supervisor.state(of: "Flaky") == .broken, "restart does not clear BROKEN")
             touch(fixed)
             #expect(f.supervisor.reinstall("Flaky"))
-            await f.eventually("running again") { f.supervisor.state(of: "Flaky") == .running }
+            // The recorded transitions arrive through the change stream, a moment after the state itself.
+            await f.eventually("running again") {
+                f.supervisor.state(of: "Flaky") == .running && f.states(of: "Flaky").last == .running
+            }
             #expect(f.states(of: "Flaky").suffix(4) == [.new, .installed, .starting, .running])
         }
     }
