@@ -18,6 +18,7 @@ import MQTTClient
 import NIOPosix
 import SystemdNotify
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 #if canImport(FoundationEssentials)
@@ -59,6 +60,7 @@ public struct NucleusStartupError: Error, CustomStringConvertible {
 public enum Nucleus {
     public static func run(options: NucleusOptions) async throws {
         unblockTerminationSignals()
+        EarlyTermination.install()
         let systemd = SystemdNotifier()
         systemd.status("Opening the state store")
         let paths = NucleusPaths(root: absolutePath(options.root))
@@ -172,6 +174,11 @@ public enum Nucleus {
                 services: [.init(service: server)] + upstreamServices + [
                     .init(service: supervisor),
                     .init(service: StartupService(work: {
+                        // SIGTERM before the service group listened: stop now, before starting any component.
+                        if EarlyTermination.requested {
+                            logger.info("Termination requested during start-up", metadata: ["eventType": "system-shutdown"])
+                            return false
+                        }
                         systemd.status("Starting \(restored.count) deployed components")
                         do {
                             try await runtime.apply(restored)
@@ -182,7 +189,8 @@ public enum Nucleus {
                         // READY=1 only now: the IPC socket accepts and the deployed components have been started.
                         systemd.ready(status: "Running \(restored.count) components; IPC at \(socketPath)")
                         logger.info("Nucleus started", metadata: ["eventType": "system-ready", "components": "\(restored.count)"])
-                    })),
+                        return true
+                    }), successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: DeploymentService(queue: deployments)),
                     .init(service: SystemdService(notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton)),
                 ],
@@ -359,13 +367,28 @@ func epochMilliseconds() -> Int64 {
 }
 
 /// A one-shot start-up step inside the service group (after the services it needs are running), that then
-/// stays until shutdown so the group does not treat its return as a failure.
+/// stays until shutdown so the group does not treat its return as a failure. When `work` returns false the
+/// service returns at once, which ends the group (start-up was interrupted by a termination request).
 struct StartupService: Service {
-    let work: @Sendable () async -> Void
+    let work: @Sendable () async -> Bool
 
     func run() async throws {
-        await work()
+        guard await work() else { return }
         try? await gracefulShutdown()
+    }
+}
+
+/// SIGTERM/SIGINT that arrive before the service group installs its signal handling (store opening, socket bind)
+/// would otherwise kill the process with the default disposition; record them instead and stop cleanly.
+enum EarlyTermination {
+    private static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { _ in EarlyTermination.flag.store(true, ordering: .relaxed) }
+        signal(SIGTERM, handler)
+        signal(SIGINT, handler)
     }
 }
 
