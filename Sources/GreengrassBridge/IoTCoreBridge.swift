@@ -91,7 +91,7 @@ public final class IoTCoreBridge: Service, Sendable {
 
     func publish(_ call: IPCCall) async -> IPCReply {
         do throws(IPCModeledError) {
-            let request = try BridgeJSON.decode(PublishToIoTCoreRequest.self, from: call.payload)
+            let request = try IPCJSON.decode(PublishToIoTCoreRequest.self, from: call.payload)
             guard let topic = request.topicName, !topic.isEmpty else { throw .invalidArguments("Topic is required") }
             try await authorize(call, Self.publishOperation, resource: topic)
             guard let payload = request.payload else { throw .invalidArguments("Payload is required") }
@@ -155,7 +155,7 @@ public final class IoTCoreBridge: Service, Sendable {
 
     func subscribe(_ call: IPCCall) async -> IPCReply {
         do throws(IPCModeledError) {
-            let request = try BridgeJSON.decode(SubscribeToIoTCoreRequest.self, from: call.payload)
+            let request = try IPCJSON.decode(SubscribeToIoTCoreRequest.self, from: call.payload)
             guard let topic = request.topicName, !topic.isEmpty else { throw .invalidArguments("Topic is required") }
             try await authorize(call, Self.subscribeOperation, resource: topic)
             let filter: TopicFilter
@@ -256,7 +256,7 @@ public final class IoTCoreBridge: Service, Sendable {
             body.responseTopic = properties.responseTopic
             body.payloadFormat = properties.payloadFormatIndicator.map { $0 == 1 ? .utf8 : .bytes }
             body.contentType = properties.contentType
-            guard let json = try? BridgeJSON.encode(IoTCoreMessageEvent(message: body)) else { continue }
+            guard let json = try? IPCJSON.encode(IoTCoreMessageEvent(message: body)) else { continue }
             for stream in targets {
                 do {
                     try await stream.send(event: IoTCoreMessageEvent.shape, json: json)
@@ -326,35 +326,16 @@ public final class IoTCoreBridge: Service, Sendable {
     }
 }
 
-/// JSON bodies of the bridge's requests and events (base64 blobs, omitted optionals).
-enum BridgeJSON {
-    static func decode<Request: Decodable>(_ type: Request.Type, from payload: [UInt8]) throws(IPCModeledError) -> Request {
-        do {
-            return try JSONDecoder().decode(type, from: Data(payload.isEmpty ? Array("{}".utf8) : payload))
-        } catch let DecodingError.dataCorrupted(context) {
-            throw .invalidArguments(context.debugDescription)
-        } catch {
-            throw .invalidArguments("Request body is not a valid \(type): \(error)")
-        }
-    }
-
-    static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
-    }
-}
-
 extension IoTCoreBridge {
     /// Without an `iotDataEndpoint` the device runs offline: both operations answer a modeled ServiceError, as
     /// the Java nucleus does, instead of looking unsupported.
     public static func registerOffline(on router: inout IPCRouter) {
         router.register(publishOperation) { call in
-            let topic = (try? BridgeJSON.decode(PublishToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
+            let topic = (try? IPCJSON.decode(PublishToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
             return .error(.serviceError("Publish to topic \(topic) failed: Cannot publish because device is configured to run offline"))
         }
         router.register(subscribeOperation) { call in
-            let topic = (try? BridgeJSON.decode(SubscribeToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
+            let topic = (try? IPCJSON.decode(SubscribeToIoTCoreRequest.self, from: call.payload))?.topicName ?? ""
             return .error(.serviceError("Subscribe to topic \(topic) failed: device is configured to run offline"))
         }
     }
