@@ -29,19 +29,9 @@ struct BrokerRestartTests {
         // The collector's persistent subscription must exist before the load starts.
         #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
 
-        let config = directory.file("config.yaml")
-        try """
-            system:
-              thingName: restart-device
-            services:
-              aws.greengrass.Nucleus:
-                configuration:
-                  iotDataEndpoint: 127.0.0.1
-                  mqtt:
-                    port: \(broker.port)
-                    minimumReconnectDelaySeconds: 0.2
-                    maximumReconnectDelaySeconds: 1
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeUpstreamConfig(
+            in: directory, thingName: "restart-device", port: broker.port,
+            extraMQTT: ["minimumReconnectDelaySeconds: 0.2", "maximumReconnectDelaySeconds: 1"])
         let nucleus = NucleusProcess(root: directory.file("root"))
         try nucleus.start(configFile: config)
         defer { nucleus.stop() }

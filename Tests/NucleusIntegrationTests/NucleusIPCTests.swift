@@ -9,17 +9,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func withConnectedNucleus(_ body: (NucleusProcess, Mosquitto, TemporaryDirectory) async throws -> Void) async throws {
     let broker = try Mosquitto()
     let directory = try TemporaryDirectory(prefix: "ggipc")
-    let config = directory.file("config.yaml")
-    try """
-        system:
-          thingName: test-device
-        services:
-          aws.greengrass.Nucleus:
-            configuration:
-              iotDataEndpoint: 127.0.0.1
-              mqtt:
-                port: \(broker.port)
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+    let config = try writeUpstreamConfig(in: directory, thingName: "test-device", port: broker.port)
     let nucleus = NucleusProcess(root: directory.file("root"))
     try nucleus.start(configFile: config)
     do {
@@ -32,6 +22,25 @@ func withConnectedNucleus(_ body: (NucleusProcess, Mosquitto, TemporaryDirectory
     let started = ContinuousClock.now
     #expect(nucleus.stop(timeout: .seconds(30)) == 0, "the nucleus must exit 0 on SIGTERM: \(nucleus.consoleOutput())")
     #expect(ContinuousClock.now - started < .seconds(20), "graceful stop took \(ContinuousClock.now - started)")
+}
+
+/// Writes a `config.yaml` that points the nucleus at the Mosquitto on `port` (plain TCP); `extraMQTT` lines go
+/// under `mqtt:`. Returns its path.
+func writeUpstreamConfig(in directory: TemporaryDirectory, thingName: String, port: Int, extraMQTT: [String] = []) throws -> String {
+    let config = directory.file("config.yaml")
+    let mqtt = (["port: \(port)"] + extraMQTT).map { "        " + $0 }.joined(separator: "\n")
+    try """
+        system:
+          thingName: \(thingName)
+        services:
+          aws.greengrass.Nucleus:
+            configuration:
+              iotDataEndpoint: 127.0.0.1
+              mqtt:
+        \(mqtt)
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+    return config
 }
 
 /// `mosquitto_sub` collecting messages from the broker in the background.
