@@ -25,7 +25,7 @@ var targets: [Target] = [
     .target(name: "EventStream", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "MQTTCore", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "GreengrassJSON", swiftSettings: swiftSettings),
-    .target(name: "GreengrassRecipe", dependencies: ["GreengrassJSON", yams], swiftSettings: swiftSettings),
+    .target(name: "GreengrassRecipe", dependencies: ["GreengrassJSON", "GreengrassLifecycle", yams], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
@@ -108,7 +108,7 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassJSONTests", dependencies: ["GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassRecipeTests", dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassLifecycle", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLifecycleTests", dependencies: ["GreengrassLifecycle"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLoggingTests", dependencies: ["GreengrassLogging", "GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassLogFormatTests", dependencies: ["GreengrassLogFormat"], swiftSettings: swiftSettings),
@@ -124,7 +124,7 @@ targets += [
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassIPCServicesTests", dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", nioEmbedded], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport", grdb], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(

@@ -2,7 +2,11 @@
 ///
 /// Raw values use the recipe casing, which is also the casing of the `scriptName` log context
 /// (`services.<Name>.lifecycle.<Phase>`).
-public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+///
+/// `Bootstrap` is run by deployments (before Install, when a component is new, its version changed or its
+/// Bootstrap changed), never by the state machine.
+public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    case bootstrap = "Bootstrap"
     case install = "Install"
     case startup = "Startup"
     case run = "Run"
@@ -15,17 +19,25 @@ public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, CustomStri
     /// The timeout Greengrass applies when the recipe sets none; `nil` means "no timeout" (Run).
     public var defaultTimeout: Duration? {
         switch self {
-        case .install, .startup, .uninstall: .seconds(120)
+        case .bootstrap, .install, .startup, .uninstall: .seconds(120)
         case .run: nil
         case .shutdown: .seconds(15)
         case .recover: .seconds(60)
         }
     }
 
+    /// Whether the phase accepts `Skipif` (every phase except Bootstrap).
+    public var supportsSkipIf: Bool { self != .bootstrap }
+
+    /// Recipe order: Bootstrap, Install, Startup, Run, Shutdown, Recover, Uninstall.
+    public static func < (lhs: LifecyclePhase, rhs: LifecyclePhase) -> Bool {
+        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
+    }
+
     /// The status code reported when this phase exits non-zero.
     var errorCode: ComponentStatusCode {
         switch self {
-        case .install: .installError
+        case .bootstrap, .install: .installError
         case .startup: .startupError
         case .run: .runError
         case .shutdown: .shutdownError
@@ -37,7 +49,7 @@ public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, CustomStri
     /// The status code reported when this phase times out.
     var timeoutCode: ComponentStatusCode {
         switch self {
-        case .install: .installTimeout
+        case .bootstrap, .install: .installTimeout
         case .startup: .startupTimeout
         case .run: .runTimeout
         case .shutdown: .shutdownTimeout
@@ -49,7 +61,7 @@ public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, CustomStri
     /// The status code reported when this phase's process could not be launched.
     var ioErrorCode: ComponentStatusCode {
         switch self {
-        case .install: .installIOError
+        case .bootstrap, .install: .installIOError
         case .startup: .startupIOError
         case .run: .runIOError
         default: errorCode

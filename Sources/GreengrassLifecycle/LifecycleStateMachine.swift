@@ -233,6 +233,9 @@ public struct LifecycleStateMachine<Instant: InstantProtocol>: Sendable where In
 
     private mutating func phaseFinished(_ phase: LifecyclePhase, _ outcome: PhaseOutcome, now: Instant) {
         switch phase {
+        case .bootstrap:
+            // Deployments run Bootstrap before handing a component over; the machine never launches it.
+            break
         case .install:
             if outcome.succeeded {
                 setState(.installed)

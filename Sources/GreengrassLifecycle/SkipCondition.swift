@@ -22,18 +22,19 @@ public struct SkipCondition: Sendable, Hashable, CustomStringConvertible {
         self.negated = negated
     }
 
-    /// Parses `[!](exists|onpath) <argument>`, as Greengrass does (`(exists|onpath) +(.+)`).
+    /// Parses `[!](exists|onpath) <argument>`, as Greengrass does (`(exists|onpath) +(.+)`, case-sensitive).
     ///
     /// - Throws: ``SkipConditionError`` naming the expression when it does not match the grammar.
     public init(parsing expression: String) throws(SkipConditionError) {
         var rest = Substring(expression).trimmingWhitespace()
         let negated = rest.first == "!"
         if negated { rest = rest.dropFirst().trimmingWhitespace() }
-        guard let space = rest.firstIndex(where: { $0 == " " || $0 == "\t" }) else {
+        // Greengrass matches `(exists|onpath) +(.+)`: lower-case keyword, then spaces (not tabs).
+        guard let space = rest.firstIndex(of: " ") else {
             throw SkipConditionError(expression: expression)
         }
         let argument = rest[space...].trimmingWhitespace()
-        guard let check = Check(rawValue: rest[..<space].lowercased()), !argument.isEmpty else {
+        guard let check = Check(rawValue: String(rest[..<space])), !argument.isEmpty else {
             throw SkipConditionError(expression: expression)
         }
         self.init(check: check, argument: String(argument), negated: negated)

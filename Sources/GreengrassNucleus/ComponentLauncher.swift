@@ -43,15 +43,14 @@ struct ComponentLauncher: Sendable {
         let lifecycle = try resolved.interpolatedLifecycle(interpolator)
         let definition = lifecycle.definition
 
-        var phases: [GreengrassLifecycle.LifecyclePhase: PhaseSpec] = [:]
-        for (recipePhase, phase) in definition.phases {
-            guard let supervisorPhase = GreengrassLifecycle.LifecyclePhase(rawValue: recipePhase.rawValue) else { continue }
-            phases[supervisorPhase] = PhaseSpec(
+        var phases: [LifecyclePhase: PhaseSpec] = [:]
+        for (name, phase) in definition.phases {
+            phases[name] = PhaseSpec(
                 script: phase.script,
                 timeout: phase.explicitTimeoutSeconds.map { .seconds($0) },
                 requiresPrivilege: phase.requiresPrivilege,
                 setenv: phase.setenv,
-                skipIf: phase.skipIf.map(Self.skipCondition),
+                skipIf: phase.skipIf,
                 scriptNameContext: phase.scriptName(component: component.name))
         }
         // Greengrass ignores Run when Startup is present.
@@ -87,13 +86,6 @@ struct ComponentLauncher: Sendable {
             environment["AWS_DEFAULT_REGION"] = region
         }
         return environment
-    }
-
-    static func skipCondition(_ skipIf: SkipIf) -> SkipCondition {
-        switch skipIf.condition {
-        case .exists(let path): SkipCondition(check: .exists, argument: path, negated: skipIf.negated)
-        case .onPath(let program): SkipCondition(check: .onPath, argument: program, negated: skipIf.negated)
-        }
     }
 }
 

@@ -1,88 +1,5 @@
 import GreengrassJSON
-
-/// A lifecycle phase that runs a script.
-public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, Comparable {
-    case bootstrap = "Bootstrap"
-    case install = "Install"
-    case startup = "Startup"
-    case run = "Run"
-    case shutdown = "Shutdown"
-    case recover = "Recover"
-    case uninstall = "Uninstall"
-
-    /// Greengrass's timeout when the recipe sets none: Bootstrap, Install, Startup and Uninstall
-    /// 120 s, Shutdown 15 s, Recover 60 s; `Run` has none (it may run forever).
-    public var defaultTimeoutSeconds: Int? {
-        switch self {
-        case .bootstrap, .install, .startup, .uninstall: return 120
-        case .run: return nil
-        case .shutdown: return 15
-        case .recover: return 60
-        }
-    }
-
-    /// Whether the phase accepts `Skipif` (every phase except Bootstrap).
-    public var supportsSkipIf: Bool { self != .bootstrap }
-
-    public static func < (lhs: LifecyclePhase, rhs: LifecyclePhase) -> Bool {
-        allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
-    }
-}
-
-/// A parsed `Skipif` expression: `[!]exists <path>` or `[!]onpath <executable>`. The phase is skipped
-/// when the condition holds (after negation).
-public struct SkipIf: Sendable, Hashable, CustomStringConvertible {
-    public enum Condition: Sendable, Hashable {
-        /// `exists <path>`: the path exists (`~` is expanded by whoever evaluates it).
-        case exists(String)
-        /// `onpath <executable>`: the executable is found on `PATH` (or is an executable absolute path).
-        case onPath(String)
-    }
-
-    public var condition: Condition
-    /// A leading `!`.
-    public var negated: Bool
-
-    public init(condition: Condition, negated: Bool = false) {
-        self.condition = condition
-        self.negated = negated
-    }
-
-    /// Parses Greengrass's grammar: optional `!`, then `exists` or `onpath`, one or more spaces, an
-    /// argument. Anything else is a syntax error (Greengrass reports `*_CONFIG_NOT_VALID`).
-    public init(parsing text: String) throws(SkipIfError) {
-        var rest = Substring(text.trimmingWhitespace())
-        negated = rest.hasPrefix("!")
-        if negated { rest = Substring(rest.dropFirst().trimmingWhitespace()) }
-        let keyword: String
-        if rest.hasPrefix("exists ") {
-            keyword = "exists"
-        } else if rest.hasPrefix("onpath ") {
-            keyword = "onpath"
-        } else {
-            throw SkipIfError(text: text, reason: "expected \"exists <path>\" or \"onpath <executable>\", optionally preceded by '!'")
-        }
-        let argument = rest.dropFirst(keyword.count).trimmingWhitespace()
-        guard !argument.isEmpty else {
-            throw SkipIfError(text: text, reason: "\"\(keyword)\" needs an argument")
-        }
-        condition = keyword == "exists" ? .exists(argument) : .onPath(argument)
-    }
-
-    public var description: String {
-        switch condition {
-        case .exists(let path): return (negated ? "!" : "") + "exists " + path
-        case .onPath(let name): return (negated ? "!" : "") + "onpath " + name
-        }
-    }
-}
-
-/// Why a `Skipif` text is malformed.
-public struct SkipIfError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var text: String
-    public var reason: String
-    public var description: String { "invalid Skipif \"\(text)\": \(reason)" }
-}
+import GreengrassLifecycle
 
 /// One phase of a lifecycle, from either form: `Run: "cmd"` or `Run: {Script: cmd, …}`.
 public struct PhaseDefinition: Sendable, Hashable {
@@ -105,11 +22,11 @@ public struct PhaseDefinition: Sendable, Hashable {
     /// `Setenv` of the phase (overrides the component-level `Setenv`).
     public var setenv: [String: String]
     /// `Skipif`.
-    public var skipIf: SkipIf?
+    public var skipIf: SkipCondition?
 
     public init(phase: LifecyclePhase, key: String? = nil, form: Form = .string, script: String,
                 requiresPrivilege: Bool = false, explicitTimeoutSeconds: Int? = nil,
-                setenv: [String: String] = [:], skipIf: SkipIf? = nil) {
+                setenv: [String: String] = [:], skipIf: SkipCondition? = nil) {
         self.phase = phase
         self.key = key ?? phase.rawValue
         self.form = form
@@ -121,7 +38,7 @@ public struct PhaseDefinition: Sendable, Hashable {
     }
 
     /// The timeout to apply: the recipe's, else Greengrass's default for the phase (`nil` = none).
-    public var timeoutSeconds: Int? { explicitTimeoutSeconds ?? phase.defaultTimeoutSeconds }
+    public var timeoutSeconds: Int? { explicitTimeoutSeconds ?? phase.defaultTimeout.map { Int($0.components.seconds) } }
 
     /// The `scriptName` log context: `services.<Name>.lifecycle.<Phase>` for the string form,
     /// `services.<Name>.lifecycle.<Phase>.Script` for the object form.
@@ -296,13 +213,13 @@ struct LifecycleParser {
         return result
     }
 
-    private func skipIf(_ node: RecipeNode, _ context: FieldContext) throws(RecipeError) -> SkipIf? {
+    private func skipIf(_ node: RecipeNode, _ context: FieldContext) throws(RecipeError) -> SkipCondition? {
         if node.isNull || hasPlaceholder(node) { return nil }
         guard case .scalar(_, let text) = node.content else {
             throw RecipeError(.wrongType, context, "expected a Skipif expression, got \(quoted(node))")
         }
         do {
-            return try SkipIf(parsing: text)
+            return try SkipCondition(parsing: text)
         } catch {
             throw RecipeError(.invalidSkipIf, context, error.description)
         }

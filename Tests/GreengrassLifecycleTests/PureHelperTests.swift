@@ -8,14 +8,17 @@ struct SkipConditionTests {
         ("onpath git", SkipCondition(check: .onPath, argument: "git")),
         ("!onpath python3", SkipCondition(check: .onPath, argument: "python3", negated: true)),
         ("  ! exists   ~/marker file  ", SkipCondition(check: .exists, argument: "~/marker file", negated: true)),
-        ("ONPATH sh", SkipCondition(check: .onPath, argument: "sh")),
-        ("exists\t/a", SkipCondition(check: .exists, argument: "/a")),
+        ("  exists   /a  ", SkipCondition(check: .exists, argument: "/a")),
+        ("! exists ~/file with spaces", SkipCondition(check: .exists, argument: "~/file with spaces", negated: true)),
     ])
     func parses(_ text: String, _ expected: SkipCondition) throws {
         #expect(try SkipCondition(parsing: text) == expected)
     }
 
-    @Test(arguments: ["", "exists", "exists   ", "found /x", "!", "onpathgit", "! nothing here"])
+    @Test(arguments: [
+        "", "exists", "exists   ", "found /x", "!", "onpathgit", "! nothing here", "ONPATH sh", "Exists /x", "exists\t/a",
+        "!!exists /x", "existsx /a", "which docker",
+    ])
     func rejects(_ text: String) {
         #expect(throws: SkipConditionError(expression: text)) { try SkipCondition(parsing: text) }
     }
@@ -28,6 +31,7 @@ struct SkipConditionTests {
         #expect(!negated.skips(checkHolds: true))
         #expect(negated.skips(checkHolds: false))
         #expect(negated.description == "!exists /x")
+        #expect((try? SkipCondition(parsing: "!onpath b"))?.description == "!onpath b")
         #expect(SkipConditionError(expression: "bad").description.contains("\"bad\""))
     }
 }

@@ -1,4 +1,5 @@
 import GreengrassJSON
+import GreengrassLifecycle
 import GreengrassRecipe
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
             .bootstrap: 120, .install: 120, .startup: 120, .run: nil, .shutdown: 15, .recover: 60, .uninstall: 120,
         ]
         for phase in LifecyclePhase.allCases {
-            #expect(phase.defaultTimeoutSeconds == expected[phase] ?? nil, "\(phase)")
+            #expect(PhaseDefinition(phase: phase, script: "s").timeoutSeconds == expected[phase] ?? nil, "\(phase)")
         }
     }
 
@@ -37,7 +38,7 @@ import Testing
         #expect(definition.environment(for: .startup) == ["A": "phase", "B": "2", "C": "true", "D": ""])
         #expect(definition.environment(for: .install)["A"] == "1")
         #expect(definition[.shutdown]?.timeoutSeconds == 20)
-        #expect(definition[.recover]?.skipIf == SkipIf(condition: .exists("/tmp/ok"), negated: true))
+        #expect(definition[.recover]?.skipIf == SkipCondition(check: .exists, argument: "/tmp/ok", negated: true))
         #expect(definition[.recover]?.timeoutSeconds == 60)
         #expect(definition[.bootstrap]?.skipIf == nil)
         #expect(definition[.uninstall]?.requiresPrivilege == false)
@@ -51,28 +52,6 @@ import Testing
         #expect(try LifecycleDefinition(parsing: nil, file: "f").phases.isEmpty)
         #expect(try LifecycleDefinition(parsing: ["Run": nil], file: "f").phases.isEmpty)
         #expect(try LifecycleDefinition(parsing: ["Run": 5], file: "f")[.run]?.script == "5")
-    }
-
-    @Test(arguments: [
-        ("exists /tmp/x", SkipIf(condition: .exists("/tmp/x"))),
-        ("onpath docker", SkipIf(condition: .onPath("docker"))),
-        ("!onpath docker", SkipIf(condition: .onPath("docker"), negated: true)),
-        ("! exists ~/file with spaces", SkipIf(condition: .exists("~/file with spaces"), negated: true)),
-        ("  exists   /a  ", SkipIf(condition: .exists("/a"))),
-    ])
-    func skipIfGrammar(text: String, expected: SkipIf) throws {
-        #expect(try SkipIf(parsing: text) == expected)
-    }
-
-    @Test(arguments: ["", "exists", "exists ", "onpath", "Exists /x", "ONPATH x", "which docker", "!", "!!exists /x", "existsx /a"])
-    func skipIfSyntaxErrors(_ text: String) {
-        #expect(throws: SkipIfError.self) { try SkipIf(parsing: text) }
-    }
-
-    @Test func skipIfDescriptionRoundTrips() throws {
-        for text in ["exists /a", "!onpath b"] {
-            #expect(try SkipIf(parsing: text).description == text)
-        }
     }
 
     struct BadLifecycle: Sendable, CustomTestStringConvertible {

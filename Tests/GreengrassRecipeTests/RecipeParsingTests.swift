@@ -1,4 +1,5 @@
 import GreengrassJSON
+import GreengrassLifecycle
 import GreengrassRecipe
 import Testing
 
