@@ -156,9 +156,15 @@ public final class NucleusStore: Sendable {
     public func beginDeployment(id: String, now: Int64) throws {
         try database.write { db in
             let snapshot = try StoredJSON.encode(try Self.fetchComponents(db))
+            // A deployment resumed after a crash keeps the snapshot taken when it first began: by now the deployed
+            // set may already be its own target, which is no state to roll back to.
             try db.execute(
-                sql: "UPDATE deployment SET status = ?, rollbackSnapshot = ?, updatedOn = ? WHERE id = ?",
-                arguments: [DeploymentStatus.inProgress.rawValue, snapshot, now, id])
+                sql: """
+                    UPDATE deployment SET status = ?, updatedOn = ?,
+                        rollbackSnapshot = CASE WHEN status = ? OR rollbackSnapshot IS NULL THEN ? ELSE rollbackSnapshot END
+                    WHERE id = ?
+                    """,
+                arguments: [DeploymentStatus.inProgress.rawValue, now, DeploymentStatus.queued.rawValue, snapshot, id])
         }
     }
 

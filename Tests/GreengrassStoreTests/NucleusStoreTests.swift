@@ -58,6 +58,18 @@ struct NucleusStoreTests {
         #expect(try store.deployments().map(\.id) == ["d1", "d2"])
     }
 
+    @Test func resumedDeploymentKeepsItsFirstRollbackSnapshot() throws {
+        let store = try NucleusStore(path: directory + "/nucleus.db")
+        try store.insertDeployment(id: "d0", groupName: "g", request: .init(), createdOn: 1)
+        try store.commitDeployedSet([component("A", "1.0.0")], deploymentID: "d0", status: .succeeded, details: nil, now: 1)
+        try store.insertDeployment(id: "d1", groupName: "g", request: .init(), createdOn: 2)
+        try store.beginDeployment(id: "d1", now: 3)
+        try store.commitDeployedSet([component("A", "2.0.0")], deploymentID: "d1", status: .inProgress, details: nil, now: 4)
+        // The nucleus crashed here; the restarted one begins the same deployment again.
+        try store.beginDeployment(id: "d1", now: 5)
+        #expect(try store.deployment(id: "d1")?.rollbackSnapshot == [component("A", "1.0.0")])
+    }
+
     @Test func configurationUpdateOfUnknownComponentIsAnError() throws {
         let store = try NucleusStore(path: directory + "/nucleus.db")
         #expect(throws: StoreError.self) { try store.setConfiguration(["a": 1], ofComponent: "Nope") }
