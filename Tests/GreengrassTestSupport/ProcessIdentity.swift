@@ -1,0 +1,49 @@
+import Foundation
+
+/// One process as `/proc` shows it: its pid plus its start time, so that a pid the kernel handed to a new process
+/// (pid_max can be as low as 32768, and a restart-stress test spawns thousands of processes) is never mistaken
+/// for the process the test recorded.
+public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
+    /// The process id.
+    public var pid: Int32
+    /// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot.
+    public var startTime: UInt64
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    public var description: String { "pid \(pid) (started at tick \(startTime))" }
+
+    /// The identity of the live (not zombie) process `pid`, or nil when there is none.
+    public static func of(_ pid: Int32) -> ProcessIdentity? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so parse after the last ')'.
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // fields[0] is the state (field 3); the start time is field 22, i.e. fields[19].
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X", let start = UInt64(fields[19]) else { return nil }
+        return ProcessIdentity(pid: pid, startTime: start)
+    }
+
+    /// Whether this very process (same pid and start time) is still alive.
+    public var isAlive: Bool { Self.of(pid) == self }
+
+    /// Live processes whose environment holds the `NAME=value` entry `marker`: a component's processes,
+    /// grandchildren included (they inherit the environment), whoever their parent is now.
+    public static func withEnvironment(_ marker: String) -> Set<ProcessIdentity> {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let wanted = Array(marker.utf8)
+        var found: Set<ProcessIdentity> = []
+        for pid in entries.compactMap(Int32.init) {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+                data.split(separator: 0).contains(where: { $0.elementsEqual(wanted) }),
+                let identity = of(pid)
+            else { continue }
+            found.insert(identity)
+        }
+        return found
+    }
+}
