@@ -90,15 +90,18 @@ enum ProcessTable {
     /// SIGTERM (and SIGCONT, so stopped processes see it) to every process of `sessions`, then SIGKILL
     /// to whatever is left after `gracePeriod`. Returns once no live process remains, or after a bounded
     /// wait following SIGKILL (a process in uninterruptible sleep cannot be waited for forever).
+    /// Returns `true` when SIGKILL was needed (something outlived the grace period).
+    @discardableResult
     static func terminate<C: Clock>(
         _ sessions: Set<Int32>, gracePeriod: Duration, clock: C
-    ) async where C.Duration == Duration {
-        guard !sessions.isEmpty else { return }
+    ) async -> Bool where C.Duration == Duration {
+        guard !sessions.isEmpty else { return false }
         signal(sessions, SIGTERM)
         signal(sessions, SIGCONT)
-        if await waitUntilEmpty(sessions, within: gracePeriod, clock: clock) { return }
+        if await waitUntilEmpty(sessions, within: gracePeriod, clock: clock) { return false }
         signal(sessions, SIGKILL)
         _ = await waitUntilEmpty(sessions, within: .seconds(5), clock: clock)
+        return true
     }
 
     /// Polls `/proc` until no live member remains or `limit` passes; `true` when empty.

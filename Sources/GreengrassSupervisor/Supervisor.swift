@@ -425,7 +425,12 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         }
         let sessions = processGroups(of: name)
         guard !sessions.isEmpty else { return }
-        await ProcessTable.terminate(sessions, gracePeriod: configuration.stopGracePeriod, clock: clock)
+        if await ProcessTable.terminate(sessions, gracePeriod: configuration.stopGracePeriod, clock: clock) {
+            // A component that ignores SIGTERM is the usual cause of a slow stop: say so where operators look.
+            configuration.nucleusLogger.warning(
+                "Processes still running \(configuration.stopGracePeriod) after SIGTERM: killed with SIGKILL",
+                metadata: ["eventType": "service-kill", "serviceName": .string(name), "processGroups": "\(sessions.sorted())"])
+        }
         let survivors = Set(ProcessTable.members(of: sessions).flatMap { [$0.session, $0.processGroup] })
         for session in sessions where !survivors.contains(session) {
             releaseSession(session, of: name)
