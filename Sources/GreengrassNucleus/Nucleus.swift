@@ -277,21 +277,21 @@ public enum Nucleus {
     /// before starting components again, so nothing runs twice.
     static func killLeftoverProcessGroups(store: NucleusStore, logger: Logger) {
         let groups = (try? store.processGroups()) ?? []
-        for (pgid, component) in groups {
-            if pgid > 1, kill(-pgid, 0) == 0 {
-                logger.warning(
-                    "Stopping a process group left by the previous nucleus run",
-                    metadata: ["eventType": "orphan-cleanup", "serviceName": "\(component)", "pgid": "\(pgid)"])
-                _ = kill(-pgid, SIGTERM)
-                var attempts = 0
-                while kill(-pgid, 0) == 0 && attempts < 40 {
-                    usleep(50_000)
-                    attempts += 1
-                }
-                if kill(-pgid, 0) == 0 { _ = kill(-pgid, SIGKILL) }
-            }
-            try? store.forgetProcessGroup(pgid)
+        let live = LeftoverSessions.live(among: Set(groups.map(\.pgid).filter { $0 > 1 }))
+        for (pgid, component) in groups where live.contains(pgid) {
+            logger.warning(
+                "Stopping a process group left by the previous nucleus run",
+                metadata: ["eventType": "orphan-cleanup", "serviceName": "\(component)", "pgid": "\(pgid)"])
         }
+        // All groups at once, and exited processes that init has not reaped yet count as gone: stopping them one
+        // by one with `kill(-pgid, 0)` waited the full 2 s per group whenever init reaps slowly.
+        let killed = LeftoverSessions.terminate(live, gracePeriod: .seconds(2))
+        if !killed.isEmpty {
+            logger.warning(
+                "Left-over process groups ignored SIGTERM: killed with SIGKILL",
+                metadata: ["eventType": "orphan-cleanup", "pgids": "\(killed.sorted())"])
+        }
+        for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
     }
 
     /// Components running as `runWithDefault.posixUser` must reach the 0660 socket: give it their group.

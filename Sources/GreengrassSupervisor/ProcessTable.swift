@@ -121,3 +121,30 @@ enum ProcessTable {
         }
     }
 }
+
+/// Process groups a previous nucleus run recorded and left behind (after `kill -9` or a crash), stopped before
+/// anything starts again so that no component runs twice.
+public enum LeftoverSessions {
+    /// The sessions (process group ids) among `sessions` that still have a live process. A zombie does not count:
+    /// it has exited and only waits for its new parent (init, which may reap slowly) to collect it.
+    public static func live(among sessions: Set<Int32>) -> Set<Int32> {
+        let members = ProcessTable.members(of: sessions)
+        return sessions.filter { session in members.contains { $0.session == session || $0.processGroup == session } }
+    }
+
+    /// SIGTERM to every process of all `sessions` at once, SIGKILL to whatever is left after `gracePeriod`.
+    /// Blocking (it runs during start-up, before any service); returns the sessions that needed SIGKILL.
+    @discardableResult
+    public static func terminate(_ sessions: Set<Int32>, gracePeriod: Duration) -> Set<Int32> {
+        guard !sessions.isEmpty else { return [] }
+        ProcessTable.signal(sessions, SIGTERM)
+        ProcessTable.signal(sessions, SIGCONT)
+        let deadline = ContinuousClock.now.advanced(by: gracePeriod)
+        while !ProcessTable.members(of: sessions).isEmpty, ContinuousClock.now < deadline {
+            usleep(10_000)
+        }
+        let stubborn = live(among: sessions)
+        if !stubborn.isEmpty { ProcessTable.signal(stubborn, SIGKILL) }
+        return stubborn
+    }
+}
