@@ -66,7 +66,10 @@ var targets: [Target] = [
     .target(name: "GreengrassConfig", dependencies: ["GreengrassJSON", "GreengrassRecipe"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassDeployment",
-        dependencies: ["GreengrassRecipe", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", logging],
+        dependencies: [
+            "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", logging,
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ],
         swiftSettings: swiftSettings
     ),
 
@@ -122,7 +125,16 @@ var targets: [Target] = [
 targets += [
     .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassIPCServicesTests", dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", nioEmbedded], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassIPCServicesTests",
+        dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", nioCore, nioEmbedded],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "GreengrassDeploymentTests",
+        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport"],
+        swiftSettings: swiftSettings
+    ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport", grdb], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
@@ -176,6 +188,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: targets
 )

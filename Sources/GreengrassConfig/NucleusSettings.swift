@@ -221,3 +221,33 @@ struct TreeReader {
         return result
     }
 }
+
+extension NucleusSettings {
+    /// The configuration keys whose new value differs from `previous` and that only take effect when the nucleus
+    /// restarts (everything except `logging.level`, which a SIGHUP reload applies at once). Used to tell the
+    /// operator, after a reload, what is still running with the old value.
+    public func changesRequiringRestart(since previous: NucleusSettings) -> [String] {
+        var changed: [String] = []
+        func check<Value: Equatable>(_ key: String, _ keyPath: KeyPath<NucleusSettings, Value>) {
+            if self[keyPath: keyPath] != previous[keyPath: keyPath] { changed.append(key) }
+        }
+        check("system.thingName", \.thingName)
+        check("system.certificateFilePath", \.certificateFilePath)
+        check("system.privateKeyPath", \.privateKeyPath)
+        check("system.rootCaPath", \.rootCaPath)
+        check("iotDataEndpoint", \.iotDataEndpoint)
+        check("awsRegion", \.awsRegion)
+        check("mqtt", \.mqtt)
+        check("logging.format", \.logging.format)
+        check("logging.outputType", \.logging.outputType)
+        check("logging.fileSizeKB", \.logging.fileSizeKB)
+        check("logging.totalLogsSizeKB", \.logging.totalLogsSizeKB)
+        check("logging.outputDirectory", \.logging.outputDirectory)
+        check("runWithDefault.posixUser", \.defaultPosixUser)
+        check("runWithDefault.posixShell", \.posixShell)
+        check("interpolateComponentConfiguration", \.interpolateComponentConfiguration)
+        check("platformOverride", \.platformOverride)
+        check("setenv", \.setenv)
+        return changed
+    }
+}

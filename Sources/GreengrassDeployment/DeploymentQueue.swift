@@ -21,6 +21,10 @@ public protocol ComponentRuntime: Sendable {
     /// Waits until every named component is RUNNING or FINISHED; returns a reason for each one that went BROKEN
     /// or did not get there before `timeout`.
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String]
+    /// Runs `Bootstrap`, dependencies first, for each component of `target` that needs it compared with
+    /// `current` (``BootstrapStep/isNeeded(current:target:currentBootstrap:targetBootstrap:)``), and returns what
+    /// the scripts ask of the nucleus. Throws a ``DeploymentFailure`` when one fails.
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent]) async throws -> BootstrapRequest
 }
 
 /// Why `CreateLocalDeployment` refused a request before queueing it.
@@ -57,14 +61,24 @@ public actor DeploymentQueue {
     private let logger: Logger
     private let healthTimeout: Duration
     private let now: @Sendable () -> Int64
+    private let onRestartRequested: @Sendable (BootstrapRequest) async -> Void
+    private let artifactOwner: @Sendable (DeployedComponent) -> ArtifactOwner?
+    private let validateConfiguration: @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String?
+    private var restarting = false
     private let pending: AsyncStream<String>
     private let pendingContinuation: AsyncStream<String>.Continuation
 
     public init(
         store: NucleusStore, packages: PackageStore, planner: DeploymentPlanner, runtime: any ComponentRuntime,
         logger: Logger, healthTimeout: Duration = .seconds(300),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        onRestartRequested: @escaping @Sendable (BootstrapRequest) async -> Void = { _ in },
+        artifactOwner: @escaping @Sendable (DeployedComponent) -> ArtifactOwner? = { _ in nil },
+        validateConfiguration: @escaping @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String? = { _, _ in nil }
     ) {
+        self.validateConfiguration = validateConfiguration
+        self.onRestartRequested = onRestartRequested
+        self.artifactOwner = artifactOwner
         self.store = store
         self.packages = packages
         self.planner = planner
@@ -125,7 +139,8 @@ public actor DeploymentQueue {
     /// Processes deployments until the task is cancelled or `finish()` is called.
     public func run() async {
         for await id in pending {
-            if Task.isCancelled { break }
+            // After a Bootstrap restart request, later deployments stay QUEUED in the store for the next start.
+            if Task.isCancelled || restarting { break }
             await process(id)
         }
     }
@@ -149,6 +164,7 @@ public actor DeploymentQueue {
 
         // Everything up to the commit changes nothing that is running: a bad recipe leaves the device as it was.
         let plan: DeploymentPlan
+        let bootstrap: BootstrapRequest
         do {
             if let recipes = record.request.recipeDirectoryPath { _ = try packages.importRecipes(from: recipes) }
             if let artifacts = record.request.artifactsDirectoryPath { try packages.importArtifacts(from: artifacts) }
@@ -157,6 +173,11 @@ public actor DeploymentQueue {
             }
             let current = (try? store.deployedComponents()) ?? []
             plan = try planner.plan(current: current, request: record.request, groupName: record.groupName, recipes: recipes)
+            try prepareArtifacts(of: plan.target, recipes: recipes)
+            try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
+            // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed
+            // deployment whose set was already committed finds nothing new here, so it never bootstraps twice.
+            bootstrap = try await runtime.bootstrap(plan.target, current: current)
         } catch {
             fail(id, error, detailed: .failedNoStateChange, metadata: metadata)
             return
@@ -166,6 +187,15 @@ public actor DeploymentQueue {
             try store.commitDeployedSet(plan.target, deploymentID: id, status: .inProgress, details: nil, now: now())
         } catch {
             fail(id, DeploymentFailure.storeError("\(error)"), detailed: .failedNoStateChange, metadata: metadata)
+            return
+        }
+        if bootstrap != .none {
+            // The committed set and the IN_PROGRESS record are what the next start resumes from.
+            logger.info(
+                "Bootstrap asks for a nucleus restart; the deployment resumes after it",
+                metadata: metadata.merging(["eventType": "deployment-bootstrap-restart", "request": "\(bootstrap)"]) { $1 })
+            restarting = true
+            await onRestartRequested(bootstrap)
             return
         }
         let failures = await converge(to: plan.target, removing: plan.removed)
@@ -187,6 +217,45 @@ public actor DeploymentQueue {
         } else {
             fail(id, failure, detailed: .failedRollbackNotRequested, metadata: metadata)
         }
+    }
+
+    /// Checks, sets the permissions of and unpacks the artifacts of every component of the target set, before
+    /// anything runs: a missing artifact or a bad archive fails the deployment with nothing changed.
+    private func prepareArtifacts(of target: [DeployedComponent], recipes: StoredRecipes) throws(DeploymentFailure) {
+        let preparation = ArtifactPreparation(paths: packages.paths)
+        for component in target {
+            guard let recipe = recipes.recipe(component.name, component.version),
+                let resolved = try? recipe.resolve(for: planner.platform)
+            else { continue }
+            do {
+                try preparation.prepare(
+                    component: component.name, version: component.version, artifacts: resolved.artifacts,
+                    owner: artifactOwner(component))
+            } catch {
+                throw DeploymentFailure(
+                    errorStack: ["DEPLOYMENT_FAILURE", "ARTIFACT_ERROR"], errorTypes: ["USER_COMPONENT_ERROR"],
+                    cause: error.description)
+            }
+        }
+    }
+
+    /// Components that keep their version but get a new configuration may veto it (SubscribeToValidateConfigurationUpdates);
+    /// a component whose version changes is not asked, as in Greengrass: its new version may read new keys.
+    private func validateConfigurationChanges(
+        deploymentID: String, target: [DeployedComponent], current: [DeployedComponent]
+    ) async throws(DeploymentFailure) {
+        let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
+        var proposals: [String: JSONValue] = [:]
+        for component in target {
+            guard let running = currentByName[component.name], running.version == component.version,
+                running.configuration != component.configuration
+            else { continue }
+            proposals[component.name] = component.configuration
+        }
+        guard !proposals.isEmpty, let failure = await validateConfiguration(deploymentID, proposals) else { return }
+        throw DeploymentFailure(
+            errorStack: ["DEPLOYMENT_FAILURE", "COMPONENT_CONFIGURATION_NOT_VALID"], errorTypes: ["USER_COMPONENT_ERROR"],
+            cause: failure)
     }
 
     /// Removes what goes, applies what stays, and waits for it to be healthy.

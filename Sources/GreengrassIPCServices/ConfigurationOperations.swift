@@ -41,6 +41,14 @@ public final class ConfigurationOperations: Sendable {
         var nextID: UInt64 = 1
         /// Last accepted `UpdateConfiguration` timestamp per component and key path.
         var timestamps: [String: Double] = [:]
+        /// Validations a deployment waits for, by ``ConfigurationOperations/reportKey(deploymentID:component:)``.
+        var pendingReports: [String: AsyncStream<ValidityReport>.Continuation] = [:]
+    }
+
+    /// A component's answer to a `ValidateConfigurationUpdateEvents` event.
+    struct ValidityReport: Sendable {
+        var accepted: Bool
+        var message: String?
     }
 
     private let store: any ComponentConfigurationStore
@@ -188,9 +196,15 @@ public final class ConfigurationOperations: Sendable {
             else {
                 throw .invalidArguments("configurationValidityReport.status must be ACCEPTED or REJECTED")
             }
-            guard report.deploymentId != nil else {
+            guard let deploymentID = report.deploymentId else {
                 throw .invalidArguments("configurationValidityReport.deploymentId is required")
             }
+            let key = Self.reportKey(deploymentID: deploymentID, component: call.principal)
+            guard let pending = state.withLock({ $0.pendingReports.removeValue(forKey: key) }) else {
+                throw .invalidArguments("Validation request either timed out or was never made")
+            }
+            pending.yield(ValidityReport(accepted: status == "ACCEPTED", message: report.message))
+            pending.finish()
             return .response(shape: "aws.greengrass#SendConfigurationValidityReportResponse", json: Array("{}".utf8))
         } catch {
             return .error(error)
@@ -211,6 +225,81 @@ public final class ConfigurationOperations: Sendable {
         } catch {
             return .error(error)
         }
+    }
+
+    // MARK: Deployment-time validation
+
+    struct ValidateEvents: Encodable {
+        struct Body: Encodable { var configuration: JSONValue; var deploymentId: String }
+        var validateConfigurationUpdateEvent: Body
+    }
+
+    static func reportKey(deploymentID: String, component: String) -> String { deploymentID + "\u{0}" + component }
+
+    /// Asks the components that subscribed with `SubscribeToValidateConfigurationUpdates` whether they accept the
+    /// configuration a deployment proposes (component → new configuration), as the Java nucleus does before it
+    /// merges a deployment: components without a validator are not asked; every asked one must answer with
+    /// `SendConfigurationValidityReport` within `timeout`.
+    ///
+    /// - Returns: `nil` when every asked component accepted (or none was asked), else the failure message
+    ///   Greengrass reports for the deployment.
+    public func validateConfiguration<C: Clock>(
+        deploymentID: String, proposals: [String: JSONValue], timeout: Duration, clock: C
+    ) async -> String? where C.Duration == Duration {
+        var waits: [(component: String, reports: AsyncStream<ValidityReport>)] = []
+        var requested: [String] = []
+        for (component, configuration) in proposals.sorted(by: { $0.key < $1.key }) {
+            let validators = state.withLock { $0.validators.values.filter { $0.component == component }.map(\.stream) }
+            guard !validators.isEmpty,
+                let json = try? IPCJSON.encode(
+                    ValidateEvents(validateConfigurationUpdateEvent: .init(configuration: configuration, deploymentId: deploymentID)))
+            else { continue }
+            let (reports, continuation) = AsyncStream.makeStream(of: ValidityReport.self, bufferingPolicy: .bufferingNewest(1))
+            let key = Self.reportKey(deploymentID: deploymentID, component: component)
+            // Registered before the event goes out, so a fast answer is never "not requested".
+            state.withLock { $0.pendingReports[key] = continuation }
+            requested.append(key)
+            var delivered = false
+            for validator in validators {
+                if (try? await validator.send(event: "aws.greengrass#ValidateConfigurationUpdateEvents", json: json)) != nil {
+                    delivered = true
+                }
+            }
+            if delivered { waits.append((component, reports)) }
+        }
+        let keys = requested
+        let abandon = { @Sendable [weak self] in
+            guard let self else { return }
+            for continuation in self.state.withLock({ state in keys.compactMap { state.pendingReports.removeValue(forKey: $0) } }) {
+                continuation.finish()
+            }
+        }
+        defer { abandon() }
+        guard !waits.isEmpty else { return nil }
+
+        let timer = Task {
+            try? await clock.sleep(for: timeout)
+            abandon()
+        }
+        defer { timer.cancel() }
+        var silent: [String] = []
+        var rejections: [String] = []
+        for wait in waits {
+            var iterator = wait.reports.makeAsyncIterator()
+            guard let report = await iterator.next() else {
+                silent.append(wait.component)
+                continue
+            }
+            if !report.accepted { rejections.append("{ name = \(wait.component), message = \(report.message ?? "") }") }
+        }
+        if !silent.isEmpty {
+            return "Error while waiting for validation report for one or more components: no report from "
+                + silent.joined(separator: ", ") + " within \(timeout)"
+        }
+        if !rejections.isEmpty {
+            return "Components reported that their to-be-deployed configuration is invalid " + rejections.joined(separator: " ")
+        }
+        return nil
     }
 
     // MARK: Notifications

@@ -57,8 +57,18 @@ public struct NucleusStartupError: Error, CustomStringConvertible {
 
 /// The composition root: wires store, logging, supervisor, deployments and the IPC server, and runs them in one
 /// `ServiceGroup` until SIGTERM/SIGINT.
+/// How a nucleus run ended.
+public enum NucleusExit: Sendable, Equatable {
+    /// Stopped by a signal (SIGTERM/SIGINT) or a start-up interruption: exit 0.
+    case stopped
+    /// A deployment's Bootstrap asked for a restart: the caller starts a new nucleus process in place
+    /// (`exec`), which resumes the deployment.
+    case restartRequested
+}
+
 public enum Nucleus {
-    public static func run(options: NucleusOptions) async throws {
+    @discardableResult
+    public static func run(options: NucleusOptions) async throws -> NucleusExit {
         unblockTerminationSignals()
         EarlyTermination.install()
         let systemd = SystemdNotifier()
@@ -121,9 +131,31 @@ public enum Nucleus {
                     await configurationOperations.configurationReplaced(component: name)
                 }
             })
+        let restart = RestartRequest()
         let deployments = DeploymentQueue(
             store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
-            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"))
+            logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
+            onRestartRequested: { request in
+                if case .rebootHost(let component) = request {
+                    logger.warning(
+                        "Bootstrap of \(component) asked for a host reboot; the nucleus restarts instead (it never reboots the device)",
+                        metadata: ["eventType": "bootstrap-reboot-requested", "serviceName": "\(component)"])
+                }
+                systemd.status("Restarting for a deployment's Bootstrap")
+                await restart.trigger()
+            },
+            artifactOwner: { component in
+                // OWNER in an artifact's Permission means the user the component runs as.
+                guard geteuid() == 0, let user = component.runWith?.posixUser ?? settings.defaultPosixUser,
+                    let identity = try? PosixIdentity.resolve(user)
+                else { return nil }
+                return ArtifactOwner(userID: identity.userID, groupID: identity.groupID)
+            },
+            validateConfiguration: { deploymentID, proposals in
+                // Greengrass waits 20 s for the validators of a local deployment.
+                await configurationOperations.validateConfiguration(
+                    deploymentID: deploymentID, proposals: proposals, timeout: .seconds(20), clock: ContinuousClock())
+            })
 
         var router = IPCRouter()
         CLIOperations(
@@ -192,6 +224,11 @@ public enum Nucleus {
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: DeploymentService(queue: deployments)),
+                    .init(service: ConfigurationReloadService(notifier: systemd, reload: {
+                        reloadConfiguration(
+                            options: options, store: store, paths: paths, running: settings, logFiles: logFiles,
+                            onReloaded: { policies.reload() }, logger: logger)
+                    })),
                     .init(service: SystemdService(notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -200,14 +237,19 @@ public enum Nucleus {
         // Past this bound the group cancels what is left; the supervisor then SIGKILLs every component.
         groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout
         let group = ServiceGroup(configuration: groupConfiguration)
+        await restart.attach(group)
         do {
             try await group.run()
         } catch {
             logger.error("Nucleus stopped with an error: \(error)")
             throw error
         }
-        logger.info("Nucleus stopped", metadata: ["eventType": "system-shutdown"])
+        let exit: NucleusExit = await restart.isRequested ? .restartRequested : .stopped
+        logger.info(
+            exit == .stopped ? "Nucleus stopped" : "Nucleus stopped; restarting",
+            metadata: ["eventType": exit == .stopped ? "system-shutdown" : "system-restart"])
         logFiles.flush()
+        return exit
     }
 
     // MARK: Start-up steps
@@ -215,6 +257,48 @@ public enum Nucleus {
     /// A parent may start us with SIGTERM/SIGINT/SIGHUP blocked (children of `Foundation.Process` inherit the
     /// spawning Dispatch thread's mask); then `systemctl stop` or a supervisor's SIGTERM would never reach the
     /// ServiceGroup. Unblock them on this thread so the signals have somewhere to land.
+    /// SIGHUP: merges the configuration file again (`--config`, else `<root>/config/config.yaml` when present)
+    /// into the persisted configuration and applies what can change while running: the log level, access-control
+    /// policies, `effectiveConfig.yaml`. A bad file changes nothing. Returns the systemd status line.
+    static func reloadConfiguration(
+        options: NucleusOptions, store: NucleusStore, paths: NucleusPaths, running: NucleusSettings,
+        logFiles: GreengrassLogFiles, onReloaded: () -> Void, logger: Logger
+    ) -> String {
+        let initialFile = paths.configDirectory + "/config.yaml"
+        let file = options.configFile ?? (FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
+        logger.info("Reloading the configuration", metadata: ["eventType": "config-reload", "file": "\(file ?? "none")"])
+        let reloaded: NucleusSettings
+        do {
+            let persisted = try? store.document(named: NucleusConfigurationStore.documentName)
+            let tree = try mergedConfiguration(persisted: persisted, file: file, paths: paths)
+            do {
+                reloaded = try NucleusSettings(tree: tree)
+            } catch {
+                throw NucleusStartupError("Invalid configuration: \(error)")
+            }
+            try saveConfiguration(tree, store: store, paths: paths)
+        } catch {
+            logger.error(
+                "Configuration reload failed; the previous configuration stays in effect: \(error)",
+                metadata: ["eventType": "config-reload-failed"])
+            return "Reload failed: \(error)"
+        }
+        logFiles.setLevel(GreengrassLogLevel(rawValue: reloaded.logging.level) ?? .info)
+        logger.debug(
+            "Settings in effect after the reload",
+            metadata: ["eventType": "config-reload-settings", "thingName": "\(reloaded.thingName)",
+                       "iotDataEndpoint": "\(reloaded.iotDataEndpoint ?? "none")", "logging": "\(reloaded.logging)"])
+        onReloaded()
+        let pending = reloaded.changesRequiringRestart(since: running)
+        if !pending.isEmpty {
+            logger.warning(
+                "Changed settings take effect at the next nucleus restart: \(pending.joined(separator: ", "))",
+                metadata: ["eventType": "config-reload-pending-restart"])
+        }
+        logger.info("Configuration reloaded", metadata: ["eventType": "config-reloaded", "level": "\(reloaded.logging.level)"])
+        return "Configuration reloaded" + (pending.isEmpty ? "" : "; at next restart: " + pending.joined(separator: ", "))
+    }
+
     static func unblockTerminationSignals() {
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -236,12 +320,19 @@ public enum Nucleus {
     /// Persisted configuration, with `--config` merged on top (and saved) when given.
     static func loadConfiguration(options: NucleusOptions, store: NucleusStore, paths: NucleusPaths) throws -> JSONValue {
         let persisted = try? store.document(named: NucleusConfigurationStore.documentName)
-        var tree = persisted ?? [:]
         // Like the Java nucleus, a first start without --config takes `<root>/config/config.yaml` when present
         // (scripts/install.sh --init-config puts it there).
         let initialFile = paths.configDirectory + "/config.yaml"
         let configFile = options.configFile ?? (persisted == nil && FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
-        if let file = configFile {
+        let tree = try mergedConfiguration(persisted: persisted, file: configFile, paths: paths)
+        try saveConfiguration(tree, store: store, paths: paths)
+        return tree
+    }
+
+    /// `persisted` with `file` (config.yaml shape) merged on top; validates nothing beyond the file's own shape.
+    static func mergedConfiguration(persisted: JSONValue?, file: String?, paths: NucleusPaths) throws -> JSONValue {
+        var tree = persisted ?? [:]
+        if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw NucleusStartupError("Cannot read the configuration file \(file)")
             }
@@ -253,13 +344,16 @@ public enum Nucleus {
         }
         if tree.objectValue == nil { tree = [:] }
         try? tree.setValue(.string(paths.root), at: JSONPointer(tokens: ["system", "rootpath"]), createIntermediates: true)
+        return tree
+    }
+
+    static func saveConfiguration(_ tree: JSONValue, store: NucleusStore, paths: NucleusPaths) throws {
         do {
             try store.setDocument(tree, named: NucleusConfigurationStore.documentName)
         } catch {
             throw NucleusStartupError("Cannot save the configuration: \(error)")
         }
         EffectiveConfiguration.write(tree, to: paths.effectiveConfig)
-        return tree
     }
 
     static func logConfiguration(_ settings: NucleusSettings, _ paths: NucleusPaths) -> GreengrassLogConfiguration {
@@ -389,6 +483,25 @@ enum EarlyTermination {
         let handler: @convention(c) (Int32) -> Void = { _ in EarlyTermination.flag.store(true, ordering: .relaxed) }
         signal(SIGTERM, handler)
         signal(SIGINT, handler)
+        // SIGHUP means "reload" once the service group runs; until then it must not kill the process.
+        signal(SIGHUP, SIG_IGN)
+    }
+}
+
+/// A restart asked for by a deployment (Bootstrap exit 100/101): shuts the service group down gracefully and
+/// remembers why, so `run` returns ``NucleusExit/restartRequested``.
+actor RestartRequest {
+    private var group: ServiceGroup?
+    private(set) var isRequested = false
+
+    func attach(_ group: ServiceGroup) {
+        self.group = group
+        if isRequested { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    func trigger() async {
+        isRequested = true
+        await group?.triggerGracefulShutdown()
     }
 }
 

@@ -52,6 +52,32 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent]) async throws -> BootstrapRequest {
+        let recipes = packages.storedRecipes { file, error in
+            logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+        }
+        let targetByName = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
+        let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
+        var request = BootstrapRequest.none
+        for component in target {
+            let (spec, _) = try launcher.runSpec(for: component, deployed: targetByName, recipes: recipes)
+            let previous = currentByName[component.name]
+            // The deployed Bootstrap as interpolated now; a recipe no longer in the store counts as changed.
+            let previousBootstrap = previous.flatMap {
+                try? launcher.runSpec(for: $0, deployed: currentByName, recipes: recipes).0.phases[.bootstrap]
+            }
+            guard BootstrapStep.isNeeded(
+                current: previous, target: component, currentBootstrap: previousBootstrap,
+                targetBootstrap: spec.phases[.bootstrap])
+            else { continue }
+            logger.info(
+                "Running Bootstrap", metadata: ["eventType": "deployment-bootstrap", "serviceName": "\(component.name)"])
+            let outcome = await supervisor.runOnce(.bootstrap, of: spec) ?? .skipped
+            request = BootstrapStep.combine(request, try BootstrapStep.interpret(outcome, component: component.name))
+        }
+        return request
+    }
+
     /// How long every component must stay RUNNING/FINISHED, with no error, before a deployment counts as
     /// healthy: a Run script that crashes right after starting is RUNNING for a moment only.
     static let settleTime: Duration = .milliseconds(500)

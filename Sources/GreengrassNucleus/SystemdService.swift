@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SystemdNotify
+import UnixSignals
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -51,6 +52,24 @@ struct SystemdService: Service {
         let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
         eventLoops.next().scheduleTask(in: .milliseconds(milliseconds)) {
             while true { sleep(3600) }
+        }
+    }
+}
+
+/// SIGHUP reloads the configuration, framed by `RELOADING=1` and `READY=1` (with the outcome as `STATUS=`), as
+/// `systemctl reload greengrass` expects of a `Type=notify` service.
+struct ConfigurationReloadService: Service {
+    let notifier: SystemdNotifier
+    let reload: @Sendable () async -> String
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                notifier.reloading()
+                let status = await reload()
+                notifier.ready(status: status)
+            }
         }
     }
 }

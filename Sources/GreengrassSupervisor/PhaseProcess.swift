@@ -14,6 +14,9 @@ import SystemPackage
 
 /// Builds a phase's environment: Greengrass order, later wins.
 enum PhaseEnvironment {
+    /// Variables of the nucleus's own environment that components must not inherit.
+    static let nucleusOnlyVariables = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]
+
     /// Appended to the nucleus's `PATH`, as the Java nucleus does.
     static let systemPath = "/bin:/usr/bin:/sbin:/usr/sbin"
 
@@ -118,6 +121,12 @@ enum PhaseProcess {
             options.supplementaryGroups = identity.supplementaryGroups
         }
         var variables: [Environment.Key: String?] = [:]
+        // systemd's notification and socket-activation variables address the nucleus alone; a component that
+        // inherited them could send READY=1/WATCHDOG=1 on its behalf (NotifyAccess=main would drop it, but only
+        // under systemd) or claim the nucleus's sockets.
+        for name in PhaseEnvironment.nucleusOnlyVariables {
+            if let key = Environment.Key(rawValue: name) { variables[key] = .some(nil) }
+        }
         for (key, value) in launch.environment {
             if let key = Environment.Key(rawValue: key) { variables[key] = value }
         }

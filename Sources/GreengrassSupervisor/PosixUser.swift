@@ -5,17 +5,17 @@
 #endif
 
 /// A resolved `runWith.posixUser`: who a phase runs as.
-struct PosixIdentity: Sendable, Hashable {
-    var userID: UInt32
-    var groupID: UInt32
-    var supplementaryGroups: [UInt32]
-    var userName: String?
-    var homeDirectory: String?
+public struct PosixIdentity: Sendable, Hashable {
+    public var userID: UInt32
+    public var groupID: UInt32
+    public var supplementaryGroups: [UInt32]
+    public var userName: String?
+    public var homeDirectory: String?
 
     /// Parses `user` or `user:group` (names or numeric ids) and looks them up in the user database.
     ///
     /// - Throws: ``SupervisorError`` naming the user or group that does not exist or is malformed.
-    static func resolve(_ text: String) throws(SupervisorError) -> PosixIdentity {
+    public static func resolve(_ text: String) throws(SupervisorError) -> PosixIdentity {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, let userPart = parts.first, !userPart.isEmpty, parts.count == 1 || !parts[1].isEmpty else {
             throw SupervisorError(.invalidPosixUser, "posixUser \"\(text)\" is not \"user\" or \"user:group\"")

@@ -58,13 +58,63 @@ extension Supervisor {
                 "currentState": .string(currentState(of: name)),
                 "command": .string(Self.renderCommand(phaseSpec.script)),
             ])
-        let outcome = await execute(launch, run: run, of: name, scriptName: scriptName, logger: logger, launching: launching)
+        let outcome = await execute(
+            launch, phase: run.phase, timeout: run.timeout, of: name, scriptName: scriptName, logger: logger,
+            onStarted: { pid in
+                self.sessionStarted(pid, of: name)
+                launching.end()
+                self.phaseStarted(run, of: name)
+            })
         phaseFinished(run, outcome, of: name)
     }
 
+    /// Runs one phase of `spec` to its end outside the state machine, logging to the component's log as any
+    /// phase does; deployments use it for `Bootstrap`. The process group is recorded while it runs (so a nucleus
+    /// crash leaves nothing the next start does not stop). `Skipif` is honoured where the phase allows it.
+    ///
+    /// - Returns: the outcome; `nil` when `spec` has no such phase.
+    public func runOnce(_ phase: LifecyclePhase, of spec: ComponentRunSpec) async -> PhaseOutcome? {
+        guard let phaseSpec = spec.phases[phase] else { return nil }
+        let name = spec.name
+        let scriptName = spec.scriptName(phase)
+        var logger = componentLogger(of: name)
+        logger[metadataKey: "scriptName"] = .string(scriptName)
+        logger[metadataKey: "thread"] = .string("\(name)-lifecycle")
+        let launch: PhaseLaunch
+        do {
+            let identity = try runAsIdentity(spec, phaseSpec)
+            launch = PhaseLaunch(
+                shell: configuration.shell, script: phaseSpec.script,
+                environment: PhaseEnvironment.overrides(spec: spec, phase: phase, inheritedPath: Self.inheritedPath, identity: identity),
+                workingDirectory: try prepareWorkDirectory(for: name, owner: identity), identity: identity)
+        } catch {
+            logger.error("\(error.message)", metadata: ["eventType": "shell-runner-error"])
+            return .launchFailed
+        }
+        if phase.supportsSkipIf, let skipIf = phaseSpec.skipIf,
+            skipIf.skips(checkHolds: Self.check(skipIf, environment: launch.environment))
+        {
+            logger.info("Skipping \(phase) because of Skipif \"\(skipIf)\"", metadata: ["eventType": "shell-runner-skip"])
+            return .skipped
+        }
+        logger.info("", metadata: ["eventType": "shell-runner-start", "command": .string(Self.renderCommand(phaseSpec.script))])
+        let group = Mutex<Int32?>(nil)
+        let outcome = await execute(
+            launch, phase: phase, timeout: phaseSpec.timeout ?? phase.defaultTimeout, of: name, scriptName: scriptName,
+            logger: logger,
+            onStarted: { pid in
+                group.withLock { $0 = pid }
+                self.configuration.onProcessGroupStarted(name, pid)
+            })
+        if let pid = group.withLock({ $0 }) { configuration.onProcessGroupExited(name, pid) }
+        return outcome
+    }
+
+    /// Spawns `launch`, copies its output into the component log and waits for its end; `onStarted` gets the
+    /// process (and process group) id as soon as it exists.
     private func execute(
-        _ launch: PhaseLaunch, run: PhaseRun, of name: String, scriptName: String, logger: Logger,
-        launching: LaunchGuard
+        _ launch: PhaseLaunch, phase: LifecyclePhase, timeout: Duration?, of name: String, scriptName: String,
+        logger: Logger, onStarted: @escaping @Sendable (Int32) -> Void
     ) async -> PhaseOutcome {
         let stdout: (writeEnd: SystemPackage.FileDescriptor, endOfFile: EventLoopFuture<Void>)
         let stderr: (writeEnd: SystemPackage.FileDescriptor, endOfFile: EventLoopFuture<Void>)
@@ -83,14 +133,12 @@ extension Supervisor {
 
         let session = SpawnedProcess()
         let result = await PhaseProcess.run(
-            launch, stdout: stdout.writeEnd, stderr: stderr.writeEnd, timeout: run.timeout,
+            launch, stdout: stdout.writeEnd, stderr: stderr.writeEnd, timeout: timeout,
             gracePeriod: configuration.stopGracePeriod, clock: supervisorClock
         ) { pid in
             session.set(pid)
-            self.sessionStarted(pid, of: name)
-            launching.end()
             logger.debug("Created process with pid \(pid)", metadata: ["eventType": "shell-runner-pid"])
-            self.phaseStarted(run, of: name)
+            onStarted(pid)
         }
         // Let the readers drain what the script wrote before exiting, so the exit line follows its output.
         // Bounded: a grandchild that keeps the pipe open must not delay the exit report.
@@ -101,15 +149,15 @@ extension Supervisor {
         switch result {
         case .exited(let code):
             metadata["exitCode"] = .string("\(code)")
-            logger.info("\(run.phase.rawValue) script exited", metadata: metadata)
+            logger.info("\(phase.rawValue) script exited", metadata: metadata)
             outcome = .exited(code)
         case .timedOut:
-            metadata["timeout"] = .string("\(run.timeout ?? .zero)")
-            logger.warning("\(run.phase.rawValue) script timed out", metadata: metadata)
+            metadata["timeout"] = .string("\(timeout ?? .zero)")
+            logger.warning("\(phase.rawValue) script timed out", metadata: metadata)
             outcome = .timedOut
         case .launchFailed(let reason):
             metadata["eventType"] = "shell-runner-error"
-            logger.error("Cannot start \(run.phase.rawValue) script: \(reason)", metadata: metadata)
+            logger.error("Cannot start \(phase.rawValue) script: \(reason)", metadata: metadata)
             outcome = .launchFailed
         }
         if let pid = session.pid, ProcessTable.members(of: [pid]).isEmpty {

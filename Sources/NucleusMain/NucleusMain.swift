@@ -6,6 +6,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `greengrass-nucleus`: parses the command line and runs the nucleus in the foreground.
 @main
@@ -26,11 +29,27 @@ struct NucleusMain: AsyncParsableCommand {
     func run() async throws {
         let environmentRoot = ProcessInfo.processInfo.environment["GGC_ROOT_PATH"].flatMap { $0.isEmpty ? nil : $0 }
         let options = NucleusOptions(root: root ?? environmentRoot ?? "/greengrass/v2", configFile: config)
+        let exit: NucleusExit
         do {
-            try await Nucleus.run(options: options)
+            exit = try await Nucleus.run(options: options)
         } catch let error as NucleusStartupError {
             throw ValidationErrorWithoutUsage(message: error.description)
         }
+        if exit == .restartRequested { Self.restartInPlace() }
+    }
+
+    /// Replaces this process with a fresh nucleus (same binary, same arguments, same pid, so systemd's
+    /// `Type=notify` main-PID tracking and any supervisor watching the pid stay valid). The new process resumes
+    /// the deployment that asked for the restart. Falls back to exit code 100 — Greengrass's "restart me" code,
+    /// which `Restart=on-failure` in our unit also restarts — if exec fails.
+    static func restartInPlace() -> Never {
+        let arguments = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        let message = Array("greengrass-nucleus: cannot restart itself (errno \(errno)); exiting with 100\n".utf8)
+        _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        Glibc.exit(100)
     }
 }
 

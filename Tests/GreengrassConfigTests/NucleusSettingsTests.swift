@@ -17,6 +17,22 @@ struct NucleusSettingsTests {
         #expect(settings.defaultPosixUser == nil)
     }
 
+    @Test func reloadReportsWhatNeedsARestartButNotTheLogLevel() throws {
+        let nucleus = ["services", "aws.greengrass.Nucleus", "configuration"]
+        var tree: JSONValue = [:]
+        let before = try NucleusSettings(tree: tree)
+        #expect(before.changesRequiringRestart(since: before).isEmpty)
+
+        try tree.setValue("DEBUG", at: JSONPointer(tokens: nucleus + ["logging", "level"]), createIntermediates: true)
+        #expect(try NucleusSettings(tree: tree).changesRequiringRestart(since: before).isEmpty)
+
+        try tree.setValue(1884, at: JSONPointer(tokens: nucleus + ["mqtt", "port"]), createIntermediates: true)
+        try tree.setValue("edge-1", at: JSONPointer(tokens: ["system", "thingName"]), createIntermediates: true)
+        try tree.setValue("u:g", at: JSONPointer(tokens: nucleus + ["runWithDefault", "posixUser"]), createIntermediates: true)
+        let after = try NucleusSettings(tree: tree)
+        #expect(after.changesRequiringRestart(since: before) == ["system.thingName", "mqtt", "runWithDefault.posixUser"])
+    }
+
     static let awsInstallerConfig = """
         ---
         system:

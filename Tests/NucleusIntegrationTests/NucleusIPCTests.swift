@@ -139,3 +139,53 @@ struct NucleusIPCTests {
         }
     }
 }
+
+@Suite("Deployment-time configuration validation with the real AWS SDK", .serialized)
+struct ConfigurationValidationIntegrationTests {
+    @Test func aValidatorComponentVetoesABadConfigurationAndAcceptsAGoodOne() async throws {
+        try await withNucleus { nucleus, directory in
+            let input = try ComponentFolder(in: directory)
+            let script = try String(
+                contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/config_validator.py", encoding: .utf8)
+            try input.artifact("com.example.Validator", "1.0.0", "config_validator.py", script)
+            try input.recipe("validator.yaml", """
+                RecipeFormatVersion: "2020-01-25"
+                ComponentName: com.example.Validator
+                ComponentVersion: "1.0.0"
+                ComponentConfiguration:
+                  DefaultConfiguration:
+                    limit: 1
+                Manifests:
+                  - Lifecycle:
+                      Run: python3 -u {artifacts:path}/config_validator.py
+                """)
+            let (_, first) = try await nucleus.deploy([
+                "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Validator=1.0.0",
+            ])
+            #expect(first.contains(": SUCCEEDED"), "\(first)")
+            let ready = await NucleusProcess.eventually(timeout: .seconds(30)) {
+                nucleus.log("com.example.Validator").contains("VALIDATOR READY")
+            }
+            try #require(ready, "\(nucleus.log("com.example.Validator"))")
+
+            let (rejectedID, rejected) = try await nucleus.deploy([
+                "--update-config", #"{"com.example.Validator":{"MERGE":{"limit":5}}}"#, "--merge", "com.example.Validator=1.0.0",
+            ])
+            #expect(rejected.contains(": FAILED"), "\(rejected)")
+            #expect(
+                rejected.contains(
+                    "Components reported that their to-be-deployed configuration is invalid { name = com.example.Validator, message = limit must be at most 3, got 5 }"),
+                "\(rejected)")
+            #expect(nucleus.log("com.example.Validator").contains("VALIDATED \(rejectedID) limit=5 accepted=False"))
+            let unchanged = try await nucleus.cli(["component", "details", "-n", "com.example.Validator"]).stdout
+            #expect(unchanged.contains(#""limit":1"#), "a vetoed configuration must not be applied: \(unchanged)")
+
+            let (_, accepted) = try await nucleus.deploy([
+                "--update-config", #"{"com.example.Validator":{"MERGE":{"limit":2}}}"#, "--merge", "com.example.Validator=1.0.0",
+            ])
+            #expect(accepted.contains(": SUCCEEDED"), "\(accepted)")
+            let changed = try await nucleus.cli(["component", "details", "-n", "com.example.Validator"]).stdout
+            #expect(changed.contains(#""limit":2"#), "\(changed)")
+        }
+    }
+}

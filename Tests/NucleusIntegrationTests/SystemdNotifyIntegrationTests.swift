@@ -133,6 +133,65 @@ struct SystemdNotifyIntegrationTests {
         #expect(listener.datagrams.filter { $0.text.hasPrefix("READY=1") }.count == 1, "READY=1 must be sent once")
     }
 
+    /// `systemctl reload` sends SIGHUP: the nucleus frames the reload with RELOADING=1 … READY=1, applies the new log
+    /// level at once, keeps running, and a bad file changes nothing (but still ends the reload with READY=1).
+    @Test func sighupReloadsTheConfigurationBetweenReloadingAndReady() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsd")
+        let listener = try await NotifyListener(directory: directory)
+        let configFile = directory.file("config.yaml")
+        let config = { (level: String) in
+            "services:\n  aws.greengrass.Nucleus:\n    configuration:\n      logging:\n        level: \(level)\n"
+        }
+        try config("INFO").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(configFile: configFile, environment: ["NOTIFY_SOCKET": listener.socketPath])
+        defer { nucleus.kill() }
+        let ready = await NucleusProcess.eventually(timeout: .seconds(20)) { listener.indexOfFirst("READY=1") != nil }
+        try #require(ready, "no READY=1: \(listener.datagrams.map(\.text))")
+        #expect(!nucleus.log("greengrass").contains("[DEBUG]"))
+        // Components do not inherit the nucleus's NOTIFY_SOCKET: only the nucleus speaks for the service.
+        let folder = try ComponentFolder(in: directory)
+        let environmentDump = directory.file("component-env.txt")
+        try folder.recipe("env.yaml", ComponentFolder.yaml("com.example.Env", run: "env > \(environmentDump) && sleep 600"))
+        let (_, deployed) = try await nucleus.deploy(["-r", folder.recipes, "-m", "com.example.Env=1.0.0"])
+        #expect(deployed.contains(": SUCCEEDED"), "\(deployed)")
+        let dumped = try String(contentsOfFile: environmentDump, encoding: .utf8)
+        #expect(dumped.contains("SVCUID="), "the dump is the component's environment")
+        #expect(!dumped.contains("NOTIFY_SOCKET"), "\(dumped)")
+
+        try config("DEBUG").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let pid = try #require(nucleus.pid)
+        kill(pid, SIGHUP)
+        let reloaded = await NucleusProcess.eventually(timeout: .seconds(20)) {
+            listener.datagrams.filter { $0.text.hasPrefix("READY=1") }.count == 2
+        }
+        try #require(reloaded, "no second READY=1 after SIGHUP: \(listener.datagrams.map(\.text))")
+        let texts = listener.datagrams.map(\.text)
+        let reloading = try #require(texts.firstIndex { $0.hasPrefix("RELOADING=1") }, "no RELOADING=1: \(texts)")
+        #expect(texts[reloading].contains("MONOTONIC_USEC="), "RELOADING=1 needs MONOTONIC_USEC (systemd ≥ 253)")
+        let secondReady = try #require(texts.lastIndex { $0.hasPrefix("READY=1") })
+        #expect(reloading < secondReady)
+        #expect(texts[secondReady].contains("STATUS=Configuration reloaded"), "\(texts[secondReady])")
+        // The new level applies without a restart: the reload's own DEBUG line is written.
+        let debugLogged = await NucleusProcess.eventually(timeout: .seconds(10)) { nucleus.log("greengrass").contains("[DEBUG]") }
+        #expect(debugLogged, "logging.level DEBUG not applied by the reload")
+        #expect(try String(contentsOfFile: nucleus.root + "/config/effectiveConfig.yaml", encoding: .utf8).contains("DEBUG"))
+
+        // A broken file: the reload fails, names the file, and the nucleus keeps running with what it had.
+        try "services: [unclosed".write(toFile: configFile, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        let failedReload = await NucleusProcess.eventually(timeout: .seconds(20)) {
+            listener.datagrams.filter { $0.text.hasPrefix("READY=1") }.count == 3
+        }
+        try #require(failedReload, "no READY=1 after the failed reload: \(listener.datagrams.map(\.text))")
+        #expect(listener.datagrams.last { $0.text.hasPrefix("READY=1") }?.text.contains("STATUS=Reload failed") == true)
+        #expect(nucleus.log("greengrass").contains("config-reload-failed"))
+        #expect(nucleus.log("greengrass").contains(configFile))
+        #expect(nucleus.isRunning)
+        #expect(try await nucleus.cli(["component", "list"]).exitCode == 0)
+        #expect(nucleus.stop(timeout: .seconds(60)) == 0, "\(nucleus.consoleOutput())")
+    }
+
     @Test func withoutNotifySocketTheNucleusRunsTheSame() async throws {
         let directory = try TemporaryDirectory(prefix: "ggsd")
         let nucleus = NucleusProcess(root: directory.file("root"))
