@@ -1,13 +1,26 @@
-"""Component-to-broker publishing through the nucleus vs. the same work done directly to the broker.
+"""Issue 6: component IPC through the nucleus against the same client work done directly to the broker.
 
-    python3 Benchmarks/IPC/bench_ipc.py [--count N]
+    cd Benchmarks/IPC && swift build -c release && cd ../..
+    swift build -c release --scratch-path .build-bench --product greengrass-nucleus
+    swift build -c release --scratch-path .build-bench --product greengrass-cli
+    python3 Benchmarks/IPC/bench_ipc.py --variant after=.build-bench/release [--variant before=/tmp/gg-before] \
+        [--count 20000] [--paced-count 2500] [--rate 500] [--memory]
 
-Starts Mosquitto on a free loopback port and the release nucleus in a temporary root, then for QoS 0 and QoS 1:
-  * baseline: paho-mqtt publishes N messages straight to Mosquitto (pipelined, same window);
-  * nucleus: a component written with the AWS SDK publishes N messages with PublishToIoTCore;
-an outside paho subscriber measures throughput (first send to last receive) and publish-to-receive latency.
-Also reports nucleus CPU time per forwarded message (/proc/<pid>/stat) and nucleus RSS, and the same for
-broker-to-component delivery (outside paho publishes, a SubscribeToIoTCore component receives).
+One Mosquitto on a free loopback port serves the whole run. The direct baselines run once; every --variant (a
+directory holding a greengrass-nucleus binary) then gets its own fresh nucleus root, so before/after builds are
+compared against the same baselines. Every message carries its CLOCK_REALTIME send time; an outside collector
+(our MQTTClient, `ipc-bench collect`: it keeps up with the fastest publisher, which a Python subscriber does not)
+records its receive time, and reads the nucleus's CPU ticks at the first and the last message it receives.
+
+Runs (QoS 0 and 1 each):
+  saturated  — window 50, as fast as possible: throughput (first send → last receive) and nucleus CPU/message
+  paced      — `--rate` msg/s: p50/p99 publish → receive latency of the path itself, not of queueing
+  publishers — paho-mqtt direct vs AWS SDK (Python) component; our MQTTClient direct vs the Swift IPC client component
+  delivery   — paho publishes paced QoS 0 messages; received by a paho subscriber / our MQTTClient directly, or by an
+               SDK / Swift-IPC component through SubscribeToIoTCore
+  --memory   — on the last variant: nucleus RSS idle, after 100 components × 100 SubscribeToIoTCore streams, and
+               sampled during a sustained QoS 0 publish run
+Prints one JSON document with every figure; BENCHMARKS.md §4 is written from it.
 """
 import argparse
 import json
@@ -19,13 +32,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import paho.mqtt.client as mqtt
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TICKS = os.sysconf("SC_CLK_TCK")
+BENCH = os.environ.get("IPC_BENCH_BIN", f"{HERE}/.build/release/ipc-bench")
+
+
+def log(text):
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def free_port():
@@ -34,9 +52,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid):
+def cpu_ticks(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[11]) + int(fields[12])
 
 
 def rss_kb(pid):
@@ -46,55 +64,54 @@ def rss_kb(pid):
     return 0
 
 
-class Collector:
-    """Outside subscriber: records (receive time, send time) per message index."""
-
-    def __init__(self, port, topic, expected):
-        self.expected = expected
-        self.samples = {}
-        self.done = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"collector-{topic}")
-        self.client.on_message = self.on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-        time.sleep(0.3)
-
-    def on_message(self, client, userdata, message):
-        now = time.time_ns()
-        body = json.loads(message.payload)
-        self.samples[body["i"]] = (now, body["t"])
-        if len(self.samples) >= self.expected:
-            self.done.set()
-
-    def result(self, timeout):
-        self.done.wait(timeout)
-        self.client.loop_stop()
-        self.client.disconnect()
-        if not self.samples:
-            return {"received": 0}
-        latencies = sorted((receive - send) / 1e6 for receive, send in self.samples.values())
-        first_send = min(send for _, send in self.samples.values())
-        last_receive = max(receive for receive, _ in self.samples.values())
-        seconds = (last_receive - first_send) / 1e9
-        return {
-            "received": len(self.samples),
-            "msgs_per_s": round(len(self.samples) / seconds, 1),
-            "p50_ms": round(statistics.median(latencies), 3),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 3),
-        }
+def wait_for_file(path, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.02)
+    return False
 
 
-def direct_publish(port, topic, count, qos, window):
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"direct-{topic}")
+def read_json(path, timeout):
+    if not wait_for_file(path, timeout):
+        raise RuntimeError(f"no result at {path} after {timeout}s")
+    with open(path) as f:
+        return json.load(f)
+
+
+def summarize(samples, count):
+    """samples: [index, send ns, receive ns]."""
+    if not samples:
+        return {"received": 0, "expected": count}
+    latencies = sorted((receive - send) / 1e6 for _, send, receive in samples)
+    first_send = min(send for _, send, _ in samples)
+    last_receive = max(receive for _, _, receive in samples)
+    return {
+        "received": len(samples),
+        "expected": count,
+        "msgs_per_s": round(len(samples) / ((last_receive - first_send) / 1e9), 1),
+        "p50_ms": round(statistics.median(latencies), 3),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 3),
+    }
+
+
+def paho_publish(port, topic, count, qos, window, rate):
+    """paho-mqtt publisher in this process, same window and pacing as the component publishers."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"paho-{topic}")
     client.max_inflight_messages_set(window)
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
     client.loop_start()
+    time.sleep(1.0)
     pending = []
+    start = time.perf_counter()
     for index in range(count):
-        info = client.publish(topic, json.dumps({"i": index, "t": time.time_ns()}), qos=qos)
-        pending.append(info)
+        if rate > 0:
+            delay = start + index / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        pending.append(client.publish(topic, json.dumps({"i": index, "t": time.time_ns()}), qos=qos))
         if len(pending) >= window:
             pending.pop(0).wait_for_publish(30)
     for info in pending:
@@ -103,99 +120,262 @@ def direct_publish(port, topic, count, qos, window):
     client.disconnect()
 
 
-def cli(root, *arguments):
-    return subprocess.run([f"{root}/bin/greengrass-cli", "--root", root, *arguments], check=True,
-                          capture_output=True, text=True).stdout
+class Bench:
+    def __init__(self, work, port, cli):
+        self.work, self.port, self.cli_binary = work, port, cli
+        self.sequence = 0
+        self.nucleus = None
+        self.root = None
+        self.deployed = []  # root components of the current nucleus that a next run replaces
+        self.perf_output = None  # perf.data path: profile the first saturated QoS 0 Swift-IPC run
 
+    def next_name(self, label):
+        self.sequence += 1
+        return f"{label}-{self.sequence}"
 
-def wait_until(predicate, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    # Nucleus ------------------------------------------------------------------------------------------------
+    def start_nucleus(self, binaries, name):
+        self.root = f"{self.work}/root-{name}"
+        with open(f"{self.work}/config.yaml", "w") as conf:
+            conf.write("system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n"
+                       f"      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: {self.port}\n"
+                       "        maxInFlightPublishes: 100\n")
+        self.nucleus = subprocess.Popen(
+            [f"{binaries}/greengrass-nucleus", "--root", self.root, "--config", f"{self.work}/config.yaml"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_file(f"{self.root}/ipc.socket", 20):
+            raise RuntimeError("nucleus did not create its IPC socket")
+        self.deployed = []
+        time.sleep(1.0)
 
+    def stop_nucleus(self):
+        if self.nucleus is None:
+            return
+        self.nucleus.send_signal(signal.SIGTERM)
+        try:
+            self.nucleus.wait(60)
+        except subprocess.TimeoutExpired:
+            self.nucleus.kill()
+            self.nucleus.wait()
+        self.nucleus = None
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--window", type=int, default=50)
-    arguments = parser.parse_args()
-    count, window = arguments.count, arguments.window
-
-    binaries = os.environ.get("GG_BIN_DIR")  # already-built release binaries
-    if not binaries:
-        subprocess.run(["swift", "build", "-c", "release"], cwd=REPO, check=True, capture_output=True)
-        binaries = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO, check=True,
-                                  capture_output=True, text=True).stdout.strip()
-    work = tempfile.mkdtemp(prefix="ggbi")
-    port = free_port()
-    with open(f"{work}/mosquitto.conf", "w") as conf:
-        conf.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n")
-    broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    root = f"{work}/root"
-    with open(f"{work}/config.yaml", "w") as conf:
-        conf.write("system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n"
-                   f"      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: {port}\n"
-                   "        maxInFlightPublishes: 100\n")
-    nucleus = subprocess.Popen([f"{binaries}/greengrass-nucleus", "--root", root, "--config", f"{work}/config.yaml"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = {"count": count, "window": window}
-    try:
-        wait_until(lambda: os.path.exists(f"{root}/ipc.socket"), 10)
-        os.makedirs(f"{work}/in/recipes")
-        os.makedirs(f"{work}/in/artifacts/bench.Publisher/1.0.0")
-        shutil.copy(f"{REPO}/Benchmarks/IPC/ipc_publisher_component.py", f"{work}/in/artifacts/bench.Publisher/1.0.0/")
-        for qos in (0, 1):
-            topic = f"bench/qos{qos}"
-            collector = Collector(port, f"bench/direct{qos}", count)
-            direct_publish(port, f"bench/direct{qos}", count, qos, window)
-            results[f"direct_paho_qos{qos}"] = collector.result(30)
-
-            collector = Collector(port, topic, count)
-            version = f"1.0.{qos}"
-            with open(f"{work}/in/recipes/publisher.yaml", "w") as recipe:
+    def deploy(self, components, keep_previous=False):
+        """components: {name: Run command}; replaces the previous run's components unless keep_previous."""
+        recipes = tempfile.mkdtemp(dir=self.work, prefix="recipes")
+        os.makedirs(f"{self.work}/artifacts", exist_ok=True)
+        arguments = []
+        for name, run in components.items():
+            with open(f"{recipes}/{name}.yaml", "w") as recipe:
                 recipe.write(f"""RecipeFormatVersion: "2020-01-25"
-ComponentName: bench.Publisher
-ComponentVersion: "{version}"
+ComponentName: {name}
+ComponentVersion: "1.0.0"
 ComponentConfiguration:
   DefaultConfiguration:
     accessControl:
       aws.greengrass.ipc.mqttproxy:
-        bench:1:
-          operations: ["aws.greengrass#PublishToIoTCore"]
-          resources: ["bench/#"]
+        {name}:bench:
+          operations: ["aws.greengrass#PublishToIoTCore", "aws.greengrass#SubscribeToIoTCore"]
+          resources: ["*"]
 Manifests:
   - Lifecycle:
-      Run: python3 -u {{artifacts:path}}/ipc_publisher_component.py {topic} {count} {qos} {window} {{work:path}}/result.json
+      Run: {run}
 """)
-            if os.path.isdir(f"{work}/in/artifacts/bench.Publisher/{version}") is False:
-                shutil.copytree(f"{work}/in/artifacts/bench.Publisher/1.0.0", f"{work}/in/artifacts/bench.Publisher/{version}")
-            cpu_before = cpu_seconds(nucleus.pid)
-            cli(root, "deployment", "create", "--recipeDir", f"{work}/in/recipes", "--artifactDir", f"{work}/in/artifacts",
-                "--merge", f"bench.Publisher={version}")
-            result_file = f"{root}/work/bench.Publisher/result.json"
-            wait_until(lambda: os.path.exists(result_file), 120)
-            measured = collector.result(30)
-            measured["nucleus_cpu_us_per_msg"] = round((cpu_seconds(nucleus.pid) - cpu_before) / max(count, 1) * 1e6, 1)
-            measured["nucleus_rss_kb"] = rss_kb(nucleus.pid)
-            results[f"nucleus_sdk_qos{qos}"] = measured
-            os.remove(result_file)
+            arguments += ["--merge", f"{name}=1.0.0"]
+        if not keep_previous:
+            for old in self.deployed:
+                arguments += ["--remove", old]
+            self.deployed = []
+        self.deployed += list(components)
+        subprocess.run([self.cli_binary, "--root", self.root, "deployment", "create", "--recipeDir", recipes,
+                        "--artifactDir", f"{self.work}/artifacts", *arguments], check=True, capture_output=True, text=True)
+
+    # Collectors ---------------------------------------------------------------------------------------------
+    def start_collector(self, topic, count):
+        name = self.next_name("collect")
+        ready, result = f"{self.work}/{name}.ready", f"{self.work}/{name}.json"
+        pid = self.nucleus.pid if self.nucleus else 0
+        process = subprocess.Popen([BENCH, "collect", str(self.port), topic, str(count), str(pid), ready, result])
+        if not wait_for_file(ready, 30):
+            raise RuntimeError("collector did not subscribe")
+        return process, result
+
+    @staticmethod
+    def finish_collector(collector, count, timeout=600):
+        process, result = collector
+        process.wait(timeout)
+        data = read_json(result, 5)
+        summary = summarize(data["samples"], count)
+        if data["cpu_first"] >= 0 and data["cpu_last"] >= 0 and summary["received"] > 1:
+            summary["nucleus_cpu_us_per_msg"] = round(
+                (data["cpu_last"] - data["cpu_first"]) / TICKS / (summary["received"] - 1) * 1e6, 1)
+        return summary
+
+    # Runs ---------------------------------------------------------------------------------------------------
+    def publish_run(self, path, qos, count, window, rate):
+        """path: paho | swift-direct (baselines) | sdk | swift-ipc (components through the nucleus)."""
+        name = self.next_name(f"bench.{path}")
+        topic = f"bench/{name}"
+        collector = self.start_collector(topic, count)
+        result = f"{self.work}/{name}.pub.json"
+        if path == "paho":
+            paho_publish(self.port, topic, count, qos, window, rate)
+        elif path == "swift-direct":
+            subprocess.run([BENCH, "publish-direct", str(self.port), topic, str(count), str(qos), str(window), str(rate), result],
+                           check=True, timeout=600)
+        elif path == "sdk":
+            self.deploy({name: f"python3 -u {HERE}/ipc_publisher_component.py {topic} {count} {qos} {window} {rate} {result}"})
+            read_json(result, 600)
+        elif path == "swift-ipc":
+            profiler = None
+            if self.perf_output and rate == 0 and qos == 0:
+                # Sampled from deployment to the last message: start-up shows up, but is small next to 20k messages.
+                profiler = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(self.nucleus.pid), "-o",
+                                             self.perf_output], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.deploy({name: f"{BENCH} publish-ipc {topic} {count} {qos} {window} {rate} {result}"})
+            read_json(result, 600)
+            if profiler:
+                collector[0].wait(600)
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(60)
+                self.perf_output = None
+        summary = self.finish_collector(collector, count)
+        if os.path.exists(result):
+            published = read_json(result, 1)
+            summary["publisher_msgs_per_s"] = round(published["count"] / published["seconds"], 1)
+        log(f"{path} qos{qos} rate {rate}: {summary}")
+        return summary
+
+    def delivery_run(self, path, count, rate):
+        """paho publishes paced QoS 0; path: paho-sub | swift-direct (baselines) | sdk | swift-ipc receive it."""
+        name = self.next_name(f"bench.sub-{path}")
+        topic = f"bench/{name}"
+        ready, result = f"{self.work}/{name}.ready", f"{self.work}/{name}.sub.json"
+        process = None
+        if path == "paho-sub":
+            process = subprocess.Popen([sys.executable, f"{HERE}/paho_subscriber.py", str(self.port), topic, str(count), ready, result])
+            wait_for_file(ready, 30)
+        elif path == "swift-direct":
+            process, result = self.start_collector(topic, count)
+        elif path == "sdk":
+            self.deploy({name: f"python3 -u {HERE}/ipc_subscriber_component.py {topic} {count} {ready} {result}"})
+            wait_for_file(ready, 120)
+        elif path == "swift-ipc":
+            self.deploy({name: f"{BENCH} subscribe-ipc {topic} {count} {ready} {result}"})
+            wait_for_file(ready, 120)
+        time.sleep(0.5)
+        cpu_before = cpu_ticks(self.nucleus.pid) if self.nucleus and path in ("sdk", "swift-ipc") else None
+        paho_publish(self.port, topic, count, 0, 50, rate)
+        data = read_json(result, 120)
+        summary = summarize(data["samples"], count)
+        if cpu_before is not None and summary["received"]:
+            summary["nucleus_cpu_us_per_msg"] = round((cpu_ticks(self.nucleus.pid) - cpu_before) / TICKS / summary["received"] * 1e6, 1)
+        if process is not None:
+            process.wait(60)
+        log(f"delivery {path}: {summary}")
+        return summary
+
+    def memory_run(self, components, streams, sustained):
+        idle = rss_kb(self.nucleus.pid)
+        log(f"memory: idle RSS {idle} kB; deploying {components} components × {streams} streams")
+        holders = {f"bench.hold{k}": f"{BENCH} hold mem/{k} {streams} {self.work}/hold{k}.ready" for k in range(components)}
+        started = time.time()
+        self.deploy(holders)
+        for k in range(components):
+            if not wait_for_file(f"{self.work}/hold{k}.ready", 600):
+                raise RuntimeError(f"holder {k} did not open its streams")
+        opened = time.time() - started
+        time.sleep(2.0)
+        with_streams = rss_kb(self.nucleus.pid)
+        log(f"memory: {components}×{streams} streams open after {opened:.1f}s, RSS {with_streams} kB")
+        name = self.next_name("bench.sustained")
+        topic, result = f"bench/{name}", f"{self.work}/{name}.pub.json"
+        self.deploy({name: f"{BENCH} publish-ipc {topic} {sustained} 0 50 0 {result}"}, keep_previous=True)
+        samples = []
+        started = time.time()
+        while not os.path.exists(result) and time.time() - started < 900:
+            samples.append([round(time.time() - started, 1), rss_kb(self.nucleus.pid)])
+            time.sleep(1.0)
+        published = read_json(result, 5)
+        time.sleep(2.0)
+        after = rss_kb(self.nucleus.pid)
+        return {
+            "components": components, "streams_per_component": streams,
+            "rss_idle_kb": idle, "rss_with_streams_kb": with_streams, "seconds_to_open_all": round(opened, 1),
+            "sustained_messages": sustained, "sustained_publisher_msgs_per_s": round(published["count"] / published["seconds"], 1),
+            "rss_samples_s_kb": samples, "rss_after_sustained_kb": after,
+        }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant", action="append", default=[], help="NAME=DIR with a greengrass-nucleus binary")
+    parser.add_argument("--cli", help="greengrass-cli binary (default: from the last variant's directory)")
+    parser.add_argument("--count", type=int, default=20000, help="messages per saturated run")
+    parser.add_argument("--paced-count", type=int, default=2500, help="messages per paced run")
+    parser.add_argument("--rate", type=float, default=500, help="paced runs: messages per second")
+    parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--memory", action="store_true", help="100 components × 100 streams on the last variant")
+    parser.add_argument("--components", type=int, default=100)
+    parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--sustained", type=int, default=200000, help="messages of the sustained run during --memory")
+    parser.add_argument("--only", help="comma-separated subset: saturated,paced,delivery")
+    parser.add_argument("--perf", help="perf record the nucleus during the first saturated QoS 0 Swift-IPC run into this file")
+    parser.add_argument("--no-direct", action="store_true", help="skip the direct baselines (profiling runs)")
+    arguments = parser.parse_args()
+    variants = [v.split("=", 1) for v in arguments.variant] or [["current", os.environ.get("GG_BIN_DIR", f"{REPO}/.build-bench/release")]]
+    variants = [(name, os.path.abspath(path)) for name, path in variants]
+    cli = arguments.cli or f"{variants[-1][1]}/greengrass-cli"
+    parts = set((arguments.only or "saturated,paced,delivery").split(","))
+
+    work = tempfile.mkdtemp(prefix="ggbi")
+    port = free_port()
+    with open(f"{work}/mosquitto.conf", "w") as conf:
+        conf.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\n")
+    broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    bench = Bench(work, port, cli)
+    bench.perf_output = arguments.perf and os.path.abspath(arguments.perf)
+    results = {"count": arguments.count, "paced_count": arguments.paced_count, "rate": arguments.rate,
+               "window": arguments.window, "mosquitto": subprocess.run(["/usr/sbin/mosquitto", "-h"], capture_output=True,
+                                                                        text=True).stdout.split("\n")[0]}
+    count, paced, rate, window = arguments.count, arguments.paced_count, arguments.rate, arguments.window
+    try:
+        direct = {}
+        for qos in (() if arguments.no_direct else (0, 1)):
+            for path in ("paho", "swift-direct"):
+                if "saturated" in parts:
+                    direct[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
+                if "paced" in parts:
+                    direct[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
+        if "delivery" in parts and not arguments.no_direct:
+            for path in ("paho-sub", "swift-direct"):
+                direct[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
+        results["direct"] = direct
+        for index, (name, binaries) in enumerate(variants):
+            log(f"variant {name}: {binaries}")
+            bench.start_nucleus(binaries, name)
+            via = {"rss_start_kb": rss_kb(bench.nucleus.pid)}
+            for qos in (0, 1):
+                for path in ("sdk", "swift-ipc"):
+                    if "saturated" in parts:
+                        via[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
+                    if "paced" in parts:
+                        via[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
+            if "delivery" in parts:
+                for path in ("sdk", "swift-ipc"):
+                    via[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
+            via["rss_end_kb"] = rss_kb(bench.nucleus.pid)
+            if arguments.memory and index == len(variants) - 1:
+                bench.stop_nucleus()
+                bench.start_nucleus(binaries, name + "-memory")
+                via["memory"] = bench.memory_run(arguments.components, arguments.streams, arguments.sustained)
+            bench.stop_nucleus()
+            results[name] = via
     finally:
-        nucleus.send_signal(signal.SIGTERM)
-        try:
-            nucleus.wait(30)
-        except subprocess.TimeoutExpired:
-            nucleus.kill()
+        bench.stop_nucleus()
         broker.kill()
         shutil.rmtree(work, ignore_errors=True)
-    for qos in (0, 1):
-        direct, via = results[f"direct_paho_qos{qos}"], results[f"nucleus_sdk_qos{qos}"]
-        if direct.get("msgs_per_s") and via.get("msgs_per_s"):
-            results[f"ratio_qos{qos}_throughput_nucleus_over_direct"] = round(via["msgs_per_s"] / direct["msgs_per_s"], 3)
-            results[f"ratio_qos{qos}_p50_nucleus_over_direct"] = round(via["p50_ms"] / direct["p50_ms"], 3)
     print(json.dumps(results, indent=2))
 
 
