@@ -3,6 +3,7 @@ import MQTTCore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// How one connection attempt ended.
 struct ConnectionEnd: Sendable {
@@ -64,10 +65,12 @@ final class ClientCore {
     private var streamFilterUsers: [TopicFilter: Int] = [:]
     private var nextStreamID: UInt64 = 1
     private let events: AsyncStream<MQTTConnectionEvent>.Continuation
+    private let status: ClientStatus
 
     init(
         configuration: MQTTClientConfiguration, eventLoop: any EventLoop, logger: Logger,
-        messages: AsyncStream<MQTTMessage>.Continuation, events: AsyncStream<MQTTConnectionEvent>.Continuation
+        messages: AsyncStream<MQTTMessage>.Continuation, events: AsyncStream<MQTTConnectionEvent>.Continuation,
+        status: ClientStatus
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
@@ -76,6 +79,7 @@ final class ClientCore {
         self.session = MQTTSession(configuration: configuration.session)
         self.messages = messages
         self.events = events
+        self.status = status
     }
 
     // MARK: Connecting
@@ -199,6 +203,7 @@ final class ClientCore {
                 "Successfully connected to MQTT broker",
                 metadata: ["sessionPresent": "\(settings.sessionPresent)", "host": "\(configuration.host):\(configuration.port)"])
             perform(session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum), on: connection)
+            status.isOnline.store(true, ordering: .releasing)
             if !settings.sessionPresent, !wantedOrder.isEmpty {
                 let requests = wantedOrder.compactMap { wanted[$0] }
                 if let id = session.reserveControlIdentifier() {
@@ -431,6 +436,7 @@ final class ClientCore {
         let wasConnected = connection.negotiated != nil
         if self.connection === connection { self.connection = nil }
         if wasConnected {
+            status.isOnline.store(false, ordering: .releasing)
             perform(session.disconnected(), on: nil)
             logger.warning("Connection interrupted", metadata: ["reason": "\(error)"])
         } else {
@@ -463,6 +469,17 @@ final class ClientCore {
         }
         perform(result.actions, on: connection, deferFlush: true)
         return promise.futureResult
+    }
+
+    /// ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)``: no promise; a message not accepted after all
+    /// is completed as dropped (logged and counted by the session).
+    func enqueue(_ message: MQTTOutboundMessage) {
+        guard !isShuttingDown else {
+            logger.warning("MQTT message dropped", metadata: ["reason": "\(MQTTDropReason.shutdown)"])
+            return
+        }
+        let result = session.publish(message)
+        perform(result.actions, on: connection, deferFlush: true)
     }
 
     func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {
@@ -557,6 +574,7 @@ final class ClientCore {
     func shutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
+        status.isShutDown.store(true, ordering: .releasing)
         if let wait = retryWait {
             retryWait = nil
             wait.task.cancel()
