@@ -40,20 +40,36 @@ public enum IPCReply: Sendable, Hashable {
 public protocol IPCOperationHandler: Sendable {
     /// Runs one operation and returns its reply. Called on an arbitrary task, concurrently for concurrent streams.
     func handle(_ call: IPCCall) async -> IPCReply
+
+    /// Whether calls of `operation` may run on the connection's event-loop thread: true only for handlers that
+    /// never block a thread (no file I/O, no waiting on locks held for long, no CPU-heavy work) — they may still
+    /// `await`. Such calls skip two thread hops (to the concurrency pool and back), which is most of the cost of
+    /// a small request such as PublishToIoTCore. Default: false.
+    func runsOnConnectionLoop(_ operation: String) -> Bool
+}
+
+extension IPCOperationHandler {
+    public func runsOnConnectionLoop(_ operation: String) -> Bool { false }
 }
 
 /// An ``IPCOperationHandler`` made from a closure.
 public struct IPCClosureHandler: IPCOperationHandler {
     private let body: @Sendable (IPCCall) async -> IPCReply
+    private let nonBlocking: Bool
 
     /// Wraps `body`.
-    public init(_ body: @escaping @Sendable (IPCCall) async -> IPCReply) {
+    /// - Parameter runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``; only for a `body`
+    ///   that never blocks its thread.
+    public init(runsOnConnectionLoop: Bool = false, _ body: @escaping @Sendable (IPCCall) async -> IPCReply) {
         self.body = body
+        self.nonBlocking = runsOnConnectionLoop
     }
 
     public func handle(_ call: IPCCall) async -> IPCReply {
         await body(call)
     }
+
+    public func runsOnConnectionLoop(_ operation: String) -> Bool { nonBlocking }
 }
 
 /// Routes calls by operation name; anything unregistered gets the modeled
@@ -72,12 +88,20 @@ public struct IPCRouter: IPCOperationHandler {
     }
 
     /// Routes `operation` to a closure.
-    public mutating func register(_ operation: String, _ body: @escaping @Sendable (IPCCall) async -> IPCReply) {
-        routes[operation] = IPCClosureHandler(body)
+    /// - Parameter runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``.
+    public mutating func register(
+        _ operation: String, runsOnConnectionLoop: Bool = false, _ body: @escaping @Sendable (IPCCall) async -> IPCReply
+    ) {
+        routes[operation] = IPCClosureHandler(runsOnConnectionLoop: runsOnConnectionLoop, body)
     }
 
     /// The registered operation names.
     public var operations: [String] { routes.keys.sorted() }
+
+    /// The route's answer; the "not supported" reply for an unknown operation never blocks.
+    public func runsOnConnectionLoop(_ operation: String) -> Bool {
+        routes[operation]?.runsOnConnectionLoop(operation) ?? true
+    }
 
     public func handle(_ call: IPCCall) async -> IPCReply {
         guard let handler = routes[call.operation] else {

@@ -29,6 +29,10 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     private var streams: [Int32: IPCStream] = [:]
     private var readHeld = false
     private var connectTimer: Scheduled<Void>?
+    /// Runs non-blocking handlers (``IPCOperationHandler/runsOnConnectionLoop(_:)``) on this connection's loop.
+    private var loopExecutor: EventLoopTaskExecutor?
+    /// A flush is queued on the loop: replies and events written until it runs leave in one syscall.
+    private var flushScheduled = false
 
     init(
         configuration: IPCServerConfiguration,
@@ -54,6 +58,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        loopExecutor = EventLoopTaskExecutor.forLoop(context.eventLoop)
         let bound = self.bound
         // A client that connects and never completes Connect must not hold a connection slot forever.
         connectTimer = context.eventLoop.scheduleTask(in: connectTimeout) {
@@ -173,14 +178,19 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         streams[streamID] = stream
         let call = IPCCall(principal: principal ?? "", operation: operation, payload: Array(buffer: payload), stream: stream)
         let handler = operationHandler
-        spawn {
+        let body: @Sendable () async -> Void = {
             let reply = await handler.handle(call)
             eventLoop.executeSoon { bound.value.operationReturned(reply, on: streamID) }
+        }
+        if let loopExecutor, handler.runsOnConnectionLoop(operation) {
+            Task(executorPreference: loopExecutor, operation: body)
+        } else {
+            spawn(body)
         }
     }
 
     /// Starts a task for a handler or the authenticator: they are async and may wait on other parts of the
-    /// nucleus, so they never run on the event loop itself.
+    /// nucleus, so unless they declare themselves non-blocking they never run on the event loop itself.
     private func spawn(_ body: @escaping @Sendable () async -> Void) {
         Task(operation: body)
     }
@@ -215,7 +225,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
             for message in messages {
                 write(message, flush: false)
             }
-            if !messages.isEmpty { context?.flush() }
+            if !messages.isEmpty { scheduleFlush() }
             if streamClosed {
                 streams.removeValue(forKey: streamID)?.terminate(.serverClosed)
             }
@@ -228,6 +238,19 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
             case .alreadyResponded: return .failure(.alreadyResponded(streamID: streamID))
             case .tooManyEventsBeforeResponse: return .failure(.tooManyEventsBeforeResponse(streamID: streamID))
             }
+        }
+    }
+
+    /// Flushes once the loop has run what is already queued (other replies of the same burst), instead of one
+    /// syscall per reply.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let bound = self.bound
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
         }
     }
 
