@@ -70,7 +70,8 @@ public final class IoTCoreBridge: Service, Sendable {
 
     /// Registers the two operations on `router`.
     public func register(on router: inout IPCRouter) {
-        router.register(Self.publishOperation) { call in await self.publish(call) }
+        // Publishing never blocks (decode, authorize, hand to the MQTT client): it runs on the IPC connection's loop.
+        router.register(Self.publishOperation, runsOnConnectionLoop: true) { call in await self.publish(call) }
         router.register(Self.subscribeOperation) { call in await self.subscribe(call) }
     }
 
@@ -113,15 +114,14 @@ public final class IoTCoreBridge: Service, Sendable {
             properties.responseTopic = request.responseTopic
             properties.payloadFormatIndicator = request.payloadFormat.map { $0 == .utf8 ? 1 : 0 }
             properties.contentType = request.contentType
-            do {
-                // Greengrass answers once the message is accepted into the spool, not on PUBACK (reference §7).
-                try await client.publish(
+            do throws(MQTTClientError) {
+                // Greengrass answers once the message is accepted into the spool, not on PUBACK (reference §7);
+                // `enqueue` decides that without waiting for the MQTT client's event loop.
+                try client.enqueue(
                     topic: topic, payload: ByteBuffer(bytes: payload), qos: qos == .atLeastOnce ? .atLeastOnce : .atMostOnce,
-                    retain: request.retain ?? false, properties: properties, until: .accepted)
-            } catch let error as MQTTClientError {
-                if error.code == .invalidTopic { throw .invalidArguments("\(error)") }
-                throw .serviceError("Publish to topic \(topic) failed: \(error)")
+                    retain: request.retain ?? false, properties: properties)
             } catch {
+                if error.code == .invalidTopic { throw .invalidArguments("\(error)") }
                 throw .serviceError("Publish to topic \(topic) failed: \(error)")
             }
             state.withLock { $0.published += 1 }
