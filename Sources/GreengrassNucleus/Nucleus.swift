@@ -325,7 +325,12 @@ public enum Nucleus {
         let initialFile = paths.configDirectory + "/config.yaml"
         let configFile = options.configFile ?? (persisted == nil && FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
         let tree = try mergedConfiguration(persisted: persisted, file: configFile, paths: paths)
-        try saveConfiguration(tree, store: store, paths: paths)
+        // An unchanged configuration (every restart without --config) costs no store commit and no fsync.
+        if tree != persisted {
+            try saveConfiguration(tree, store: store, paths: paths)
+        } else {
+            EffectiveConfiguration.write(tree, to: paths.effectiveConfig)
+        }
         return tree
     }
 
