@@ -64,6 +64,54 @@ struct DurabilityKillTests {
         #expect(outcomes.count == iterations)
     }
 
+    /// The narrowest window: the nucleus is killed the moment a new component process shows up in `/proc`, i.e.
+    /// between spawning it and recording its process group in the store. The next nucleus must still stop it.
+    @Test func killNineJustAfterAComponentProcessIsSpawnedLeavesNoOrphan() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggdw")
+        let components = try DurableComponents(in: directory, install: "true")
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start()
+        defer {
+            nucleus.stop()
+            for process in components.processes { kill(process.pid, SIGKILL) }
+        }
+        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
+        try #require(first.contains(": SUCCEEDED"), "\(first)")
+        var committed = DurableComponents.setA
+        for iteration in 0..<4 {
+            let target = committed == DurableComponents.setA ? DurableComponents.setB : DurableComponents.setA
+            let before = components.processes
+            let id = try await nucleus.submitDeployment(components.arguments(from: committed, to: target))
+            // Poll /proc as fast as it can be read; kill as soon as any new component process exists.
+            var spawned: Set<ProcessIdentity> = []
+            let appeared = await NucleusProcess.eventually(timeout: .seconds(30)) {
+                for _ in 0..<2000 {
+                    spawned = components.processes.subtracting(before)
+                    if !spawned.isEmpty { return true }
+                }
+                return false
+            }
+            try #require(appeared, "iteration \(iteration): no new component process appeared")
+            nucleus.kill()
+            let killedRun = components.processes
+            try nucleus.start()
+            let ended = try await NucleusProcess.eventually(timeout: .seconds(60)) {
+                let status = try await nucleus.deploymentStatus(id)
+                return status == "SUCCEEDED" || status == "FAILED"
+            }
+            try #require(ended, "iteration \(iteration): deployment \(id) did not end")
+            let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(target) }
+            if !settled {
+                let listed = try await nucleus.listedComponents()
+                Issue.record("iteration \(iteration): \(String(describing: listed))")
+                return
+            }
+            let survivors = killedRun.filter(\.isAlive)
+            #expect(survivors.isEmpty, "iteration \(iteration): killed right after \(spawned) appeared; still alive: \(survivors)")
+            committed = target
+        }
+    }
+
     /// A deployment with ROLLBACK whose new component crashes, killed while the nucleus runs the new (broken) set:
     /// after the restart it must still roll back to the set from before the deployment, not to the broken set the
     /// killed run had already committed.
