@@ -471,15 +471,20 @@ final class ClientCore {
         return promise.futureResult
     }
 
-    /// ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)``: no promise; a message not accepted after all
-    /// is completed as dropped (logged and counted by the session).
-    func enqueue(_ message: MQTTOutboundMessage) {
+    /// Takes everything ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)`` queued, in order. No promises:
+    /// a message not accepted after all is completed as dropped (logged and counted by the session).
+    func drainEnqueued() {
+        let batch = status.enqueued.withLock { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
         guard !isShuttingDown else {
-            logger.warning("MQTT message dropped", metadata: ["reason": "\(MQTTDropReason.shutdown)"])
+            logger.warning("MQTT messages dropped", metadata: ["reason": "\(MQTTDropReason.shutdown)", "count": "\(batch.count)"])
             return
         }
-        let result = session.publish(message)
-        perform(result.actions, on: connection, deferFlush: true)
+        for message in batch {
+            perform(session.publish(message).actions, on: connection, deferFlush: true)
+        }
     }
 
     func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {

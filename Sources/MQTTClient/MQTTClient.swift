@@ -142,8 +142,16 @@ public final class MQTTClient: Service, Sendable {
             throw MQTTClientError(dropped: .largerThanSpool)
         }
         let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
-        let core = self.core
-        eventLoop.execute { core.value.enqueue(message) }
+        // One loop task (and one wake-up of the loop) per batch, not per message: while a drain is pending,
+        // further messages only join the queue.
+        let startsBatch = status.enqueued.withLock { queue in
+            queue.append(message)
+            return queue.count == 1
+        }
+        if startsBatch {
+            let core = self.core
+            eventLoop.execute { core.value.drainEnqueued() }
+        }
     }
 
     /// Subscribes to several filters with per-filter options; the subscriptions are re-sent after a reconnect
@@ -219,4 +227,7 @@ final class ClientStatus: Sendable {
     let isOnline = Atomic<Bool>(false)
     /// ``MQTTClient/shutdown()`` was called.
     let isShutDown = Atomic<Bool>(false)
+    /// Messages handed to ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)`` that the loop has not
+    /// taken yet, in order. Bounded by the callers' own pace: the loop drains all of it on every pass.
+    let enqueued = Mutex<[MQTTOutboundMessage]>([])
 }
