@@ -4,11 +4,11 @@
     swift build -c release --scratch-path .build-bench --product greengrass-nucleus
     swift build -c release --scratch-path .build-bench --product greengrass-cli
     python3 Benchmarks/IPC/bench_ipc.py --variant after=.build-bench/release [--variant before=/tmp/gg-before] \
-        [--count 20000] [--paced-count 2500] [--rate 500] [--memory]
+        [--count 20000] [--paced-count 2500] [--rate 500] [--rounds 3] [--memory]
 
 One Mosquitto on a free loopback port serves the whole run. The direct baselines run once; every --variant (a
 directory holding a greengrass-nucleus binary) then gets its own fresh nucleus root, so before/after builds are
-compared against the same baselines. Every message carries its CLOCK_REALTIME send time; an outside collector
+compared against the same baselines; --rounds repeats baselines and variants interleaved (medians are reported). Every message carries its CLOCK_REALTIME send time; an outside collector
 (our MQTTClient, `ipc-bench collect`: it keeps up with the fastest publisher, which a Python subscriber does not)
 records its receive time, and reads the nucleus's CPU ticks at the first and the last message it receives.
 
@@ -306,6 +306,19 @@ Manifests:
         }
 
 
+def median_of(runs):
+    """Per run key, the median of every numeric figure over the rounds."""
+    merged = {}
+    for key in runs[0] if runs else []:
+        values = [run[key] for run in runs if key in run]
+        if isinstance(values[0], dict):
+            merged[key] = {field: round(statistics.median([v[field] for v in values if field in v]), 3)
+                           for field in values[0] if isinstance(values[0][field], (int, float))}
+        else:
+            merged[key] = statistics.median(values)
+    return merged
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR with a greengrass-nucleus binary")
@@ -318,6 +331,7 @@ def main():
     parser.add_argument("--components", type=int, default=100)
     parser.add_argument("--streams", type=int, default=100)
     parser.add_argument("--sustained", type=int, default=200000, help="messages of the sustained run during --memory")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions; medians are reported")
     parser.add_argument("--only", help="comma-separated subset: saturated,paced,delivery")
     parser.add_argument("--perf", help="perf record the nucleus during the first saturated QoS 0 Swift-IPC run into this file")
     parser.add_argument("--no-direct", action="store_true", help="skip the direct baselines (profiling runs)")
@@ -337,41 +351,49 @@ def main():
     bench = Bench(work, port, cli)
     bench.perf_output = arguments.perf and os.path.abspath(arguments.perf)
     results = {"count": arguments.count, "paced_count": arguments.paced_count, "rate": arguments.rate,
-               "window": arguments.window, "mosquitto": subprocess.run(["/usr/sbin/mosquitto", "-h"], capture_output=True,
-                                                                        text=True).stdout.split("\n")[0]}
+               "window": arguments.window, "rounds": arguments.rounds,
+               "mosquitto": subprocess.run(["/usr/sbin/mosquitto", "-h"], capture_output=True, text=True).stdout.split("\n")[0]}
     count, paced, rate, window = arguments.count, arguments.paced_count, arguments.rate, arguments.window
+    rounds = {"direct": [], **{name: [] for name, _ in variants}}
     try:
-        direct = {}
-        for qos in (() if arguments.no_direct else (0, 1)):
-            for path in ("paho", "swift-direct"):
-                if "saturated" in parts:
-                    direct[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
-                if "paced" in parts:
-                    direct[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
-        if "delivery" in parts and not arguments.no_direct:
-            for path in ("paho-sub", "swift-direct"):
-                direct[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
-        results["direct"] = direct
-        for index, (name, binaries) in enumerate(variants):
-            log(f"variant {name}: {binaries}")
-            bench.start_nucleus(binaries, name)
-            via = {"rss_start_kb": rss_kb(bench.nucleus.pid)}
-            for qos in (0, 1):
-                for path in ("sdk", "swift-ipc"):
+        # Rounds interleave the baselines and every variant, so a load change on the shared machine hits all of
+        # them alike; the medians over rounds are what BENCHMARKS.md reports.
+        for round_index in range(arguments.rounds):
+            log(f"round {round_index + 1}/{arguments.rounds}")
+            direct = {}
+            for qos in (() if arguments.no_direct else (0, 1)):
+                for path in ("paho", "swift-direct"):
                     if "saturated" in parts:
-                        via[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
+                        direct[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
                     if "paced" in parts:
-                        via[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
-            if "delivery" in parts:
-                for path in ("sdk", "swift-ipc"):
-                    via[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
-            via["rss_end_kb"] = rss_kb(bench.nucleus.pid)
-            if arguments.memory and index == len(variants) - 1:
+                        direct[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
+            if "delivery" in parts and not arguments.no_direct:
+                for path in ("paho-sub", "swift-direct"):
+                    direct[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
+            rounds["direct"].append(direct)
+            for name, binaries in variants:
+                log(f"variant {name}: {binaries}")
+                bench.start_nucleus(binaries, f"{name}-{round_index}")
+                via = {"rss_start_kb": rss_kb(bench.nucleus.pid)}
+                for qos in (0, 1):
+                    for path in ("sdk", "swift-ipc"):
+                        if "saturated" in parts:
+                            via[f"{path} qos{qos} saturated"] = bench.publish_run(path, qos, count, window, 0)
+                        if "paced" in parts:
+                            via[f"{path} qos{qos} paced"] = bench.publish_run(path, qos, paced, window, rate)
+                if "delivery" in parts:
+                    for path in ("sdk", "swift-ipc"):
+                        via[f"delivery {path}"] = bench.delivery_run(path, paced, rate)
+                via["rss_end_kb"] = rss_kb(bench.nucleus.pid)
                 bench.stop_nucleus()
-                bench.start_nucleus(binaries, name + "-memory")
-                via["memory"] = bench.memory_run(arguments.components, arguments.streams, arguments.sustained)
+                rounds[name].append(via)
+        results["rounds_detail"] = rounds
+        results["median"] = {name: median_of(runs) for name, runs in rounds.items()}
+        if arguments.memory:
+            name, binaries = variants[-1]
+            bench.start_nucleus(binaries, name + "-memory")
+            results["memory"] = {"variant": name, **bench.memory_run(arguments.components, arguments.streams, arguments.sustained)}
             bench.stop_nucleus()
-            results[name] = via
     finally:
         bench.stop_nucleus()
         broker.kill()

@@ -121,9 +121,12 @@ func publishDirect(_ arguments: [String]) async throws {
             try await Task.sleep(for: .milliseconds(10))
         }
         try await Task.sleep(for: .seconds(1))  // same settle time as the component publishers
+        // QoS 0: await what the nucleus answers a component at (accepted: handed to the connection). QoS 1: await
+        // the PUBACK, as paho's wait_for_publish does, so the window bounds unacknowledged messages; awaiting only
+        // acceptance would let the publisher overrun the offline spool and drop the oldest messages.
+        let completion: MQTTPublishCompletion = qos == .atMostOnce ? .accepted : .acknowledged
         let seconds = try await drive(count: count, window: window, rate: rate) { index in
-            // The nucleus answers a component once the message is accepted; the direct baseline awaits the same.
-            try await client.publish(topic: topic, payload: ByteBuffer(bytes: stampedPayload(index)), qos: qos, until: .accepted)
+            try await client.publish(topic: topic, payload: ByteBuffer(bytes: stampedPayload(index)), qos: qos, until: completion)
         }
         // QoS 1 messages accepted but not yet acknowledged would be dropped by shutting down now.
         let drained = ContinuousClock.now.advanced(by: .seconds(120))
