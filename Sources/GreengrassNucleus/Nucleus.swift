@@ -229,7 +229,9 @@ public enum Nucleus {
                             options: options, store: store, paths: paths, running: settings, logFiles: logFiles,
                             onReloaded: { policies.reload() }, logger: logger)
                     })),
-                    .init(service: SystemdService(notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton)),
+                    .init(service: SystemdService(
+                        notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton,
+                        isRestarting: { await restart.isRequested })),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],

@@ -21,13 +21,21 @@ struct SystemdService: Service {
     let notifier: SystemdNotifier
     let supervisor: Supervisor<ContinuousClock>
     let eventLoops: any EventLoopGroup
+    /// Whether this shutdown is a restart in place (Bootstrap): then systemd hears RELOADING=1, not STOPPING=1 —
+    /// after STOPPING=1 it would wait for the main process to exit, which an exec never does, and kill it.
+    let isRestarting: @Sendable () async -> Bool
 
     func run() async throws {
         if let wedgeAfter = Self.testWedgeDelay() { wedgeEventLoopForTesting(after: wedgeAfter) }
         await cancelWhenGracefulShutdown {
             await notifier.runWatchdog { await isAlive() }
         }
-        notifier.stopping(status: "Stopping components")
+        if await isRestarting() {
+            notifier.reloading()
+            notifier.status("Restarting the nucleus for a deployment's Bootstrap")
+        } else {
+            notifier.stopping(status: "Stopping components")
+        }
     }
 
     /// Alive = every event loop runs a task, and the supervisor's state lock can be taken.

@@ -192,6 +192,27 @@ struct SystemdNotifyIntegrationTests {
         #expect(nucleus.stop(timeout: .seconds(60)) == 0, "\(nucleus.consoleOutput())")
     }
 
+    /// A Bootstrap restart re-executes the nucleus in place: systemd must see RELOADING=1 and a second READY=1, never
+    /// STOPPING=1 (after which it would wait for an exit that never comes and kill the service).
+    @Test func bootstrapRestartInPlaceIsAReloadForSystemd() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsd")
+        let listener = try await NotifyListener(directory: directory)
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(environment: ["NOTIFY_SOCKET": listener.socketPath])
+        defer { nucleus.kill() }
+        let folder = try ComponentFolder(in: directory)
+        try folder.recipe("boot.yaml", NucleusArtifactsBootstrapTests.recipe(version: "1.0.0", bootstrap: "exit 100"))
+        try await NucleusArtifactsBootstrapTests.writeArtifacts(folder, version: "1.0.0")
+        let (_, status) = try await nucleus.deploy(["-r", folder.recipes, "-a", folder.artifacts, "-m", "com.example.Boot=1.0.0"])
+        #expect(status.contains(": SUCCEEDED"), "\(status)")
+        let texts = listener.datagrams.map(\.text)
+        let readies = texts.indices.filter { texts[$0].hasPrefix("READY=1") }
+        #expect(readies.count == 2, "\(texts)")
+        let reloading = texts.firstIndex { $0.hasPrefix("RELOADING=1") }
+        #expect(reloading.map { readies.count == 2 && readies[0] < $0 && $0 < readies[1] } == true, "\(texts)")
+        #expect(!texts.contains { $0.hasPrefix("STOPPING=1") }, "\(texts)")
+    }
+
     @Test func withoutNotifySocketTheNucleusRunsTheSame() async throws {
         let directory = try TemporaryDirectory(prefix: "ggsd")
         let nucleus = NucleusProcess(root: directory.file("root"))
