@@ -94,7 +94,7 @@ public enum Nucleus {
         let logger = logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.Kernel")
         logger.info("Nucleus starting", metadata: ["eventType": "system-start", "root": "\(paths.root)", "version": "\(NucleusVersion.current)"])
 
-        killLeftoverProcessGroups(store: store, logger: logger)
+        killLeftoverProcessGroups(store: store, socketPath: paths.ipcSocket, logger: logger)
 
         let tokens = AuthenticationTokens()
         let platform = Platform.linux(machine: machineName(), overrides: settings.platformOverride)
@@ -376,7 +376,7 @@ public enum Nucleus {
 
     /// Process groups a previous nucleus recorded and that still exist were orphaned by a crash: stop them
     /// before starting components again, so nothing runs twice.
-    static func killLeftoverProcessGroups(store: NucleusStore, logger: Logger) {
+    static func killLeftoverProcessGroups(store: NucleusStore, socketPath: String, logger: Logger) {
         let groups = (try? store.processGroups()) ?? []
         let live = LeftoverSessions.live(among: Set(groups.map(\.pgid).filter { $0 > 1 }))
         for (pgid, component) in groups where live.contains(pgid) {
@@ -384,9 +384,18 @@ public enum Nucleus {
                 "Stopping a process group left by the previous nucleus run",
                 metadata: ["eventType": "orphan-cleanup", "serviceName": "\(component)", "pgid": "\(pgid)"])
         }
+        // A process spawned just before a crash may not be recorded yet; every component process carries this
+        // root's socket path in its environment, and none of this run's components has started yet.
+        let unrecorded = LeftoverSessions.sessions(withEnvironment: "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH=\(socketPath)")
+            .subtracting(live)
+        if !unrecorded.isEmpty {
+            logger.warning(
+                "Stopping unrecorded component processes left by the previous nucleus run",
+                metadata: ["eventType": "orphan-cleanup", "pgids": "\(unrecorded.sorted())"])
+        }
         // All groups at once, and exited processes that init has not reaped yet count as gone: stopping them one
         // by one with `kill(-pgid, 0)` waited the full 2 s per group whenever init reaps slowly.
-        let killed = LeftoverSessions.terminate(live, gracePeriod: .seconds(2))
+        let killed = LeftoverSessions.terminate(live.union(unrecorded), gracePeriod: .seconds(2))
         if !killed.isEmpty {
             logger.warning(
                 "Left-over process groups ignored SIGTERM: killed with SIGKILL",

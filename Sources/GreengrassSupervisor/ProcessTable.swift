@@ -48,7 +48,13 @@ extension Int32 {
 enum ProcessTable {
     /// Live (non-zombie) processes whose session or process group is one of `sessions`.
     static func members(of sessions: Set<Int32>) -> [ProcStat] {
-        guard !sessions.isEmpty, let directory = opendir("/proc") else { return [] }
+        guard !sessions.isEmpty else { return [] }
+        return liveProcesses().filter { sessions.contains($0.session) || sessions.contains($0.processGroup) }
+    }
+
+    /// Every live (non-zombie) process in `/proc`.
+    static func liveProcesses() -> [ProcStat] {
+        guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
         var result: [ProcStat] = []
         while let entry = readdir(directory) {
@@ -60,11 +66,24 @@ enum ProcessTable {
                 return Int32(String(decoding: name, as: UTF8.self))
             }
             guard let pid, let stat = readStat(pid), stat.isAlive else { continue }
-            if sessions.contains(stat.session) || sessions.contains(stat.processGroup) {
-                result.append(stat)
-            }
+            result.append(stat)
         }
         return result
+    }
+
+    /// Whether the environment of `pid` holds the entry `NAME=value` (bounded read: at most 1 MiB).
+    static func environment(of pid: Int32, contains entry: [UInt8]) -> Bool {
+        let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while bytes.count < 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return bytes.split(separator: 0).contains { $0.elementsEqual(entry) }
     }
 
     static func readStat(_ pid: Int32) -> ProcStat? {
@@ -130,6 +149,19 @@ public enum LeftoverSessions {
     public static func live(among sessions: Set<Int32>) -> Set<Int32> {
         let members = ProcessTable.members(of: sessions)
         return sessions.filter { session in members.contains { $0.session == session || $0.processGroup == session } }
+    }
+
+    /// Sessions of live processes whose environment holds `entry` (`NAME=value`). The nucleus gives every component
+    /// process its socket path, so this finds what an earlier run of the same root left behind — including a
+    /// process it spawned but was killed before it could record.
+    /// A session whose leader is alive but lacks the entry (a login shell that ran such a process) is not taken.
+    public static func sessions(withEnvironment entry: String) -> Set<Int32> {
+        let wanted = Array(entry.utf8)
+        let processes = ProcessTable.liveProcesses()
+        let pids = Set(processes.map(\.pid))
+        let matching = processes.filter { ProcessTable.environment(of: $0.pid, contains: wanted) }
+        let matchingPids = Set(matching.map(\.pid))
+        return Set(matching.map(\.session).filter { $0 > 1 && (!pids.contains($0) || matchingPids.contains($0)) })
     }
 
     /// SIGTERM to every process of all `sessions` at once, SIGKILL to whatever is left after `gracePeriod`.
