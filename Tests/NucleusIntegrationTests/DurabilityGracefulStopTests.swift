@@ -52,6 +52,7 @@ struct DurabilityGracefulStopTests {
         // SIGTERM is ignored, so the stop waits the grace period, then SIGKILLs; then everything else is quick.
         #expect(took >= Self.stopGracePeriod - .milliseconds(500), "stopped after \(took): the grace period was not given")
         #expect(took < Self.stopGracePeriod + .seconds(10), "stopped after \(took)")
+        print("graceful stop with a SIGTERM-ignoring component: exit \(exitCode.map(String.init) ?? "none") after \(milliseconds(took))")
         let alive = everything.filter(\.isAlive)
         #expect(alive.isEmpty, "component processes left after the nucleus exited: \(alive)")
 
