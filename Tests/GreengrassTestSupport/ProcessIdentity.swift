@@ -18,14 +18,29 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
 
     /// The identity of the live (not zombie) process `pid`, or nil when there is none.
     public static func of(_ pid: Int32) -> ProcessIdentity? {
+        // The start time is field 22, i.e. the 20th after the command name.
+        guard let fields = liveStatFields(pid), fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+        return ProcessIdentity(pid: pid, startTime: start)
+    }
+
+    /// The live (not zombie) direct children of `pid` (field 4 of their `/proc/<child>/stat`).
+    public static func children(of pid: Int32) -> Set<Int32> {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return Set(entries.compactMap(Int32.init).filter { child in
+            guard let fields = liveStatFields(child), fields.count > 1 else { return false }
+            return Int32(fields[1]) == pid
+        })
+    }
+
+    /// The fields of `/proc/<pid>/stat` after the command name (state first), or nil for a missing or zombie process.
+    private static func liveStatFields(_ pid: Int32) -> [Substring]? {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
         // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so parse after the last ')'.
         let text = String(decoding: data, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
-        // fields[0] is the state (field 3); the start time is field 22, i.e. fields[19].
-        guard fields.count > 19, fields[0] != "Z", fields[0] != "X", let start = UInt64(fields[19]) else { return nil }
-        return ProcessIdentity(pid: pid, startTime: start)
+        guard let state = fields.first, state != "Z", state != "X" else { return nil }
+        return fields
     }
 
     /// Whether this very process (same pid and start time) is still alive.

@@ -18,99 +18,75 @@ struct DurabilityKillTests {
         let seed = durabilitySeed()
         var random = SplitMix64(state: seed)
         let iterations = ProcessInfo.processInfo.environment["GG_DURABILITY_KILLS"].flatMap { Int($0) } ?? 8
-        let directory = try TemporaryDirectory(prefix: "ggdk")
-        let components = try DurableComponents(in: directory)
-        let nucleus = NucleusProcess(root: directory.file("root"))
-        try nucleus.start()
-        defer {
-            nucleus.stop()
-            for process in components.processes { kill(process.pid, SIGKILL) }
-        }
-        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
-        try #require(first.contains(": SUCCEEDED"), "\(first)")
+        try await withDurableNucleus(prefix: "ggdk") { nucleus, components, _ in
+            var committed = DurableComponents.setA
+            var outcomes: [String] = []
+            let deadline = ContinuousClock.now + .seconds(180)
+            for iteration in 0..<iterations {
+                try #require(ContinuousClock.now < deadline, "seed \(seed): only \(iteration) of \(iterations) kills fit in the time limit")
+                let target = committed == DurableComponents.setA ? DurableComponents.setB : DurableComponents.setA
+                let delay = Int(random.next() % 801)
+                let context = "seed \(seed), iteration \(iteration), kill \(delay) ms after deployment create"
+                let id = try await nucleus.submitDeployment(
+                    components.arguments(from: committed, to: target, extra: ["--failure-handling-policy", "ROLLBACK"]))
+                try await Task.sleep(for: .milliseconds(delay))
+                let killedRun = components.processes
+                nucleus.kill()
 
-        var committed = DurableComponents.setA
-        var outcomes: [String] = []
-        let deadline = ContinuousClock.now + .seconds(180)
-        for iteration in 0..<iterations {
-            try #require(ContinuousClock.now < deadline, "seed \(seed): only \(iteration) of \(iterations) kills fit in the time limit")
-            let target = committed == DurableComponents.setA ? DurableComponents.setB : DurableComponents.setA
-            let delay = Int(random.next() % 801)
-            let context = "seed \(seed), iteration \(iteration), kill \(delay) ms after deployment create"
-            let id = try await nucleus.submitDeployment(
-                components.arguments(from: committed, to: target, extra: ["--failure-handling-policy", "ROLLBACK"]))
-            try await Task.sleep(for: .milliseconds(delay))
-            let killedRun = components.processes
-            nucleus.kill()
-
-            try nucleus.start()
-            var status: String?
-            let ended = try await NucleusProcess.eventually(timeout: .seconds(60)) {
-                status = try await nucleus.deploymentStatus(id)
-                return status == "SUCCEEDED" || status == "FAILED"
+                try nucleus.start()
+                let (ended, status) = try await nucleus.awaitEnd(ofDeployment: id)
+                try #require(ended, "\(context): deployment \(id) stuck at \(status ?? "unknown")")
+                // SUCCEEDED: the new set; FAILED: rolled back to the previous one. Nothing in between.
+                let expected = status == "SUCCEEDED" ? target : committed
+                let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(expected) }
+                let listed = try await nucleus.listedComponents()
+                try #require(settled, "\(context): deployment \(status ?? "?"), expected \(expected), component list shows \(String(describing: listed))")
+                let survivors = killedRun.filter(\.isAlive)
+                #expect(survivors.isEmpty, "\(context): processes of the killed run still alive: \(survivors)")
+                outcomes.append("\(delay)ms→\(status ?? "?")")
+                committed = expected
             }
-            try #require(ended, "\(context): deployment \(id) stuck at \(status ?? "unknown")")
-            // SUCCEEDED: the new set; FAILED: rolled back to the previous one. Nothing in between.
-            let expected = status == "SUCCEEDED" ? target : committed
-            let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(expected) }
-            let listed = try await nucleus.listedComponents()
-            try #require(settled, "\(context): deployment \(status ?? "?"), expected \(expected), component list shows \(String(describing: listed))")
-            let survivors = killedRun.filter(\.isAlive)
-            #expect(survivors.isEmpty, "\(context): processes of the killed run still alive: \(survivors)")
-            outcomes.append("\(delay)ms→\(status ?? "?")")
-            committed = expected
+            print("kill -9 during deployments (seed \(seed)): \(outcomes.joined(separator: ", "))")
+            #expect(outcomes.count == iterations)
         }
-        print("kill -9 during deployments (seed \(seed)): \(outcomes.joined(separator: ", "))")
-        #expect(outcomes.count == iterations)
     }
 
     /// The narrowest window: the nucleus is killed the moment a new component process shows up in `/proc`, i.e.
     /// between spawning it and recording its process group in the store. The next nucleus must still stop it.
     @Test func killNineJustAfterAComponentProcessIsSpawnedLeavesNoOrphan() async throws {
-        let directory = try TemporaryDirectory(prefix: "ggdw")
-        let components = try DurableComponents(in: directory, install: "true")
-        let nucleus = NucleusProcess(root: directory.file("root"))
-        try nucleus.start()
-        defer {
-            nucleus.stop()
-            for process in components.processes { kill(process.pid, SIGKILL) }
-        }
-        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
-        try #require(first.contains(": SUCCEEDED"), "\(first)")
-        var committed = DurableComponents.setA
-        for iteration in 0..<4 {
-            let target = committed == DurableComponents.setA ? DurableComponents.setB : DurableComponents.setA
-            let nucleusPid = try #require(nucleus.pid)
-            let before = Self.children(of: nucleusPid)
-            let id = try await nucleus.submitDeployment(components.arguments(from: committed, to: target))
-            // Watch the nucleus's children (only `stat` files: a few milliseconds per scan) and kill as soon as a
-            // new one exists, ideally before the nucleus has recorded its process group.
-            var spawned: Set<Int32> = []
-            let appeared = await NucleusProcess.eventually(timeout: .seconds(30)) {
-                for _ in 0..<2_000 {
-                    spawned = Self.children(of: nucleusPid).subtracting(before)
-                    if !spawned.isEmpty { return true }
+        try await withDurableNucleus(prefix: "ggdw", install: "true") { nucleus, components, _ in
+            var committed = DurableComponents.setA
+            for iteration in 0..<4 {
+                let target = committed == DurableComponents.setA ? DurableComponents.setB : DurableComponents.setA
+                let nucleusPid = try #require(nucleus.pid)
+                let before = ProcessIdentity.children(of: nucleusPid)
+                let id = try await nucleus.submitDeployment(components.arguments(from: committed, to: target))
+                // Watch the nucleus's children (only `stat` files: a few milliseconds per scan) and kill as soon as a
+                // new one exists, ideally before the nucleus has recorded its process group.
+                var spawned: Set<Int32> = []
+                let appeared = await NucleusProcess.eventually(timeout: .seconds(30)) {
+                    for _ in 0..<2_000 {
+                        spawned = ProcessIdentity.children(of: nucleusPid).subtracting(before)
+                        if !spawned.isEmpty { return true }
+                    }
+                    return false
                 }
-                return false
+                try #require(appeared, "iteration \(iteration): no new component process appeared")
+                nucleus.kill()
+                let killedRun = components.processes
+                try nucleus.start()
+                let ended = try await nucleus.awaitEnd(ofDeployment: id).ended
+                try #require(ended, "iteration \(iteration): deployment \(id) did not end")
+                let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(target) }
+                if !settled {
+                    let listed = try await nucleus.listedComponents()
+                    Issue.record("iteration \(iteration): \(String(describing: listed))")
+                    return
+                }
+                let survivors = killedRun.filter(\.isAlive)
+                #expect(survivors.isEmpty, "iteration \(iteration): killed right after \(spawned) appeared; still alive: \(survivors)")
+                committed = target
             }
-            try #require(appeared, "iteration \(iteration): no new component process appeared")
-            nucleus.kill()
-            let killedRun = components.processes
-            try nucleus.start()
-            let ended = try await NucleusProcess.eventually(timeout: .seconds(60)) {
-                let status = try await nucleus.deploymentStatus(id)
-                return status == "SUCCEEDED" || status == "FAILED"
-            }
-            try #require(ended, "iteration \(iteration): deployment \(id) did not end")
-            let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(target) }
-            if !settled {
-                let listed = try await nucleus.listedComponents()
-                Issue.record("iteration \(iteration): \(String(describing: listed))")
-                return
-            }
-            let survivors = killedRun.filter(\.isAlive)
-            #expect(survivors.isEmpty, "iteration \(iteration): killed right after \(spawned) appeared; still alive: \(survivors)")
-            committed = target
         }
     }
 
@@ -118,86 +94,52 @@ struct DurabilityKillTests {
     /// the nucleus had died between spawning the components and recording them. The next nucleus must find them
     /// anyway (they carry its socket path in their environment) and stop them before starting the set again.
     @Test func unrecordedLeftoversAreStillStoppedAfterKillNine() async throws {
-        let directory = try TemporaryDirectory(prefix: "ggdu")
-        let components = try DurableComponents(in: directory, install: "true")
-        let nucleus = NucleusProcess(root: directory.file("root"))
-        try nucleus.start()
-        defer {
-            nucleus.stop()
-            for process in components.processes { kill(process.pid, SIGKILL) }
-        }
-        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
-        try #require(first.contains(": SUCCEEDED"), "\(first)")
-        let killedRun = components.processes
-        try #require(killedRun.count >= 3)
-        nucleus.kill()
-        let forget = try await ChildProcess.run(
-            "python3", ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM processGroup'); c.commit()",
-                        nucleus.root + "/config/nucleus.db"],
-            timeout: .seconds(30))
-        try #require(forget.exitCode == 0, "\(forget.stderr)")
+        try await withDurableNucleus(prefix: "ggdu", install: "true") { nucleus, components, _ in
+            let killedRun = components.processes
+            try #require(killedRun.count >= 3)
+            nucleus.kill()
+            let forget = try await ChildProcess.run(
+                "python3", ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM processGroup'); c.commit()",
+                            nucleus.root + "/config/nucleus.db"],
+                timeout: .seconds(30))
+            try #require(forget.exitCode == 0, "\(forget.stderr)")
 
-        try nucleus.start()
-        let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
-        let listed = try await nucleus.listedComponents()
-        try #require(settled, "\(String(describing: listed))")
-        let survivors = killedRun.filter(\.isAlive)
-        #expect(survivors.isEmpty, "unrecorded processes of the killed run still alive: \(survivors)")
-        #expect(nucleus.log("greengrass").contains("Stopping unrecorded component processes left by the previous nucleus run"))
-    }
-
-    /// The live direct children of `pid` (field 4 of `/proc/<child>/stat` is the parent pid).
-    static func children(of pid: Int32) -> Set<Int32> {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        var children: Set<Int32> = []
-        for child in entries.compactMap(Int32.init) {
-            guard let data = FileManager.default.contents(atPath: "/proc/\(child)/stat") else { continue }
-            let text = String(decoding: data, as: UTF8.self)
-            guard let close = text.lastIndex(of: ")") else { continue }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            if fields.count > 1, fields[0] != "Z", Int32(fields[1]) == pid { children.insert(child) }
+            try nucleus.start()
+            let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
+            let listed = try await nucleus.listedComponents()
+            try #require(settled, "\(String(describing: listed))")
+            let survivors = killedRun.filter(\.isAlive)
+            #expect(survivors.isEmpty, "unrecorded processes of the killed run still alive: \(survivors)")
+            #expect(nucleus.log("greengrass").contains("Stopping unrecorded component processes left by the previous nucleus run"))
         }
-        return children
     }
 
     /// A deployment with ROLLBACK whose new component crashes, killed while the nucleus runs the new (broken) set:
     /// after the restart it must still roll back to the set from before the deployment, not to the broken set the
     /// killed run had already committed.
     @Test func interruptedFailingDeploymentStillRollsBackAfterKillNine() async throws {
-        let directory = try TemporaryDirectory(prefix: "ggdr")
-        let components = try DurableComponents(in: directory)
-        let nucleus = NucleusProcess(root: directory.file("root"))
-        try nucleus.start()
-        defer {
-            nucleus.stop()
-            for process in components.processes { kill(process.pid, SIGKILL) }
-        }
-        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
-        try #require(first.contains(": SUCCEEDED"), "\(first)")
+        try await withDurableNucleus(prefix: "ggdr") { nucleus, components, _ in
 
-        let id = try await nucleus.submitDeployment(components.arguments(
-            from: DurableComponents.setA, to: DurableComponents.setBroken, extra: ["--failure-handling-policy", "ROLLBACK"]))
-        // Killed once the broken set is committed and being started (DurApp 3.0.0 listed), before it goes BROKEN.
-        let converging = try await NucleusProcess.eventually(timeout: .seconds(30)) {
-            try await nucleus.listedComponents()?[DurableComponents.app]?.version == "3.0.0"
-        }
-        try #require(converging, "the broken set was never listed")
-        try #require(try await nucleus.deploymentStatus(id) == "IN_PROGRESS")
-        nucleus.kill()
+            let id = try await nucleus.submitDeployment(components.arguments(
+                from: DurableComponents.setA, to: DurableComponents.setBroken, extra: ["--failure-handling-policy", "ROLLBACK"]))
+            // Killed once the broken set is committed and being started (DurApp 3.0.0 listed), before it goes BROKEN.
+            let converging = try await NucleusProcess.eventually(timeout: .seconds(30)) {
+                try await nucleus.listedComponents()?[DurableComponents.app]?.version == "3.0.0"
+            }
+            try #require(converging, "the broken set was never listed")
+            try #require(try await nucleus.deploymentStatus(id) == "IN_PROGRESS")
+            nucleus.kill()
 
-        try nucleus.start()
-        var status: String?
-        let ended = try await NucleusProcess.eventually(timeout: .seconds(60)) {
-            status = try await nucleus.deploymentStatus(id)
-            return status == "SUCCEEDED" || status == "FAILED"
+            try nucleus.start()
+            let (ended, status) = try await nucleus.awaitEnd(ofDeployment: id)
+            try #require(ended, "deployment \(id) stuck at \(status ?? "unknown")")
+            #expect(status == "FAILED")
+            let restored = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
+            let listed = try await nucleus.listedComponents()
+            #expect(restored, "expected the pre-deployment set \(DurableComponents.setA) back, component list shows \(String(describing: listed))")
+            let details = try await nucleus.cli(["deployment", "status", "-i", id]).stdout
+            #expect(details.contains("FAILED_ROLLBACK_COMPLETE"), "\(details)")
         }
-        try #require(ended, "deployment \(id) stuck at \(status ?? "unknown")")
-        #expect(status == "FAILED")
-        let restored = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
-        let listed = try await nucleus.listedComponents()
-        #expect(restored, "expected the pre-deployment set \(DurableComponents.setA) back, component list shows \(String(describing: listed))")
-        let details = try await nucleus.cli(["deployment", "status", "-i", id]).stdout
-        #expect(details.contains("FAILED_ROLLBACK_COMPLETE"), "\(details)")
     }
 
     /// A component calling IPC in a loop (GetConfiguration + PublishToTopic with the real SDK) while the nucleus is

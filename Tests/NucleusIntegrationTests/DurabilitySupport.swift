@@ -2,6 +2,10 @@ import Foundation
 import GreengrassTestSupport
 import Testing
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// Three components for the durability tests — `DurBase`, `DurApp` (HARD dependency on `DurBase`) and `DurSolo` —
 /// in versions 1.0.0 and 2.0.0 (and a 3.0.0 whose `DurApp` crashes), written as a local deployment input.
 ///
@@ -110,12 +114,46 @@ extension NucleusProcess {
             .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// Polls `deployment status` until the deployment is SUCCEEDED or FAILED (bounded by `timeout`); returns
+    /// whether it ended and the last status seen.
+    func awaitEnd(ofDeployment id: String, timeout: Duration = .seconds(60)) async throws -> (ended: Bool, status: String?) {
+        var status: String?
+        let ended = try await NucleusProcess.eventually(timeout: timeout) {
+            status = try await deploymentStatus(id)
+            return status == "SUCCEEDED" || status == "FAILED"
+        }
+        return (ended, status)
+    }
+
     /// The deployment's status word (`QUEUED`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED`), or nil when unknown.
     func deploymentStatus(_ id: String) async throws -> String? {
         let text = try await cli(["deployment", "status", "-i", id]).stdout
         guard let range = text.range(of: "\(id): ") else { return nil }
         return text[range.upperBound...].components(separatedBy: CharacterSet.whitespacesAndNewlines).first
     }
+}
+
+/// Runs `body` with a nucleus in a fresh root and `DurableComponents` written beside it. With `deploySetA` the
+/// set A is deployed first (and must succeed). Afterwards, whatever happened, the nucleus is stopped (resumed first,
+/// in case a test froze it) and every component process still alive is killed.
+func withDurableNucleus(
+    prefix: String, install: String = "sleep 0.2", shutdown: String? = nil, deploySetA: Bool = true,
+    _ body: (NucleusProcess, DurableComponents, TemporaryDirectory) async throws -> Void
+) async throws {
+    let directory = try TemporaryDirectory(prefix: prefix)
+    let components = try DurableComponents(in: directory, install: install, shutdown: shutdown)
+    let nucleus = NucleusProcess(root: directory.file("root"))
+    try nucleus.start()
+    defer {
+        if let pid = nucleus.pid { kill(pid, SIGCONT) }
+        nucleus.stop()
+        for process in components.processes { kill(process.pid, SIGKILL) }
+    }
+    if deploySetA {
+        let (_, first) = try await nucleus.deploy(components.arguments(from: [:], to: DurableComponents.setA))
+        try #require(first.contains(": SUCCEEDED"), "\(first)")
+    }
+    try await body(nucleus, components, directory)
 }
 
 /// Formats a duration in milliseconds with one decimal, for the figures the stress test prints.
