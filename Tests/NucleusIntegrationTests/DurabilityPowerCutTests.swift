@@ -34,7 +34,7 @@ struct DurabilityPowerCutTests {
 
             // Eight deployments, queued at once, alternating between the two sets.
             var ids: [String] = []
-            var current: DurableComponents.Set = [:]
+            var current: DurableComponents.ComponentSet = [:]
             for index in 0..<8 {
                 let target = index % 2 == 0 ? DurableComponents.setA : DurableComponents.setB
                 ids.append(try await nucleus.submitDeployment(components.arguments(from: current, to: target)))

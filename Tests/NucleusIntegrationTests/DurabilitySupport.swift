@@ -57,15 +57,15 @@ struct DurableComponents {
     }
 
     /// A deployed set: component name → version.
-    typealias Set = [String: String]
+    typealias ComponentSet = [String: String]
 
-    static let setA: Set = [base: "1.0.0", app: "1.0.0", solo: "1.0.0"]
-    static let setB: Set = [base: "2.0.0", app: "2.0.0"]
+    static let setA: ComponentSet = [base: "1.0.0", app: "1.0.0", solo: "1.0.0"]
+    static let setB: ComponentSet = [base: "2.0.0", app: "2.0.0"]
     /// `DurApp` 3.0.0 crashes: a deployment to this set fails.
-    static let setBroken: Set = [base: "2.0.0", app: "3.0.0", solo: "1.0.0"]
+    static let setBroken: ComponentSet = [base: "2.0.0", app: "3.0.0", solo: "1.0.0"]
 
     /// `deployment create` arguments that turn `current` into `target`.
-    func arguments(from current: Set, to target: Set, extra: [String] = []) -> [String] {
+    func arguments(from current: ComponentSet, to target: ComponentSet, extra: [String] = []) -> [String] {
         ["--recipeDir", input.recipes]
             + target.keys.sorted().flatMap { ["--merge", "\($0)=\(target[$0]!)"] }
             + current.keys.sorted().filter { target[$0] == nil }.flatMap { ["--remove", $0] }
@@ -73,7 +73,7 @@ struct DurableComponents {
     }
 
     /// Every live process of these components.
-    var processes: Swift.Set<ProcessIdentity> { ProcessIdentity.withEnvironment(marker) }
+    var processes: Set<ProcessIdentity> { ProcessIdentity.withEnvironment(marker) }
 }
 
 /// One row of `greengrass-cli component list`.
@@ -101,7 +101,7 @@ extension NucleusProcess {
     }
 
     /// Whether `component list` shows exactly `set`, every component in `state`.
-    func shows(_ set: DurableComponents.Set, allIn state: String = "RUNNING") async throws -> Bool {
+    func shows(_ set: DurableComponents.ComponentSet, allIn state: String = "RUNNING") async throws -> Bool {
         guard let listed = try await listedComponents() else { return false }
         return listed == set.mapValues { ListedComponent(version: $0, state: state) }
     }
