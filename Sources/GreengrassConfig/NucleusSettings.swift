@@ -20,6 +20,10 @@ public struct NucleusSettings: Sendable, Equatable {
     public var platformOverride: [String: String]
     /// Global `setenv`: environment variables for every component.
     public var setenv: [String: String]
+    /// Our extension: the bound on stopping everything at SIGTERM (systemd's `TimeoutStopSec` must exceed it).
+    public var gracefulShutdownTimeoutSeconds: Int
+    /// Our extension: how long a component's processes get between SIGTERM and SIGKILL when it stops.
+    public var componentStopGracePeriodSeconds: Int
 
     public struct MQTTSettings: Sendable, Equatable {
         public var port: Int = 8883
@@ -122,6 +126,8 @@ public struct NucleusSettings: Sendable, Equatable {
         interpolateComponentConfiguration = try reader.bool(nucleus + ["interpolateComponentConfiguration"]) ?? false
         platformOverride = try reader.stringMap(nucleus + ["platformOverride"])
         setenv = try reader.stringMap(["setenv"])
+        gracefulShutdownTimeoutSeconds = try reader.int(nucleus + ["gracefulShutdownTimeoutSeconds"], range: 1...3600) ?? 60
+        componentStopGracePeriodSeconds = try reader.int(nucleus + ["componentStopGracePeriodSeconds"], range: 0...600) ?? 5
     }
 }
 
@@ -248,6 +254,8 @@ extension NucleusSettings {
         check("interpolateComponentConfiguration", \.interpolateComponentConfiguration)
         check("platformOverride", \.platformOverride)
         check("setenv", \.setenv)
+        check("gracefulShutdownTimeoutSeconds", \.gracefulShutdownTimeoutSeconds)
+        check("componentStopGracePeriodSeconds", \.componentStopGracePeriodSeconds)
         return changed
     }
 }

@@ -34,10 +34,11 @@ import Foundation
 public struct NucleusOptions: Sendable {
     public var root: String
     public var configFile: String?
-    /// Upper bound for stopping every component on SIGTERM (systemd's TimeoutStopSec must be above it).
-    public var shutdownTimeout: Duration
+    /// Upper bound for stopping every component on SIGTERM (systemd's TimeoutStopSec must be above it); `nil` takes
+    /// `gracefulShutdownTimeoutSeconds` from the configuration (default 60 s).
+    public var shutdownTimeout: Duration?
 
-    public init(root: String, configFile: String? = nil, shutdownTimeout: Duration = .seconds(60)) {
+    public init(root: String, configFile: String? = nil, shutdownTimeout: Duration? = nil) {
         self.root = root
         self.configFile = configFile
         self.shutdownTimeout = shutdownTimeout
@@ -103,6 +104,7 @@ public enum Nucleus {
                 workRoot: paths.workDirectory,
                 defaultPosixUser: settings.defaultPosixUser,
                 shell: settings.posixShell,
+                stopGracePeriod: .seconds(settings.componentStopGracePeriodSeconds),
                 componentLogger: { logFiles.componentLogger(name: $0) },
                 nucleusLogger: logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.GenericExternalService"),
                 onProcessGroupStarted: { name, pgid in try? store.recordProcessGroup(pgid, component: name, now: epochMilliseconds()) },
@@ -237,7 +239,7 @@ public enum Nucleus {
                 cancellationSignals: [],
                 logger: logger)
         // Past this bound the group cancels what is left; the supervisor then SIGKILLs every component.
-        groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout
+        groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout ?? .seconds(settings.gracefulShutdownTimeoutSeconds)
         let group = ServiceGroup(configuration: groupConfiguration)
         await restart.attach(group)
         do {

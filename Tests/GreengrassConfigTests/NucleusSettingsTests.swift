@@ -15,6 +15,8 @@ struct NucleusSettingsTests {
         #expect(settings.logging.level == "INFO")
         #expect(settings.posixShell == "sh")
         #expect(settings.defaultPosixUser == nil)
+        #expect(settings.gracefulShutdownTimeoutSeconds == 60)
+        #expect(settings.componentStopGracePeriodSeconds == 5)
     }
 
     @Test func reloadReportsWhatNeedsARestartButNotTheLogLevel() throws {

@@ -10,13 +10,23 @@ import Testing
 /// component that ignores SIGTERM once the stop grace period is over, and the nucleus exits 0, logging it.
 @Suite("Durability: graceful stop on SIGTERM", .serialized)
 struct DurabilityGracefulStopTests {
-    /// The supervisor's time between SIGTERM and SIGKILL (`SupervisorConfiguration.stopGracePeriod`, which the
-    /// nucleus leaves at its default; no configuration key changes it).
-    static let stopGracePeriod = Duration.seconds(5)
+    /// The time between SIGTERM and SIGKILL (`componentStopGracePeriodSeconds`) and the bound on the whole stop
+    /// (`gracefulShutdownTimeoutSeconds`), both set in the nucleus configuration for this test.
+    static let stopGracePeriod = Duration.seconds(2)
+    static let shutdownBound = Duration.seconds(20)
+    static let configuration = """
+        services:
+          aws.greengrass.Nucleus:
+            configuration:
+              componentStopGracePeriodSeconds: 2
+              gracefulShutdownTimeoutSeconds: 20
+
+        """
 
     @Test func sigtermRunsShutdownInReverseDependencyOrderAndKillsAComponentIgnoringIt() async throws {
         try await withDurableNucleus(
-            prefix: "ggdg", install: "true", shutdown: "echo NAME >> {work:path}/../shutdown-order.txt", deploySetA: false
+            prefix: "ggdg", install: "true", shutdown: "echo NAME >> {work:path}/../shutdown-order.txt", deploySetA: false,
+            nucleusConfiguration: Self.configuration
         ) { nucleus, components, _ in
             let stubbornMarker = "GG_DURABILITY_STUBBORN=\(UInt64.random(in: 0...UInt64.max))"
             try components.input.recipe("stubborn.yaml", """
@@ -49,6 +59,7 @@ struct DurabilityGracefulStopTests {
             // SIGTERM is ignored, so the stop waits the grace period, then SIGKILLs; then everything else is quick.
             #expect(took >= Self.stopGracePeriod - .milliseconds(500), "stopped after \(took): the grace period was not given")
             #expect(took < Self.stopGracePeriod + .seconds(10), "stopped after \(took)")
+            #expect(took < Self.shutdownBound, "the configured bound on the whole stop was exceeded: \(took)")
             print("graceful stop with a SIGTERM-ignoring component: exit \(exitCode.map(String.init) ?? "none") after \(milliseconds(took))")
             let alive = everything.filter(\.isAlive)
             #expect(alive.isEmpty, "component processes left after the nucleus exited: \(alive)")

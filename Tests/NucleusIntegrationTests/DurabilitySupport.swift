@@ -138,12 +138,18 @@ extension NucleusProcess {
 /// in case a test froze it) and every component process still alive is killed.
 func withDurableNucleus(
     prefix: String, install: String = "sleep 0.2", shutdown: String? = nil, deploySetA: Bool = true,
+    nucleusConfiguration: String? = nil,
     _ body: (NucleusProcess, DurableComponents, TemporaryDirectory) async throws -> Void
 ) async throws {
     let directory = try TemporaryDirectory(prefix: prefix)
     let components = try DurableComponents(in: directory, install: install, shutdown: shutdown)
     let nucleus = NucleusProcess(root: directory.file("root"))
-    try nucleus.start()
+    var configFile: String?
+    if let nucleusConfiguration {
+        configFile = directory.file("config.yaml")
+        try nucleusConfiguration.write(toFile: directory.file("config.yaml"), atomically: true, encoding: .utf8)
+    }
+    try nucleus.start(configFile: configFile)
     defer {
         if let pid = nucleus.pid { kill(pid, SIGCONT) }
         nucleus.stop()
