@@ -25,37 +25,40 @@ printf 'system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    c
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now_ns() { date +%s%N; }
 
-# Waits until the socket accepts a connection; prints elapsed ms since $1 (ns).
-wait_socket() {
-    python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-start_ns, path = int(sys.argv[1]), sys.argv[2]
-deadline = time.time() + 10
-while time.time() < deadline:
+# Starts the nucleus with the given root (and extra arguments) from Python, which is already polling when the
+# process is spawned, so interpreter start-up is not counted; prints "<ms to socket accepting> <pid>". The nucleus
+# keeps running (its output goes to <root>.out).
+start_nucleus() {
+    python3 - "$BIN/greengrass-nucleus" "$@" <<'PY'
+import os, socket, subprocess, sys, time
+binary, root, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.makedirs(root, exist_ok=True)
+path = root + "/ipc.socket"
+output = open(root + ".out", "w")
+start = time.monotonic_ns()
+process = subprocess.Popen([binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
     s = socket.socket(socket.AF_UNIX)
     try:
         s.connect(path); s.close()
-        print((time.time_ns() - start_ns) / 1e6); sys.exit(0)
+        print((time.monotonic_ns() - start) / 1e6, process.pid); sys.exit(0)
     except OSError:
-        time.sleep(0.001)
+        time.sleep(0.0005)
 sys.exit(1)
 PY
 }
+stop_nucleus() { kill -TERM "$1"; while kill -0 "$1" 2>/dev/null; do sleep 0.01; done; }
 
 echo "== start to IPC socket accepting (empty root), ms"
 for i in $(seq 1 "$RUNS"); do
-    root="$WORK/start$i"; mkdir -p "$root"
-    t0=$(now_ns)
-    "$BIN/greengrass-nucleus" --root "$root" >/dev/null 2>&1 &
-    pid=$!
-    wait_socket "$t0" "$root/ipc.socket"
-    kill -TERM $pid; wait $pid 2>/dev/null || true
+    read -r ms pid < <(start_nucleus "$WORK/start$i")
+    stop_nucleus "$pid"
+    echo "$ms"
 done | median | sed 's/^/median: /'
 
 ROOT="$WORK/root"
-"$BIN/greengrass-nucleus" --root "$ROOT" --config "$WORK/config.yaml" >/dev/null 2>&1 &
-NPID=$!
-wait_socket "$(now_ns)" "$ROOT/ipc.socket" >/dev/null
+read -r _ NPID < <(start_nucleus "$ROOT" --config "$WORK/config.yaml")
 "$ROOT/bin/greengrass-cli" deployment create --recipeDir recipes --artifactDir artifacts \
     --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
 for _ in $(seq 1 200); do
@@ -63,7 +66,7 @@ for _ in $(seq 1 200); do
 done
 sleep 5
 echo "== idle memory of the nucleus with the two samples deployed (after 5 s)"
-grep -E "VmRSS" /proc/$NPID/status
+grep -E "VmRSS|RssAnon|RssFile" /proc/$NPID/status
 awk '/^Pss:/ {s+=$2} END {print "Pss:\t" s " kB"}' /proc/$NPID/smaps
 
 echo "== deployment create -> RUNNING, trivial install (Install: true, Run: sleep), ms"
@@ -78,16 +81,15 @@ for i in $(seq 1 "$RUNS"); do
 done | median | sed 's/^/median (includes the CLI polling): /'
 
 echo "== restart: SIGTERM, start again (3 deployed components): socket accepting, and all RUNNING, ms"
-kill -TERM $NPID; wait $NPID 2>/dev/null || true
+stop_nucleus "$NPID"
 : > "$WORK/restart-socket"; : > "$WORK/restart-running"
 for i in $(seq 1 "$RUNS"); do
     t0=$(now_ns)
-    "$BIN/greengrass-nucleus" --root "$ROOT" >/dev/null 2>&1 &
-    NPID=$!
-    wait_socket "$t0" "$ROOT/ipc.socket" >> "$WORK/restart-socket"
+    read -r ms NPID < <(start_nucleus "$ROOT")
+    echo "$ms" >> "$WORK/restart-socket"
     until [ "$("$ROOT/bin/greengrass-cli" component list | grep -c 'State: RUNNING')" = 3 ]; do :; done
     echo $(( ($(now_ns) - t0) / 1000000 )) >> "$WORK/restart-running"
-    kill -TERM $NPID; wait $NPID 2>/dev/null || true
+    stop_nucleus "$NPID"
 done
 median < "$WORK/restart-socket" | sed 's/^/median to socket accepting: /'
 median < "$WORK/restart-running" | sed 's/^/median to all RUNNING: /'
