@@ -104,7 +104,7 @@ var targets: [Target] = [
         dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
-    .testTarget(name: "MQTTCoreTests", dependencies: ["MQTTCore", nioCore], swiftSettings: swiftSettings),
+    .testTarget(name: "MQTTCoreTests", dependencies: ["MQTTCore", "GreengrassTestSupport", nioCore], swiftSettings: swiftSettings),
     .testTarget(
         name: "MQTTClientTests",
         dependencies: ["MQTTClient", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging],

@@ -1,3 +1,4 @@
+import GreengrassTestSupport
 import MQTTCore
 import NIOCore
 import Testing
@@ -116,7 +117,7 @@ struct MQTTMalformedInputTests {
 
     @Test("random garbage never crashes the decoder and never over-reads")
     func fuzz() {
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SplitMix64(state: 0x5EED)
         var decoded = 0
         var rejected = 0
         for _ in 0..<20_000 {
@@ -137,19 +138,6 @@ struct MQTTMalformedInputTests {
         }
         #expect(decoded > 0)
         #expect(rejected > 0)
-    }
-}
-
-/// Deterministic pseudo-random numbers for reproducible fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
