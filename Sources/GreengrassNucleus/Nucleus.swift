@@ -50,6 +50,19 @@ enum NucleusConfigurationStore {
     static let documentName = "nucleus"
 }
 
+/// What the nucleus remembers about the run that recorded the process groups in the store.
+enum NucleusRunRecord {
+    static let documentName = "nucleusRun"
+    static let bootIDKey = "bootId"
+}
+
+/// The kernel's id of the current boot (`/proc/sys/kernel/random/boot_id`), or nil where there is none.
+func bootID() -> String? {
+    guard let data = FileManager.default.contents(atPath: "/proc/sys/kernel/random/boot_id") else { return nil }
+    let text = String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
+    return text.isEmpty ? nil : text
+}
+
 /// Something the nucleus refuses to start with, reported as one line.
 public struct NucleusStartupError: Error, CustomStringConvertible {
     public var description: String
@@ -379,7 +392,21 @@ public enum Nucleus {
     /// Process groups a previous nucleus recorded and that still exist were orphaned by a crash: stop them
     /// before starting components again, so nothing runs twice.
     static func killLeftoverProcessGroups(store: NucleusStore, socketPath: String, logger: Logger) {
-        let groups = (try? store.processGroups()) ?? []
+        var groups = (try? store.processGroups()) ?? []
+        // After a reboot (a power cut) every recorded group is gone and its number may now belong to an unrelated
+        // process: signal nothing from a previous boot.
+        let currentBoot = bootID()
+        let recordedBoot = (try? store.document(named: NucleusRunRecord.documentName))?[NucleusRunRecord.bootIDKey]?.stringValue
+        if let recordedBoot, let currentBoot, recordedBoot != currentBoot, !groups.isEmpty {
+            logger.info(
+                "The host rebooted since the previous nucleus run: its recorded process groups are gone, none is signalled",
+                metadata: ["eventType": "orphan-cleanup-skipped", "groups": "\(groups.count)"])
+            for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
+            groups = []
+        }
+        if let currentBoot {
+            try? store.setDocument([NucleusRunRecord.bootIDKey: .string(currentBoot)], named: NucleusRunRecord.documentName)
+        }
         let live = LeftoverSessions.live(among: Set(groups.map(\.pgid).filter { $0 > 1 }))
         for (pgid, component) in groups where live.contains(pgid) {
             logger.warning(

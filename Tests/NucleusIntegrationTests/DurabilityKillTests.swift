@@ -218,3 +218,56 @@ struct DurabilityKillTests {
         print("IPC load across kill -9 (seed \(seed)): successful rounds per component process \(rounds().sorted { $0.key < $1.key })")
     }
 }
+
+/// Process-group numbers recorded before a reboot (a power cut) may belong to unrelated processes afterwards: the
+/// nucleus compares the kernel's boot id with the one the recording run saw and signals nothing from another boot.
+@Suite("Durability: recorded process groups across a reboot", .serialized)
+struct DurabilityRebootTests {
+    /// Starts `sleep 600` in its own session (it leads its own process group) and returns its pid.
+    static func unrelatedSessionLeader() async throws -> Int32 {
+        let started = try await ChildProcess.run(
+            "python3", ["-c", "import subprocess; print(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"],
+            timeout: .seconds(30))
+        return try #require(Int32(started.stdout.filter { !$0.isWhitespace }), "\(started.stderr)")
+    }
+
+    /// Records `pgid` as a component's group in the stopped nucleus's store, with `bootID` as the recording boot.
+    static func record(_ pgid: Int32, bootID: String?, in root: String) async throws {
+        var statements = ["INSERT OR REPLACE INTO processGroup(pgid, component, startedOn) VALUES (\(pgid), 'com.example.Gone', 0)"]
+        if let bootID {
+            statements.append(#"INSERT OR REPLACE INTO configuration_document(name, document) VALUES ('nucleusRun', '{"bootId":"\#(bootID)"}')"#)
+        }
+        let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+            + statements.map { "c.execute(\"\"\"\($0)\"\"\")\n" }.joined() + "c.commit()\n"
+        let result = try await ChildProcess.run("python3", ["-c", script, root + "/config/nucleus.db"], timeout: .seconds(30))
+        try #require(result.exitCode == 0, "\(result.stderr)")
+    }
+
+    @Test func groupsRecordedBeforeARebootAreNeverSignalled() async throws {
+        try await withNucleus { nucleus, _ in
+            let unrelated = try await Self.unrelatedSessionLeader()
+            defer { kill(unrelated, SIGKILL) }
+            nucleus.kill()
+            try await Self.record(unrelated, bootID: "an-earlier-boot", in: nucleus.root)
+            try nucleus.start()
+            _ = try await nucleus.cli(["component", "list"])
+            #expect(ProcessIdentity.of(unrelated) != nil, "a process from after the reboot was signalled")
+            #expect(nucleus.log("greengrass").contains("orphan-cleanup-skipped"))
+        }
+    }
+
+    @Test func groupsRecordedInThisBootAreStillStopped() async throws {
+        try await withNucleus { nucleus, _ in
+            let leftover = try await Self.unrelatedSessionLeader()
+            defer { kill(leftover, SIGKILL) }
+            nucleus.kill()
+            // The run that just died recorded the current boot id itself; this group stands for one of its components.
+            try await Self.record(leftover, bootID: nil, in: nucleus.root)
+            try nucleus.start()
+            let stopped = await NucleusProcess.eventually(timeout: .seconds(10)) {
+                ProcessIdentity.of(leftover) == nil
+            }
+            #expect(stopped, "a group recorded in this boot must be stopped")
+        }
+    }
+}
