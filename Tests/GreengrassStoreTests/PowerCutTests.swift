@@ -109,6 +109,9 @@ struct PowerCutTests {
         var committedAfter: Int
     }
 
+    /// Commits the writer must have made while copies were taken (a deployment makes several).
+    static let minimumCommits = 120
+
     @Test func storeFilesCopiedAtRandomMomentsOpenAtACommittedState() async throws {
         let seed = ProcessInfo.processInfo.environment["GG_DURABILITY_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
         let snapshots = 60
@@ -132,8 +135,17 @@ struct PowerCutTests {
             var random = SplitMix64(state: seed)
             let pin = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
             var copies: [Copy] = []
-            for number in 0..<snapshots {
-                try await Task.sleep(for: .microseconds(Int(random.next() % 20_000)))
+            // At least `snapshots` copies, and on until the writer has committed enough to make them interesting:
+            // on a slow disk (fsync per commit) 60 copies can all fall within the first few deployments.
+            let deadline = ContinuousClock.now + .seconds(50)
+            var number = 0
+            while number < snapshots
+                || (history.count < Self.minimumCommits && number < 4 * snapshots && ContinuousClock.now < deadline)
+            {
+                defer { number += 1 }
+                // Later copies wait longer, so a slow writer gets through its commits within the bound on copies.
+                let spacing = number < snapshots ? 20_000 : 200_000
+                try await Task.sleep(for: .microseconds(Int(random.next() % UInt64(spacing))))
                 let target = directory.file("copy\(number)")
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
                 let before = history.count
