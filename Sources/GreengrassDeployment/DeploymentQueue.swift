@@ -23,8 +23,9 @@ public protocol ComponentRuntime: Sendable {
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String]
     /// Runs `Bootstrap`, dependencies first, for each component of `target` that needs it compared with
     /// `current` (``BootstrapStep/isNeeded(current:target:currentBootstrap:targetBootstrap:)``), and returns what
-    /// the scripts ask of the nucleus. Throws a ``DeploymentFailure`` when one fails.
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent]) async throws -> BootstrapRequest
+    /// the scripts ask of the nucleus. `recipes` is the store the deployment planned with. Throws a
+    /// ``DeploymentFailure`` when one fails.
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest
 }
 
 /// Why `CreateLocalDeployment` refused a request before queueing it.
@@ -167,17 +168,18 @@ public actor DeploymentQueue {
         let bootstrap: BootstrapRequest
         do {
             if let recipes = record.request.recipeDirectoryPath { _ = try packages.importRecipes(from: recipes) }
-            if let artifacts = record.request.artifactsDirectoryPath { try packages.importArtifacts(from: artifacts) }
+            var imported: Set<String> = []
+            if let artifacts = record.request.artifactsDirectoryPath { imported = try packages.importArtifacts(from: artifacts) }
             let recipes = packages.storedRecipes { file, error in
                 self.logger.warning("Skipping unreadable stored recipe \(file): \(error)")
             }
             let current = (try? store.deployedComponents()) ?? []
             plan = try planner.plan(current: current, request: record.request, groupName: record.groupName, recipes: recipes)
-            try prepareArtifacts(of: plan.target, recipes: recipes)
+            try prepareArtifacts(of: plan.target, current: current, imported: imported, recipes: recipes)
             try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
             // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed
             // deployment whose set was already committed finds nothing new here, so it never bootstraps twice.
-            bootstrap = try await runtime.bootstrap(plan.target, current: current)
+            bootstrap = try await runtime.bootstrap(plan.target, current: current, recipes: recipes)
         } catch {
             fail(id, error, detailed: .failedNoStateChange, metadata: metadata)
             return
@@ -219,11 +221,18 @@ public actor DeploymentQueue {
         }
     }
 
-    /// Checks, sets the permissions of and unpacks the artifacts of every component of the target set, before
-    /// anything runs: a missing artifact or a bad archive fails the deployment with nothing changed.
-    private func prepareArtifacts(of target: [DeployedComponent], recipes: StoredRecipes) throws(DeploymentFailure) {
+    /// Checks, sets the permissions of and unpacks the artifacts of each component version the target set brings
+    /// or this deployment copied anew (`imported`, as ``PackageStore/importArtifacts(from:)`` names them), before
+    /// anything runs: a missing artifact or a bad archive fails the deployment with nothing changed. A version
+    /// already deployed keeps the artifacts it was prepared with: its running processes are not pulled from under.
+    private func prepareArtifacts(
+        of target: [DeployedComponent], current: [DeployedComponent], imported: Set<String>, recipes: StoredRecipes
+    ) throws(DeploymentFailure) {
         let preparation = ArtifactPreparation(paths: packages.paths)
+        let deployed = Set(current.map { PackageStore.versionKey($0.name, $0.version) })
         for component in target {
+            let key = PackageStore.versionKey(component.name, component.version)
+            guard imported.contains(key) || !deployed.contains(key) else { continue }
             guard let recipe = recipes.recipe(component.name, component.version),
                 let resolved = try? recipe.resolve(for: planner.platform)
             else { continue }

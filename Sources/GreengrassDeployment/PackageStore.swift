@@ -56,8 +56,12 @@ public struct PackageStore: Sendable {
     }
 
     /// Copies `<directory>/<Name>/<Version>/` into the store for every component version found there.
-    public func importArtifacts(from directory: String) throws(DeploymentFailure) {
+    ///
+    /// - Returns: the copied versions, as ``versionKey(_:_:)``.
+    @discardableResult
+    public func importArtifacts(from directory: String) throws(DeploymentFailure) -> Set<String> {
         let fileManager = FileManager.default
+        var imported: Set<String> = []
         let names = (try? fileManager.contentsOfDirectory(atPath: directory)) ?? []
         for name in names.sorted() {
             let versions = (try? fileManager.contentsOfDirectory(atPath: directory + "/" + name)) ?? []
@@ -70,6 +74,7 @@ public struct PackageStore: Sendable {
                     try fileManager.createDirectory(
                         atPath: paths.artifactsDirectory + "/" + name, withIntermediateDirectories: true)
                     try fileManager.copyItem(atPath: source, toPath: destination)
+                    imported.insert(Self.versionKey(name, version))
                 } catch {
                     throw DeploymentFailure(
                         errorStack: ["DEPLOYMENT_FAILURE", "IO_ERROR"], errorTypes: ["DEVICE_ERROR"],
@@ -77,7 +82,11 @@ public struct PackageStore: Sendable {
                 }
             }
         }
+        return imported
     }
+
+    /// How a component version is named in ``importArtifacts(from:)``'s result.
+    public static func versionKey(_ name: String, _ version: String) -> String { name + "@" + version }
 
     /// Every recipe in the store. A stored recipe that no longer parses (edited by hand, disk error) is reported
     /// through `onError` and skipped rather than stopping the nucleus.

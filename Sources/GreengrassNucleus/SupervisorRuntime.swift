@@ -52,10 +52,7 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent]) async throws -> BootstrapRequest {
-        let recipes = packages.storedRecipes { file, error in
-            logger.warning("Skipping unreadable stored recipe \(file): \(error)")
-        }
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest {
         let targetByName = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
         let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
         var request = BootstrapRequest.none
