@@ -404,7 +404,8 @@ public enum Nucleus {
             for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
             groups = []
         }
-        if let currentBoot {
+        // Only a new boot is written: a plain restart costs no store commit (and no fsync) here.
+        if let currentBoot, currentBoot != recordedBoot {
             try? store.setDocument([NucleusRunRecord.bootIDKey: .string(currentBoot)], named: NucleusRunRecord.documentName)
         }
         let live = LeftoverSessions.live(among: Set(groups.map(\.pgid).filter { $0 > 1 }))
