@@ -117,11 +117,47 @@ UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 
 systemd_running() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 
+# The pid of the greengrass-nucleus that holds $ROOT's lock (the nucleus takes a POSIX lock on <root>/nucleus.lock
+# and writes its pid there), or nothing. The pid in the file alone could be stale after a kill -9 and recycled by
+# now, so it counts only while /proc/locks shows that pid holding a lock on that very file.
+root_owner() {
+    local lock=$ROOT/nucleus.lock pid device inode
+    [ -f "$lock" ] || return 0
+    pid=$(head -c 16 "$lock" | tr -dc 0-9)
+    [ -n "$pid" ] || return 0
+    inode=$(stat -c %i "$lock")
+    while read -r _ kind _ _ holder device _; do
+        [ "$kind" = POSIX ] && [ "$holder" = "$pid" ] && [ "${device##*:}" = "$inode" ] && { echo "$pid"; return 0; }
+    done </proc/locks
+    return 0
+}
+
 if [ "$UNINSTALL" = true ]; then
+    removed_unit=false
     if systemd_running && [ -f "$UNIT_PATH" ]; then
         systemctl disable --now "$UNIT_NAME" || true
         rm -f "$UNIT_PATH"
         systemctl daemon-reload
+        removed_unit=true
+    fi
+    if [ ! -e "$ROOT" ]; then
+        if [ "$removed_unit" = true ]; then
+            echo "Removed $UNIT_NAME; there was no install root at $ROOT."
+        else
+            echo "Nothing to uninstall: $ROOT does not exist."
+        fi
+        exit 0
+    fi
+    [ -d "$ROOT" ] || die "$ROOT is not a directory; not removing it"
+    owner=$(root_owner)
+    if [ -n "$owner" ]; then
+        # Removing the files under a running nucleus would leave it (and its components) running on a deleted root.
+        echo "$PROGRAM: warning: a greengrass-nucleus (pid $owner) is running on $ROOT; stopping it before removing the root" >&2
+        kill -TERM "$owner" 2>/dev/null || true
+        for _ in $(seq 1 900); do kill -0 "$owner" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$owner" 2>/dev/null; then
+            die "the nucleus (pid $owner) did not stop within 90 s; $ROOT is left in place"
+        fi
     fi
     if [ -d "$ROOT" ]; then
         # rm -rf on a mistyped --root (/usr, /home) must never happen: only a directory we installed goes.
@@ -171,7 +207,9 @@ fi
 
 # 4. Initial configuration: only when there is none yet, so a re-run never overwrites what the device has.
 CONFIG_FILE=$ROOT/config/config.yaml
-if [ ! -e "$CONFIG_FILE" ]; then
+if [ ! -e "$CONFIG_FILE" ] && [ -z "$INIT_CONFIG" ] && [ -z "$DEFAULT_USER" ]; then
+    : # Nothing to say: no file at all (an empty one is not a valid configuration); the nucleus uses its defaults.
+elif [ ! -e "$CONFIG_FILE" ]; then
     {
         if [ -n "$INIT_CONFIG" ]; then
             cat "$INIT_CONFIG"

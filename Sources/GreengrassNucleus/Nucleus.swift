@@ -88,6 +88,9 @@ public enum Nucleus {
         let systemd = SystemdNotifier()
         systemd.status("Opening the state store")
         let paths = NucleusPaths(root: absolutePath(options.root))
+        // First, before orphan cleanup, the store or the socket: one nucleus per root.
+        let rootLock = try RootLock.acquire(root: paths.root)
+        defer { withExtendedLifetime(rootLock) {} }
         try createLayout(paths)
         let store: NucleusStore
         do {

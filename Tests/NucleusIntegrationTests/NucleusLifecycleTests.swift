@@ -197,6 +197,53 @@ struct NucleusLifecycleTests {
         }
     }
 
+    @Test func aSecondNucleusOnTheSameRootExitsAndChangesNothing() async throws {
+        try await withNucleus { nucleus, directory in
+            let input = try ComponentFolder(in: directory)
+            let marker = "GG_TEST_MARKER=\(UInt64.random(in: 0...UInt64.max))"
+            try input.recipe("svc.yaml", """
+                RecipeFormatVersion: "2020-01-25"
+                ComponentName: com.example.Owned
+                ComponentVersion: "1.0.0"
+                Manifests:
+                  - Lifecycle:
+                      Setenv:
+                        \(marker.replacingOccurrences(of: "=", with: ": "))
+                      Run: exec sleep 600
+                """)
+            let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--merge", "com.example.Owned=1.0.0"])
+            #expect(status.contains(": SUCCEEDED"), "\(status)")
+            let before = Set(NucleusProcess.processes(withEnvironment: marker))
+            #expect(!before.isEmpty)
+            let socketInode = try FileManager.default.attributesOfItem(atPath: nucleus.socketPath)[.systemFileNumber] as? Int
+
+            let second = try await ChildProcess.run(
+                NucleusProcess.nucleusExecutable, ["--root", nucleus.root], timeout: .seconds(30))
+            #expect(second.exitCode != 0)
+            let firstPID = try #require(nucleus.pid)
+            #expect(second.stderr.contains(nucleus.root) && second.stderr.contains("pid \(firstPID)"), "\(second.stderr)")
+            #expect(second.stderr.split(separator: "\n").count == 1, "one line: \(second.stderr)")
+
+            // The first nucleus's component, socket and answers are untouched.
+            #expect(Set(NucleusProcess.processes(withEnvironment: marker)) == before)
+            #expect(try FileManager.default.attributesOfItem(atPath: nucleus.socketPath)[.systemFileNumber] as? Int == socketInode)
+            #expect(try await nucleus.state(of: "com.example.Owned") == "RUNNING")
+            #expect(!nucleus.log("greengrass").contains("orphan-cleanup"))
+        }
+    }
+
+    @Test func aKilledNucleusLeavesNoLockBehind() async throws {
+        let directory = try TemporaryDirectory(prefix: "gglk")
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start()
+        nucleus.kill()
+        try nucleus.start()
+        #expect(try await nucleus.cli(["component", "list"]).exitCode == 0)
+        let lockText = try String(contentsOfFile: nucleus.root + "/nucleus.lock", encoding: .utf8)
+        #expect(lockText == "\(try #require(nucleus.pid))\n")
+        #expect(nucleus.stop() == 0)
+    }
+
     @Test func componentsComeBackAfterSigtermAndAfterKillNine() async throws {
         let directory = try TemporaryDirectory(prefix: "ggre")
         let nucleus = NucleusProcess(root: directory.file("root"))

@@ -110,6 +110,65 @@ struct InstallerTests {
         #expect(FileManager.default.fileExists(atPath: directory.file("data")))
     }
 
+    @Test func withoutInitConfigOrDefaultUserNoConfigurationFileIsWritten() async throws {
+        let directory = try TemporaryDirectory(prefix: "ginst")
+        let root = directory.file("root")
+        let bin = try fakeBinaries(in: directory, version: "1")
+        let result = try await install(["--root", root, "--bin-dir", bin])
+        #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
+        // An empty config.yaml is not a configuration the nucleus accepts; none at all means its defaults.
+        #expect(!FileManager.default.fileExists(atPath: root + "/config/config.yaml"))
+        #expect(FileManager.default.fileExists(atPath: root + "/config"))
+    }
+
+    @Test func uninstallOfARootThatDoesNotExistSaysSo() async throws {
+        let directory = try TemporaryDirectory(prefix: "ginst")
+        let result = try await install(["--root", directory.file("never/installed"), "--uninstall"])
+        #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout == "Nothing to uninstall: \(directory.file("never/installed")) does not exist.\n", "\(result.stdout)")
+    }
+
+    @Test func uninstallWarnsAndStopsTheNucleusThatOwnsTheRootFirst() async throws {
+        let directory = try TemporaryDirectory(prefix: "ginst")
+        let root = directory.file("root")
+        let bin = try fakeBinaries(in: directory, version: "1")
+        #expect(try await install(["--root", root, "--bin-dir", bin]).exitCode == 0)
+        // A stand-in owner: takes the POSIX lock on <root>/nucleus.lock and writes its pid, as the nucleus does.
+        let owner = Process()
+        owner.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        owner.arguments = ["-c", """
+            import fcntl, os, signal, sys, time
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # Foundation's Process may start us with it blocked
+            f = open(sys.argv[1], "w"); fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            f.write(f"{os.getpid()}\\n"); f.flush(); print("locked", flush=True); time.sleep(120)
+            """, root + "/nucleus.lock"]
+        let ready = Pipe()
+        owner.standardOutput = ready
+        try owner.run()
+        defer { if owner.isRunning { kill(owner.processIdentifier, SIGKILL) } }
+        _ = ready.fileHandleForReading.availableData  // "locked": the lock is held from here on
+
+        let result = try await install(["--root", root, "--uninstall"])
+        #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("warning: a greengrass-nucleus (pid \(owner.processIdentifier)) is running on \(root)"), "\(result.stderr)")
+        owner.waitUntilExit()
+        #expect(owner.terminationReason == .uncaughtSignal && owner.terminationStatus == SIGTERM)
+        #expect(!FileManager.default.fileExists(atPath: root))
+    }
+
+    @Test func aStaleLockFileDoesNotNameALiveProcessAsOwner() async throws {
+        let directory = try TemporaryDirectory(prefix: "ginst")
+        let root = directory.file("root")
+        let bin = try fakeBinaries(in: directory, version: "1")
+        #expect(try await install(["--root", root, "--bin-dir", bin]).exitCode == 0)
+        // Left by a nucleus killed with -9: its pid is now this test process's, which holds no lock on the file.
+        try "\(getpid())\n".write(toFile: root + "/nucleus.lock", atomically: true, encoding: .utf8)
+        let result = try await install(["--root", root, "--uninstall"])
+        #expect(result.exitCode == 0, "\(result.stdout)\(result.stderr)")
+        #expect(!result.stderr.contains("warning"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root))
+    }
+
     @Test func componentDefaultUserWithoutInitConfigIsWrittenToTheConfiguration() async throws {
         let directory = try TemporaryDirectory(prefix: "ginst")
         let root = directory.file("root")
