@@ -27,7 +27,9 @@ struct DeploymentPlannerRemovalTests {
     /// `App` (root) depends on `Base`; `Solo` is a second root.
     static let current = [deployed("Base", root: false), deployed("App", root: true), deployed("Solo", root: true)]
 
-    static func plan(removing names: [String]) throws(DeploymentFailure) -> DeploymentPlan {
+    static func plan(
+        removing names: [String], current: [DeployedComponent] = current, deployedAtStart: [DeployedComponent]? = nil
+    ) throws(DeploymentFailure) -> DeploymentPlan {
         let recipes: StoredRecipes
         do {
             recipes = StoredRecipes(recipes: [try recipe("Base"), try recipe("App", dependsOn: "Base"), try recipe("Solo")])
@@ -37,7 +39,7 @@ struct DeploymentPlannerRemovalTests {
         }
         return try DeploymentPlanner(platform: .linux(machine: "x86_64")).plan(
             current: current, request: CreateLocalDeploymentRequest(rootComponentsToRemove: names),
-            groupName: "LOCAL_DEPLOYMENT", recipes: recipes)
+            groupName: "LOCAL_DEPLOYMENT", recipes: recipes, deployedAtStart: deployedAtStart)
     }
 
     @Test func removingRootsRemovesThemAndTheirUnusedDependencies() throws {
@@ -53,6 +55,14 @@ struct DeploymentPlannerRemovalTests {
         ) {
             _ = try Self.plan(removing: ["Solo", "Typo"])
         }
+    }
+
+    @Test func aResumedDeploymentWhoseRemovalIsAlreadyCommittedStillSucceeds() throws {
+        // After a Bootstrap restart the deployment is planned again against its own committed target (no Solo).
+        let committed = Self.current.filter { $0.name != "Solo" }
+        let plan = try Self.plan(removing: ["Solo"], current: committed, deployedAtStart: Self.current)
+        #expect(Set(plan.target.map(\.name)) == ["App", "Base"])
+        #expect(plan.removed.isEmpty)
     }
 
     @Test func aDependencyThatIsNotARootFailsTheDeploymentNamingIt() throws {
