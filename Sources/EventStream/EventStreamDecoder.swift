@@ -128,7 +128,11 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     ) throws(EventStreamDecodingError) -> String {
         guard block.readableBytes >= length else { throw .headerExceedsHeadersBlock(headerOffset: headerOffset) }
         if let known = readWellKnownLongString(&block, length: length) { return known }
-        guard let name = String(validating: block.readableBytesView.prefix(length), as: UTF8.self) else {
+        // Validate straight from the buffer's contiguous bytes (the hot path: every header of every message).
+        let validated = block.withUnsafeReadableBytes { raw in
+            String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self)
+        }
+        guard let name = validated else {
             throw .invalidHeaderNameEncoding(headerOffset: headerOffset)
         }
         block.moveReaderIndex(forwardBy: length)
