@@ -99,9 +99,10 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             guard nameLength > 0, nameLength <= limits.maxHeaderNameLength else {
                 throw .invalidHeaderNameLength(nameLength, limit: limits.maxHeaderNameLength)
             }
-            guard let name = readString(&block, length: nameLength),
-                  let typeID = block.readInteger(as: UInt8.self)
-            else { throw .headerExceedsHeadersBlock(headerOffset: offset) }
+            let name = try readHeaderName(&block, length: nameLength, headerOffset: offset)
+            guard let typeID = block.readInteger(as: UInt8.self) else {
+                throw .headerExceedsHeadersBlock(headerOffset: offset)
+            }
             let value = try readValue(type: typeID, name: name, from: &block, headerOffset: offset, limits: limits)
             headers.append(EventStreamHeader(name: name, value: value))
         }
@@ -114,13 +115,39 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// Reads a UTF-8 string, returning a shared literal for well-known long strings instead of allocating.
     static func readString(_ buffer: inout ByteBuffer, length: Int) -> String? {
-        guard length > 15, buffer.readableBytes >= length else { return buffer.readString(length: length) }
+        if let known = readWellKnownLongString(&buffer, length: length) { return known }
+        return buffer.readString(length: length)
+    }
+
+    /// Reads a header name. Unlike a string value, a name that is not valid UTF-8 is refused: repairing it with
+    /// U+FFFD (as `readString` does) would make it re-encode to different bytes and could alias another name.
+    static func readHeaderName(
+        _ block: inout ByteBuffer,
+        length: Int,
+        headerOffset: Int
+    ) throws(EventStreamDecodingError) -> String {
+        guard block.readableBytes >= length else { throw .headerExceedsHeadersBlock(headerOffset: headerOffset) }
+        if let known = readWellKnownLongString(&block, length: length) { return known }
+        // Validate straight from the buffer's contiguous bytes (the hot path: every header of every message).
+        let validated = block.withUnsafeReadableBytes { raw in
+            String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self)
+        }
+        guard let name = validated else {
+            throw .invalidHeaderNameEncoding(headerOffset: headerOffset)
+        }
+        block.moveReaderIndex(forwardBy: length)
+        return name
+    }
+
+    /// The shared literal for the next `length` bytes when they are one of ``wellKnownLongStrings`` (consuming
+    /// them), otherwise `nil` (consuming nothing).
+    private static func readWellKnownLongString(_ buffer: inout ByteBuffer, length: Int) -> String? {
+        guard length > 15, buffer.readableBytes >= length else { return nil }
         let known: String? = buffer.withUnsafeReadableBytes { raw in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
             return wellKnownLongStrings.first { $0.utf8.count == length && $0.utf8.elementsEqual(bytes) }
         }
-        guard let known else { return buffer.readString(length: length) }
-        buffer.moveReaderIndex(forwardBy: length)
+        if known != nil { buffer.moveReaderIndex(forwardBy: length) }
         return known
     }
 

@@ -15,10 +15,12 @@ public enum EventStreamEncoder {
             throw .tooManyHeaders(count: message.headers.count, limit: limits.maxHeaderCount)
         }
         var headersLength = 0
+        // The name's length travels in one byte: a larger configured limit must not reach `UInt8(_:)` below.
+        let nameLimit = min(limits.maxHeaderNameLength, Int(UInt8.max))
         for header in message.headers {
             let nameLength = header.name.utf8.count
-            guard nameLength > 0, nameLength <= limits.maxHeaderNameLength else {
-                throw .invalidHeaderNameLength(name: header.name, limit: limits.maxHeaderNameLength)
+            guard nameLength > 0, nameLength <= nameLimit else {
+                throw .invalidHeaderNameLength(name: header.name, limit: nameLimit)
             }
             switch header.value {
             case .string(let string) where string.utf8.count > limits.maxHeaderValueLength:

@@ -1,12 +1,13 @@
-/// Limits the codec enforces before it allocates anything. Defaults follow the reference: the C runtime refuses
-/// header names over 127 bytes and string/byte-buffer values over 32767 bytes; the total and headers caps are this
+/// Limits the codec enforces before it allocates anything. Defaults follow the reference implementations: header
+/// names up to 255 bytes (the whole range of the one-byte length; aws-c-event-stream ≥ 0.6.0, aws-sdk-go and
+/// smithy-rs accept them all) and string/byte-buffer values up to 32767 bytes; the total and headers caps are this
 /// project's own bounds on per-connection memory (well above anything a Greengrass IPC message needs).
 public struct EventStreamLimits: Sendable, Hashable {
     /// Largest accepted `total_length` (whole message including prelude and trailer).
     public var maxTotalLength: Int
     /// Largest accepted `headers_length`.
     public var maxHeadersLength: Int
-    /// Largest header name in bytes.
+    /// Largest header name in bytes (the wire cannot carry more than 255, whatever this says).
     public var maxHeaderNameLength: Int
     /// Largest string / byte-buffer header value in bytes.
     public var maxHeaderValueLength: Int
@@ -17,7 +18,7 @@ public struct EventStreamLimits: Sendable, Hashable {
     public init(
         maxTotalLength: Int = 16 * 1024 * 1024,
         maxHeadersLength: Int = 128 * 1024,
-        maxHeaderNameLength: Int = 127,
+        maxHeaderNameLength: Int = 255,
         maxHeaderValueLength: Int = 32767,
         maxHeaderCount: Int = 1024
     ) {
@@ -28,7 +29,7 @@ public struct EventStreamLimits: Sendable, Hashable {
         self.maxHeaderCount = maxHeaderCount
     }
 
-    /// The project defaults (16 MiB total, 128 KiB headers, names ≤ 127 bytes, values ≤ 32767 bytes, 1024 headers).
+    /// The project defaults (16 MiB total, 128 KiB headers, names ≤ 255 bytes, values ≤ 32767 bytes, 1024 headers).
     public static let `default` = EventStreamLimits()
 }
 
@@ -51,6 +52,8 @@ public enum EventStreamDecodingError: Error, Sendable, Hashable, CustomStringCon
     case unknownHeaderType(UInt8, headerName: String)
     /// A header name has length 0 or is longer than allowed.
     case invalidHeaderNameLength(Int, limit: Int)
+    /// A header name is not valid UTF-8 (offset of the header within the block).
+    case invalidHeaderNameEncoding(headerOffset: Int)
     /// A string or byte-buffer header value is longer than allowed.
     case headerValueTooLong(Int, headerName: String, limit: Int)
     /// A header field runs past the end of the headers block (offset of the header within the block).
@@ -69,6 +72,7 @@ public enum EventStreamDecodingError: Error, Sendable, Hashable, CustomStringCon
         case .headersLengthExceedsMessage, .headersLengthExceedsLimit: "invalid_headers_length"
         case .unknownHeaderType: "unknown_header_type"
         case .invalidHeaderNameLength: "invalid_header_name_length"
+        case .invalidHeaderNameEncoding: "invalid_header_name_utf8"
         case .headerValueTooLong: "header_value_too_long"
         case .headerExceedsHeadersBlock: "header_exceeds_headers_block"
         case .tooManyHeaders: "too_many_headers"
@@ -94,6 +98,8 @@ public enum EventStreamDecodingError: Error, Sendable, Hashable, CustomStringCon
             "unknown event-stream header value type \(type) for header '\(name)' (valid types are 0...9)"
         case .invalidHeaderNameLength(let length, let limit):
             "event-stream header name length \(length) is outside 1...\(limit)"
+        case .invalidHeaderNameEncoding(let offset):
+            "event-stream header name at offset \(offset) is not valid UTF-8"
         case .headerValueTooLong(let length, let name, let limit):
             "event-stream header '\(name)' value length \(length) exceeds the limit of \(limit) bytes"
         case .headerExceedsHeadersBlock(let offset):

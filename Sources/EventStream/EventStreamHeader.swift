@@ -99,7 +99,7 @@ public enum EventStreamHeaderValue: Sendable, Hashable {
     }
 }
 
-/// One event-stream header: a name (1...127 UTF-8 bytes) and a typed value.
+/// One event-stream header: a name (1...255 UTF-8 bytes) and a typed value.
 public struct EventStreamHeader: Sendable, Hashable {
     /// The header name, e.g. `:message-type`.
     public var name: String

@@ -48,7 +48,7 @@ public final class IPCClient: Sendable {
                 }
                 .connect(unixDomainSocketPath: socketPath).get()
         } catch {
-            throw .cannotConnect(socketPath: socketPath, reason: "\(error)")
+            throw .cannotConnect(socketPath: socketPath, reason: IPCClientError.connectFailureReason(error))
         }
         let bound: NIOLoopBound<IPCClientHandler>
         do {
@@ -56,7 +56,7 @@ public final class IPCClient: Sendable {
                 NIOLoopBound(try channel.pipeline.syncOperations.handler(type: IPCClientHandler.self), eventLoop: channel.eventLoop)
             }.get()
         } catch {
-            throw .cannotConnect(socketPath: socketPath, reason: "\(error)")
+            throw .cannotConnect(socketPath: socketPath, reason: IPCClientError.connectFailureReason(error))
         }
         let client = IPCClient(socketPath: socketPath, channel: channel, handler: bound, timeout: timeout)
         let promise = channel.eventLoop.makePromise(of: Void.self)

@@ -1,5 +1,6 @@
 import EventStream
 import Foundation
+import NIOCore
 
 /// A response or stream event: its `service-model-type` and JSON body.
 public struct IPCResponse: Sendable, Hashable {
@@ -40,6 +41,18 @@ public struct IPCRemoteError: Error, Sendable, Hashable, CustomStringConvertible
 
     public var description: String {
         "\(name ?? "UnmodeledError"): \(message ?? String(decoding: body, as: UTF8.self))"
+    }
+}
+
+extension IPCClientError {
+    /// Why a connect failed, in words. An errno failure (no socket, nobody listening, no permission) is described
+    /// from the errno itself: swift-nio's own `IOError` text has an unbalanced parenthesis ("connect(descriptor:
+    /// addr:size:): No such file or directory) (errno: 2)") and names a system call the user never made.
+    public static func connectFailureReason(_ error: any Error) -> String {
+        guard let ioError = error as? IOError else { return "\(error)" }
+        let code = ioError.errnoCode
+        let text = strerror(code).map { String(cString: $0) } ?? "unknown error"
+        return "\(text) (errno: \(code))"
     }
 }
 

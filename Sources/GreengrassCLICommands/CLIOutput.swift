@@ -52,7 +52,8 @@ enum CLIOutput {
         return "\(pad(civil.day))-\(pad(civil.month))-\(civil.year) \(pad(civil.hour)):\(pad(civil.minute)):\(pad(civil.second)) UTC"
     }
 
-    /// `component restart -n "a,b"` and `-n "a&b"` both name two components.
+    /// `component restart -n "a,b"` and `-n "a&b"` both name two components (the AWS CLI splits on
+    /// `" *[&,]+ *"`); so does `deployment create --remove "a,b"`.
     static func splitNames(_ names: String) -> [String] {
         names.split(whereSeparator: { $0 == "," || $0 == "&" })
             .map { $0.trimmedWhitespace() }

@@ -25,9 +25,9 @@ struct DeploymentCommand: AsyncParsableCommand {
         var recipeDir: String?
         @Option(name: [.short, .customLong("artifactDir")], help: "Folder with artifacts laid out as <name>/<version>/<files>.")
         var artifactDir: String?
-        @Option(name: [.short, .customLong("merge")], help: "Component to add or update, as NAME=VERSION (repeatable).")
+        @Option(name: [.short, .customLong("merge")], help: "Component to add or update, as NAME=VERSION (repeat --merge for each component).")
         var merge: [String] = []
-        @Option(name: [.customLong("remove")], help: "Root component to remove (repeatable).")
+        @Option(name: [.customLong("remove")], help: "Root components to remove, separated by ',' (repeatable).")
         var remove: [String] = []
         @Option(name: [.short, .customLong("groupId")], help: "Thing group of the deployment (default: the local group).")
         var groupId: String?
@@ -106,7 +106,18 @@ struct DeploymentRequestBuilder {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--merge expects NAME=VERSION, got '\(item)'.")
             }
+            // The AWS CLI takes one NAME=VERSION per --merge (a picocli map option, no split) and would send
+            // "1.0.0,B=2.0.0" as A's version; no version contains a comma, so say how to write it instead.
+            guard !parts[1].contains(",") else {
+                throw ValidationError("--merge takes one NAME=VERSION, got '\(item)': repeat --merge for each component.")
+            }
             versions[parts[0]] = parts[1]
+        }
+        // `--remove A,B` names two components, as the AWS CLI documents (`--remove <component-name>,...`) and
+        // as `component restart --names` splits; the flag may also be repeated.
+        let removals = remove.flatMap(CLIOutput.splitNames)
+        if !remove.isEmpty && removals.isEmpty {
+            throw ValidationError("--remove expects component names, got '\(remove.joined(separator: " "))'.")
         }
         var runWithInfo: [String: RunWithInfo] = [:]
         for item in runWith {
@@ -130,7 +141,7 @@ struct DeploymentRequestBuilder {
         return CreateLocalDeploymentRequest(
             groupName: groupId,
             rootComponentVersionsToAdd: versions.isEmpty ? nil : versions,
-            rootComponentsToRemove: remove.isEmpty ? nil : remove,
+            rootComponentsToRemove: removals.isEmpty ? nil : removals,
             componentToConfiguration: configuration,
             componentToRunWithInfo: runWithInfo.isEmpty ? nil : runWithInfo,
             recipeDirectoryPath: recipeDir.map(absolute),

@@ -67,14 +67,40 @@ public struct DeploymentPlanner: Sendable {
         self.platform = platform
     }
 
+    /// Why `--remove name` cannot be honoured: the component is only a dependency, or not deployed at all.
+    static func notRemovable(_ name: String, current: [DeployedComponent], roots: Set<String>) -> String {
+        if current.contains(where: { $0.name == name }) {
+            return "--remove names \(name), which is deployed only as a dependency of other components, not as a "
+                + "root component: remove the components that depend on it instead"
+        }
+        let deployed = roots.isEmpty ? "none" : roots.sorted().joined(separator: ", ")
+        return "--remove names \(name), which is not deployed on this device (root components: \(deployed))"
+    }
+
+    /// - Parameter deployedAtStart: the set deployed when this deployment first began (default `current`). A
+    ///   deployment resumed after a restart is planned again against its own committed target, from which its
+    ///   removals are already gone; whether `--remove` named a deployed root is judged against this set.
     public func plan(
-        current: [DeployedComponent], request: CreateLocalDeploymentRequest, groupName: String, recipes: StoredRecipes
+        current: [DeployedComponent], request: CreateLocalDeploymentRequest, groupName: String, recipes: StoredRecipes,
+        deployedAtStart: [DeployedComponent]? = nil
     ) throws(DeploymentFailure) -> DeploymentPlan {
         var roots: [String: SemanticVersion] = [:]
         for component in current where component.isRoot {
             roots[component.name] = try? SemanticVersion(parsing: component.version)
         }
-        for name in request.rootComponentsToRemove ?? [] { roots[name] = nil }
+        let startSet = deployedAtStart ?? current
+        let rootsAtStart = Set(startSet.lazy.filter(\.isRoot).map(\.name))
+        for name in request.rootComponentsToRemove ?? [] {
+            // The Java nucleus drops a name that is not a root from the root set without a word, so the
+            // deployment SUCCEEDS having removed nothing. Here it fails, before anything is touched, with a
+            // cause naming the component: a removal that does nothing is almost always a typo or the wrong
+            // device, and a SUCCEEDED status would tell the user the component is gone while it keeps running
+            // (or never existed). Failing also matches `--update-config` naming a non-root (below).
+            guard rootsAtStart.contains(name) else {
+                throw .badRequest(Self.notRemovable(name, current: startSet, roots: rootsAtStart))
+            }
+            roots[name] = nil
+        }
         for (name, version) in request.rootComponentVersionsToAdd ?? [:] {
             do {
                 roots[name] = try SemanticVersion(parsing: version)

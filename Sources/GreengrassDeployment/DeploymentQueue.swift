@@ -161,7 +161,8 @@ public actor DeploymentQueue {
             return
         }
         logger.info("Deployment started", metadata: metadata.merging(["eventType": "deployment-start"]) { $1 })
-        let snapshot = (try? store.deployment(id: id))?.rollbackSnapshot ?? []
+        let recordedSnapshot = (try? store.deployment(id: id))?.rollbackSnapshot
+        let snapshot = recordedSnapshot ?? []
 
         // Everything up to the commit changes nothing that is running: a bad recipe leaves the device as it was.
         let plan: DeploymentPlan
@@ -174,7 +175,9 @@ public actor DeploymentQueue {
                 self.logger.warning("Skipping unreadable stored recipe \(file): \(error)")
             }
             let current = (try? store.deployedComponents()) ?? []
-            plan = try planner.plan(current: current, request: record.request, groupName: record.groupName, recipes: recipes)
+            plan = try planner.plan(
+                current: current, request: record.request, groupName: record.groupName, recipes: recipes,
+                deployedAtStart: recordedSnapshot ?? current)
             try prepareArtifacts(of: plan.target, current: current, imported: imported, recipes: recipes)
             try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
             // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed

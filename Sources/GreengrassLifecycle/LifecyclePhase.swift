@@ -26,9 +26,6 @@ public enum LifecyclePhase: String, Sendable, Hashable, CaseIterable, Comparable
         }
     }
 
-    /// Whether the phase accepts `Skipif` (every phase except Bootstrap).
-    public var supportsSkipIf: Bool { self != .bootstrap }
-
     /// Recipe order: Bootstrap, Install, Startup, Run, Shutdown, Recover, Uninstall.
     public static func < (lhs: LifecyclePhase, rhs: LifecyclePhase) -> Bool {
         allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0

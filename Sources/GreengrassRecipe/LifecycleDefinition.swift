@@ -149,7 +149,9 @@ struct LifecycleParser {
                     definition.explicitTimeoutSeconds = try seconds(member.value, memberContext)
                 } else if member.key.caseInsensitiveEquals("Setenv") {
                     definition.setenv = try environment(member.value, memberContext)
-                } else if member.key.caseInsensitiveEquals("Skipif"), phase.supportsSkipIf {
+                } else if member.key.caseInsensitiveEquals("Skipif") {
+                    // Every phase, Bootstrap included: the Java nucleus runs Bootstrap through the same path
+                    // that checks Skipif (a skipped Bootstrap counts as exit 0).
                     definition.skipIf = try skipIf(member.value, memberContext)
                 }
             }

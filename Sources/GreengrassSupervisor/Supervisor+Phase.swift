@@ -91,7 +91,7 @@ extension Supervisor {
             logger.error("\(error.message)", metadata: ["eventType": "shell-runner-error"])
             return .launchFailed
         }
-        if phase.supportsSkipIf, let skipIf = phaseSpec.skipIf,
+        if let skipIf = phaseSpec.skipIf,
             skipIf.skips(checkHolds: Self.check(skipIf, environment: launch.environment))
         {
             logger.info("Skipping \(phase) because of Skipif \"\(skipIf)\"", metadata: ["eventType": "shell-runner-skip"])

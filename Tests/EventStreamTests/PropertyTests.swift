@@ -61,9 +61,9 @@ struct PropertyTests {
     @Test(
         "the encoder refuses what a strict peer would reject",
         arguments: [
-            (EventStreamHeader(name: "", value: .bool(true)), EventStreamEncodingError.invalidHeaderNameLength(name: "", limit: 127)),
-            (EventStreamHeader(name: String(repeating: "n", count: 128), value: .bool(true)),
-             .invalidHeaderNameLength(name: String(repeating: "n", count: 128), limit: 127)),
+            (EventStreamHeader(name: "", value: .bool(true)), EventStreamEncodingError.invalidHeaderNameLength(name: "", limit: 255)),
+            (EventStreamHeader(name: String(repeating: "n", count: 256), value: .bool(true)),
+             .invalidHeaderNameLength(name: String(repeating: "n", count: 256), limit: 255)),
             (EventStreamHeader(name: "s", value: .string(String(repeating: "v", count: 32768))),
              .headerValueTooLong(name: "s", length: 32768, limit: 32767)),
             (EventStreamHeader(name: "b", value: .byteBuffer(Array(repeating: 0, count: 32768))),
@@ -73,6 +73,27 @@ struct PropertyTests {
     func encoderLimits(header: EventStreamHeader, expected: EventStreamEncodingError) {
         #expect(throws: expected) {
             _ = try EventStreamEncoder.encode(EventStreamMessage(headers: [header]))
+        }
+    }
+
+    @Test("a 255-byte header name (the whole one-byte range, as aws-c-event-stream ≥ 0.6.0 accepts) round-trips")
+    func longestHeaderName() throws {
+        let longest = String(repeating: "n", count: 249) + "é😀" // multi-byte scalars: the limit counts bytes
+        #expect(longest.utf8.count == 255)
+        let message = EventStreamMessage(headers: [EventStreamHeader(name: longest, value: .string("v"))])
+        var encoded = try EventStreamEncoder.encode(message)
+        #expect(encoded.getInteger(at: EventStreamDecoder.preludeLength, as: UInt8.self) == 255)
+        #expect(try EventStreamDecoder.decodeMessage(from: &encoded) == message)
+    }
+
+    @Test("a configured name limit above 255 cannot make the encoder write a length that does not fit in one byte")
+    func nameLimitIsCappedByTheWire() {
+        let name = String(repeating: "n", count: 256)
+        #expect(throws: EventStreamEncodingError.invalidHeaderNameLength(name: name, limit: 255)) {
+            _ = try EventStreamEncoder.encode(
+                EventStreamMessage(headers: [EventStreamHeader(name: name, value: .bool(true))]),
+                limits: EventStreamLimits(maxHeaderNameLength: 1000)
+            )
         }
     }
 
@@ -162,6 +183,11 @@ struct DecoderFuzzTests {
         "header block errors name what was wrong",
         arguments: [
             ([UInt8]([0]), "invalid_header_name_length"),
+            // Not UTF-8: a lone continuation byte, a truncated two-byte sequence, an overlong '/', a surrogate.
+            ([1, 0x80, 0], "invalid_header_name_utf8"),
+            ([2, 0xC3, 0x28, 0], "invalid_header_name_utf8"),
+            ([2, 0xC0, 0xAF, 0], "invalid_header_name_utf8"),
+            ([3, 0xED, 0xA0, 0x80, 0], "invalid_header_name_utf8"),
             ([3, 0x61, 0x62], "header_exceeds_headers_block"),
             ([1, 0x61, 4, 0, 0], "header_exceeds_headers_block"),
             ([1, 0x61, 7, 0x80, 0x00], "header_value_too_long"),
@@ -172,12 +198,25 @@ struct DecoderFuzzTests {
         ]
     )
     func headerErrors(block: [UInt8], kind: String) {
+        #expect(Self.exercise(Self.frame(headersBlock: block)).error?.kind == kind)
+    }
+
+    @Test("a 255-byte header name is accepted, a 16-byte one that is not UTF-8 is refused (not repaired)")
+    func headerNameBounds() throws {
+        let longest = [UInt8(255)] + Array(repeating: UInt8(ascii: "n"), count: 255) + [0]
+        #expect(Self.exercise(Self.frame(headersBlock: longest)).frames == 1)
+        // Longer than 15 bytes, so it takes the well-known-string lookup path before validation.
+        let invalidLong = [UInt8(16)] + Array(repeating: UInt8(ascii: "n"), count: 15) + [0xFF, 0]
+        #expect(Self.exercise(Self.frame(headersBlock: invalidLong)).error?.kind == "invalid_header_name_utf8")
+    }
+
+    static func frame(headersBlock block: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = Array(repeating: 0, count: 12) + block + [0, 0, 0, 0]
         writeUInt32(UInt32(bytes.count), into: &bytes, at: 0)
         writeUInt32(UInt32(block.count), into: &bytes, at: 4)
         writeUInt32(CRC32.checksum(bytes[0..<8]), into: &bytes, at: 8)
         writeUInt32(CRC32.checksum(bytes[0..<(bytes.count - 4)]), into: &bytes, at: bytes.count - 4)
-        #expect(Self.exercise(bytes).error?.kind == kind)
+        return bytes
     }
 
     @Test("too many headers")

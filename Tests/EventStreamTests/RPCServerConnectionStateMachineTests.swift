@@ -243,6 +243,7 @@ struct RPCServerConnectionStateMachineTests {
             .messageChecksumMismatch(expected: 1, computed: 2),
             .totalLengthExceedsLimit(99_999_999, limit: 16),
             .unknownHeaderType(10, headerName: ":content-type"),
+            .invalidHeaderNameEncoding(headerOffset: 0),
         ]
     )
     func decodingFailure(error: EventStreamDecodingError) {

@@ -94,6 +94,26 @@ struct DeploymentRequestTests {
         #expect(request.failureHandlingPolicy == nil)
     }
 
+    @Test(arguments: [
+        (["--remove", "A,B"], ["A", "B"]),
+        (["--remove", "A, B", "--remove", "C"], ["A", "B", "C"]),
+        (["--remove", "A&B,"], ["A", "B"]),
+        (["--remove", "Single"], ["Single"]),
+    ])
+    func removeTakesACommaSeparatedList(arguments: [String], expected: [String]) throws {
+        #expect(try build(arguments).rootComponentsToRemove == expected)
+    }
+
+    @Test func mergeTakesOneComponentPerFlagAndSaysSo() throws {
+        let error = try #require(throws: ValidationError.self) { try build(["--merge", "A=1.0.0,B=2.0.0"]) }
+        #expect(error.message.contains("repeat --merge for each component"))
+        #expect(try build(["--merge", "A=1.0.0", "--merge", "B=2.0.0"]).rootComponentVersionsToAdd == ["A": "1.0.0", "B": "2.0.0"])
+    }
+
+    @Test func removeWithOnlySeparatorsIsRejected() {
+        #expect(throws: ValidationError.self) { try build(["--remove", ","]) }
+    }
+
     @Test func shortFlagsAndPolicy() throws {
         let request = try build(["-r", "/r", "-a", "/a", "-m", "A=1.0.0", "-fp", "rollback", "-g", "group1"])
         #expect(request.recipeDirectoryPath == "/r")

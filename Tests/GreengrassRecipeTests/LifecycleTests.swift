@@ -21,7 +21,7 @@ import Testing
             "Run": "ignored because Startup exists",
             "Shutdown": ["Script": "stop", "Timeout": "20"],
             "Recover": ["script": "fix", "skipif": "!exists /tmp/ok"],
-            "Bootstrap": ["Script": "boot", "Skipif": "this is ignored on bootstrap"],
+            "Bootstrap": ["Script": "boot", "Skipif": "exists /etc/already-bootstrapped"],
             "Uninstall": ["Script": "bye", "RequiresPrivilege": "false"],
             "errorResetTime": 600,
             "SomethingElse": ["ignored": true],
@@ -40,7 +40,7 @@ import Testing
         #expect(definition[.shutdown]?.timeoutSeconds == 20)
         #expect(definition[.recover]?.skipIf == SkipCondition(check: .exists, argument: "/tmp/ok", negated: true))
         #expect(definition[.recover]?.timeoutSeconds == 60)
-        #expect(definition[.bootstrap]?.skipIf == nil)
+        #expect(definition[.bootstrap]?.skipIf == SkipCondition(check: .exists, argument: "/etc/already-bootstrapped"))
         #expect(definition[.uninstall]?.requiresPrivilege == false)
         #expect(definition[.run]?.timeoutSeconds == nil)
     }
@@ -77,6 +77,8 @@ import Testing
                      field: "Lifecycle.Install.Skipif"),
         BadLifecycle(lifecycle: ["Install": ["Script": "s", "Skipif": ["exists": "/x"]]], code: .wrongType,
                      field: "Lifecycle.Install.Skipif"),
+        BadLifecycle(lifecycle: ["Bootstrap": ["Script": "s", "Skipif": "sometimes"]], code: .invalidSkipIf,
+                     field: "Lifecycle.Bootstrap.Skipif"),
         BadLifecycle(lifecycle: ["errorResetTime": "soon"], code: .wrongType, field: "Lifecycle.errorResetTime"),
         BadLifecycle(lifecycle: ["Run": ["Script": "s", "Timeout": "{configuration:/t}"]], code: .wrongType,
                      field: "Lifecycle.Run.Timeout"),

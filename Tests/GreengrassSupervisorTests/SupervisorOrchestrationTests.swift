@@ -229,6 +229,23 @@ struct SupervisorOrchestrationTests {
         }
     }
 
+    @Test("Skipif on Bootstrap: a holding condition runs nothing (so its exit 100 cannot ask for a restart)")
+    func skipIfOnBootstrap() async throws {
+        try await SupervisorFixture.with { f in
+            let marker = f.root.file("bootstrapped")
+            let ran = f.root.file("bootstrap-ran")
+            var spec = makeSpec("Boot", [.bootstrap: "touch '\(ran)'; exit 100"])
+            spec.phases[.bootstrap]?.skipIf = SkipCondition(check: .exists, argument: marker)
+            #expect(await f.supervisor.runOnce(.bootstrap, of: spec) == .exited(100), "condition false: it runs")
+            #expect(FileManager.default.fileExists(atPath: ran))
+            try FileManager.default.removeItem(atPath: ran)
+            touch(marker)
+            #expect(await f.supervisor.runOnce(.bootstrap, of: spec) == .skipped)
+            #expect(!FileManager.default.fileExists(atPath: ran))
+            #expect(f.logs.entries.contains { $0.label == "Boot" && $0.eventType == "shell-runner-skip" })
+        }
+    }
+
     @Test("as root: phases run as runWith.posixUser, RequiresPrivilege phases as root")
     func posixUser() async throws {
         try await SupervisorFixture.with { f in
