@@ -48,13 +48,12 @@ public struct ZipExtractor: Sendable {
         guard status.st_size > 0 else { throw ZipExtractionError("\(path) is empty, not a ZIP archive") }
 
         let reader = try ZipArchiveReader(path: path)
+        let entries = try reader.entries(upTo: limits.maximumEntries)
         let plan: [ZipPlannedEntry]
-        do { plan = try ZipExtractionPlan.plan(try reader.entries(upTo: limits.maximumEntries), limits: limits) } catch {
-            throw error.description.hasPrefix(path) ? error : error.about(archive: path)
-        }
+        do { plan = try ZipExtractionPlan.plan(entries, limits: limits) } catch { throw error.about(archive: path) }
 
         let staging = target + ".partial"
-        let (parent, stagingName, targetName) = Self.split(staging: staging, target: target)
+        let (parent, stagingName, targetName) = Self.split(target)
         try Self.makeDirectories(parent)
         let parentFD = try Self.openDirectory(parent)
         defer { close(parentFD) }
@@ -123,8 +122,9 @@ public struct ZipExtractor: Sendable {
 
     // MARK: Descriptor helpers
 
-    private static func split(staging: String, target: String) -> (parent: String, staging: String, target: String) {
-        guard let slash = target.lastIndex(of: "/") else { return (".", staging, target) }
+    /// The target's parent directory, and the names of the staging directory and of the target in it.
+    private static func split(_ target: String) -> (parent: String, staging: String, target: String) {
+        guard let slash = target.lastIndex(of: "/") else { return (".", target + ".partial", target) }
         let parent = slash == target.startIndex ? "/" : String(target[..<slash])
         let targetName = String(target[target.index(after: slash)...])
         return (parent, targetName + ".partial", targetName)
