@@ -27,7 +27,7 @@ public struct ZipOutputModes: Sendable, Hashable {
     }
 }
 
-/// Extracts a ZIP archive into a directory: the whole entry list is checked first ([`ZipExtractionPlan`]), then the
+/// Extracts a ZIP archive into a directory: the whole entry list is checked first (``ZipExtractionPlan``), then the
 /// files are written into a fresh `<target>.partial` sibling through directory descriptors that never follow a
 /// symbolic link, and the result replaces `target` only once complete; on any failure the partial output is removed.
 public struct ZipExtractor: Sendable {
