@@ -30,6 +30,8 @@ var targets: [Target] = [
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+    .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+    .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
@@ -67,8 +69,7 @@ var targets: [Target] = [
     .target(
         name: "GreengrassDeployment",
         dependencies: [
-            "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", logging,
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", "ZipExtraction", logging,
         ],
         swiftSettings: swiftSettings
     ),
@@ -125,6 +126,7 @@ var targets: [Target] = [
 targets += [
     .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "ZipExtractionTests", dependencies: ["ZipExtraction", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassIPCServicesTests",
         dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", nioCore, nioEmbedded],
@@ -188,7 +190,6 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: targets
 )

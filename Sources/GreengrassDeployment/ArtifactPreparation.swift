@@ -1,7 +1,5 @@
 import GreengrassRecipe
-import ZIPFoundation
-
-import Foundation
+import ZipExtraction
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -48,26 +46,6 @@ public enum ArtifactMode {
     }
 }
 
-/// Checks a path stored in an archive before anything is written: a hostile archive must not write outside its
-/// extraction directory (`../`, absolute paths) or smuggle in NUL bytes.
-public enum ArchiveEntryPath {
-    /// The entry path as components relative to the extraction directory.
-    ///
-    /// - Throws: a message naming the entry when it is absolute, empty, contains `..` or a NUL byte.
-    public static func validated(_ path: String) throws(ArtifactError) -> [String] {
-        guard !path.contains("\0") else { throw ArtifactError("archive entry \"\(path)\" contains a NUL byte") }
-        guard !path.hasPrefix("/"), !path.hasPrefix("\\") else {
-            throw ArtifactError("archive entry \"\(path)\" is an absolute path")
-        }
-        let components = path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).map(String.init).filter { $0 != "." }
-        guard !components.isEmpty else { throw ArtifactError("archive entry \"\(path)\" has an empty name") }
-        guard !components.contains("..") else {
-            throw ArtifactError("archive entry \"\(path)\" points outside the extraction directory")
-        }
-        return components
-    }
-}
-
 /// Why a component's artifacts cannot be prepared.
 public struct ArtifactError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
@@ -100,7 +78,8 @@ public struct ArtifactPreparation: Sendable {
         for artifact in artifacts {
             let name = artifact.fileName
             let file = directory + "/" + name
-            guard !name.isEmpty, name != ".", name != "..", FileManager.default.fileExists(atPath: file) else {
+            var status = stat()
+            guard !name.isEmpty, name != ".", name != "..", stat(file, &status) == 0 else {
                 throw ArtifactError(
                     "Artifact \(artifact.uri) of \(component) \(version) is not in \(directory): local deployments must "
                         + "provide it with --artifactDir (this nucleus does not download artifacts)")
@@ -113,67 +92,18 @@ public struct ArtifactPreparation: Sendable {
         }
     }
 
-    /// Extracts into a fresh sibling directory, then swaps it in: a failed or interrupted extraction never leaves a
+    /// Extracts with every archive check of `ZipExtractor`: a failed or interrupted extraction never leaves a
     /// half-filled directory where the component looks.
     func unzip(_ file: String, into target: String, owner: ArtifactOwner?, nucleusIsRoot: Bool) throws(ArtifactError) {
-        let staging = target + ".partial"
-        let fileManager = FileManager.default
-        try? fileManager.removeItem(atPath: staging)
-        do {
-            let archive = try Archive(url: URL(fileURLWithPath: file), accessMode: .read)
-            var entries: [(Entry, [String])] = []
-            var total: UInt64 = 0
-            for entry in archive {
-                entries.append((entry, try ArchiveEntryPath.validated(entry.path)))
-                guard entries.count <= maximumArchiveEntries else {
-                    throw ArtifactError("\(file) has more than \(maximumArchiveEntries) entries")
-                }
-                total += entry.uncompressedSize
-                guard total <= maximumUnarchivedBytes else {
-                    throw ArtifactError("\(file) would extract to more than \(maximumUnarchivedBytes) bytes")
-                }
-                if entry.type == .symlink {
-                    throw ArtifactError("\(file): archive entry \"\(entry.path)\" is a symbolic link, which is not extracted")
-                }
-            }
-            try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            try Self.setMode(ArtifactMode.directory, of: staging, owner: owner)
-            for (entry, components) in entries {
-                let destination = staging + "/" + components.joined(separator: "/")
-                try Self.createParents(of: components, under: staging, owner: owner)
-                if entry.type == .directory {
-                    try? fileManager.createDirectory(atPath: destination, withIntermediateDirectories: true)
-                    try Self.setMode(ArtifactMode.directory, of: destination, owner: owner)
-                    continue
-                }
-                _ = try archive.extract(entry, to: URL(fileURLWithPath: destination), skipCRC32: false)
-                let archiveMode = (entry.fileAttributes[.posixPermissions] as? Int).map { UInt16(truncatingIfNeeded: $0) }
-                let mode = ArtifactMode.extractedFile(archiveMode: archiveMode, nucleusIsRoot: nucleusIsRoot)
-                try Self.setMode(mode, of: destination, owner: owner)
-            }
-            try? fileManager.removeItem(atPath: target)
-            let parent = String(target[..<(target.lastIndex(of: "/") ?? target.startIndex)])
-            try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            guard rename(staging, target) == 0 else { throw ArtifactError("cannot move \(staging) to \(target): errno \(errno)") }
-        } catch let error as ArtifactError {
-            try? fileManager.removeItem(atPath: staging)
-            throw error
-        } catch {
-            try? fileManager.removeItem(atPath: staging)
-            throw ArtifactError("Cannot extract \(file) to \(target): \(error)")
-        }
-    }
-
-    /// Directories an entry needs that the archive does not list itself.
-    private static func createParents(of components: [String], under root: String, owner: ArtifactOwner?) throws(ArtifactError) {
-        var path = root
-        for component in components.dropLast() {
-            path += "/" + component
-            if mkdir(path, 0o755) == 0 {
-                try setMode(ArtifactMode.directory, of: path, owner: owner)
-            } else if errno != EEXIST {
-                throw ArtifactError("cannot create \(path): errno \(errno)")
-            }
+        let extractor = ZipExtractor(
+            limits: ZipLimits(maximumTotalBytes: maximumUnarchivedBytes, maximumEntries: maximumArchiveEntries),
+            modes: ZipOutputModes(
+                directory: ArtifactMode.directory,
+                file: ArtifactMode.extractedFile(archiveMode: 0, nucleusIsRoot: nucleusIsRoot),
+                executableFile: ArtifactMode.extractedFile(archiveMode: 0o111, nucleusIsRoot: nucleusIsRoot)),
+            owner: owner.map { ZipOutputOwner(userID: $0.userID, groupID: $0.groupID) })
+        do { try extractor.extract(archive: file, into: target) } catch {
+            throw ArtifactError("Cannot extract into \(target): \(error)")
         }
     }
 
