@@ -122,7 +122,9 @@ public final class IoTCoreBridge: Service, Sendable {
                     retain: request.retain ?? false, properties: properties)
             } catch {
                 if error.code == .invalidTopic { throw .invalidArguments("\(error)") }
-                throw .serviceError("Publish to topic \(topic) failed: \(error)")
+                // Greengrass's wording: "Publish to topic <t> failed: <reason>", e.g. "Message spool is full. Message
+                // could not be added." for a full spool, so components can recognise it and retry.
+                throw .serviceError("Publish to topic \(topic) failed: \(error.message)")
             }
             state.withLock { $0.published += 1 }
             return .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8))
@@ -294,6 +296,9 @@ public final class IoTCoreBridge: Service, Sendable {
             case .disconnected(let error):
                 state.withLock { $0.granted.removeAll() }
                 logger.warning("Connection interrupted", metadata: ["eventType": "mqtt-disconnected", "reason": "\(error)"])
+            case .connectFailed(let error):
+                // No connection existed, so nothing was interrupted: say what happened and why.
+                logger.warning("Failed to connect to AWS IoT Core", metadata: ["eventType": "mqtt-connect-failed", "reason": "\(error)"])
             case .reconnecting(let attempt, let delay):
                 logger.info("Reconnecting", metadata: ["eventType": "mqtt-reconnecting", "attempt": "\(attempt)", "delay": "\(delay)"])
             case .resubscribeFailed(let filter, let code):

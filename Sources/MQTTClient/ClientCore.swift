@@ -57,6 +57,8 @@ final class ClientCore {
     private var pending: [UInt16: PendingRequest] = [:]
     private var publishPromises: [MQTTMessageToken: EventLoopPromise<Void>] = [:]
     private var statistics = MQTTClientStatistics()
+    /// The session's never-evictable spooled bytes last told to the admission ledger.
+    private var reportedRetainedBytes = 0
     private(set) var isShuttingDown = false
     private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
     private let messages: AsyncStream<MQTTMessage>.Continuation
@@ -108,7 +110,9 @@ final class ClientCore {
             finish(connection, MQTTClientError(.invalidTLSConfiguration, "cannot load TLS settings: \(error)"))
             return ended.futureResult
         }
-        let serverName = configuration.tls.flatMap { $0.serverName ?? (Self.isIPAddress(configuration.host) ? nil : configuration.host) }
+        // An IP address gets no SNI and is verified against the certificate's IP SANs (NIOSSL does that when no
+        // host name is given); passing it as a host name would fail every handshake.
+        let serverName = configuration.tls.flatMap { MQTTTLSServerIdentity(host: configuration.host, serverName: $0.serverName).sniHostName }
         let decoder = MQTTPacketDecoder(version: configuration.protocolVersion, maximumPacketSize: configuration.maximumPacketSize)
         let boundConnection = NIOLoopBound(connection, eventLoop: eventLoop)
         let timeout = TimeAmount.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000)
@@ -140,10 +144,6 @@ final class ClientCore {
                 }
             }
         return ended.futureResult
-    }
-
-    private static func isIPAddress(_ host: String) -> Bool {
-        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 
     private static func makeSSLContext(_ tls: MQTTClientConfiguration.TLS) throws -> NIOSSLContext {
@@ -299,6 +299,8 @@ final class ClientCore {
                 deliver(publish)
             }
         }
+        // Sending from the spool frees room: let `enqueue` see it (only when it changed, to skip the lock).
+        if session.spooledRetainedBytes != reportedRetainedBytes { reportHandedOver(charge: 0) }
         guard let connection else { return }
         if deferFlush { scheduleFlush(connection) } else { flush(connection) }
     }
@@ -452,7 +454,7 @@ final class ClientCore {
             }
         }
         connection.channel?.close(promise: nil)
-        events.yield(.disconnected(error))
+        events.yield(wasConnected ? .disconnected(error) : .connectFailed(error))
         connection.ended.succeed(ConnectionEnd(wasConnected: wasConnected, error: error))
     }
 
@@ -460,7 +462,23 @@ final class ClientCore {
 
     func publish(_ message: MQTTOutboundMessage, until completion: MQTTPublishCompletion) -> EventLoopFuture<Void> {
         guard !isShuttingDown else { return eventLoop.makeFailedFuture(MQTTClientError(.shutdown, "client is shut down")) }
-        let result = session.publish(message)
+        // QoS 1/2 goes through the same admission as `enqueue`, so room reserved for enqueued messages stays theirs.
+        if message.qos != .atMostOnce {
+            let charge = message.spoolCharge
+            if let refusal = status.enqueued.withLock({ $0.ledger.admit(charge: charge) }) {
+                return eventLoop.makeFailedFuture(MQTTClientError(dropped: refusal))
+            }
+            let result = session.publish(message)
+            reportHandedOver(charge: charge)
+            return track(result, until: completion)
+        }
+        return track(session.publish(message), until: completion)
+    }
+
+    /// Completes the caller's promise at `completion` and performs the session's actions.
+    private func track(
+        _ result: (token: MQTTMessageToken, accepted: Bool, actions: [MQTTSession.Action]), until completion: MQTTPublishCompletion
+    ) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         if result.accepted, completion == .accepted {
             promise.succeed(())
@@ -475,9 +493,13 @@ final class ClientCore {
     /// a message not accepted after all is completed as dropped (logged and counted by the session).
     func drainEnqueued() {
         let batch = status.enqueued.withLock { queue in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+            defer { queue.messages.removeAll(keepingCapacity: true) }
+            return queue.messages
         }
+        // Release the batch's reservations only once the session holds the messages (and report its new
+        // never-evictable bytes in the same step), so the ledger never undercounts.
+        let reserved = batch.reduce(0) { $0 + ($1.qos == .atMostOnce ? 0 : $1.spoolCharge) }
+        defer { reportHandedOver(charge: reserved) }
         guard !isShuttingDown else {
             logger.warning("MQTT messages dropped", metadata: ["reason": "\(MQTTDropReason.shutdown)", "count": "\(batch.count)"])
             return
@@ -485,6 +507,13 @@ final class ClientCore {
         for message in batch {
             perform(session.publish(message).actions, on: connection, deferFlush: true)
         }
+    }
+
+    /// Tells the admission ledger what the session now holds; `charge` of admitted messages reached it.
+    private func reportHandedOver(charge: Int) {
+        let retained = session.spooledRetainedBytes
+        reportedRetainedBytes = retained
+        status.enqueued.withLock { $0.ledger.handedOver(charge: charge, sessionRetainedBytes: retained) }
     }
 
     func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {
@@ -549,9 +578,11 @@ final class ClientCore {
 
     var currentStatistics: MQTTClientStatistics {
         var result = statistics
-        result.outboundDroppedSpoolFull = session.statistics.droppedSpoolFull
+        let ledger = status.enqueued.withLock { $0.ledger }
+        result.outboundDroppedSpoolFull = session.statistics.droppedSpoolFull + ledger.refusedSpoolFull
+        result.outboundEvictedQoS0 = session.statistics.evictedQoS0
         result.outboundDroppedOfflineQoS0 = session.statistics.droppedOfflineQoS0
-        result.outboundDroppedLargerThanSpool = session.statistics.droppedLargerThanSpool
+        result.outboundDroppedLargerThanSpool = session.statistics.droppedLargerThanSpool + ledger.refusedLargerThanSpool
         result.spooledMessages = session.spooledCount
         result.spooledBytes = session.spooledBytes
         result.inflightMessages = session.inflightCount

@@ -45,7 +45,7 @@ public final class MQTTClient: Service, Sendable {
         let (events, eventsContinuation) = AsyncStream.makeStream(of: MQTTConnectionEvent.self, bufferingPolicy: .bufferingNewest(1000))
         self.messages = messages
         self.events = events
-        let status = ClientStatus()
+        let status = ClientStatus(spoolCapacity: configuration.session.spoolMaximumBytes)
         self.status = status
         // NIOLoopBound must be created on its loop; `makeBoundOnLoop` would hop, so build the core eagerly
         // via the unchecked init path that NIO offers for exactly this "create, then only touch on loop" case.
@@ -124,10 +124,13 @@ public final class MQTTClient: Service, Sendable {
     ///
     /// The outcome matches `publish(…, until: .accepted)`: what that would throw is decided here from the client's
     /// state — an invalid topic, QoS 0 while offline (unless
-    /// ``MQTTSessionConfiguration/keepQoS0WhenOffline``), a shut-down client, a payload larger than the whole spool
-    /// (for QoS 1/2 always: whether it would bypass the spool is only known on the loop). Messages from one caller keep their
-    /// order. A message the loop cannot take after all (the connection dropped in the instant between) is dropped,
-    /// logged and counted in ``MQTTClientStatistics``, as a QoS 0 message lost with a dying socket would be.
+    /// ``MQTTSessionConfiguration/keepQoS0WhenOffline``), a shut-down client, and for QoS 1/2 a full spool
+    /// ("Message spool is full. Message could not be added.") or a message larger than the whole spool (whether it
+    /// would bypass the spool is only known on the loop, so room is reserved for it as if it were spooled). An
+    /// accepted QoS 1/2 message is never dropped for lack of room later (``MQTTSpoolLedger``). Messages from one
+    /// caller keep their order. A QoS 0 message the loop cannot take after all (the connection dropped in the instant
+    /// between, or the spool is full) is dropped, logged and counted in ``MQTTClientStatistics``, as a QoS 0 message
+    /// lost with a dying socket would be.
     /// - Throws: ``MQTTClientError`` — `.invalidTopic`, `.publishDropped`, `.shutdown`.
     public func enqueue(
         topic: String, payload: ByteBuffer, qos: QoS = .atMostOnce, retain: Bool = false, properties: MQTTProperties = MQTTProperties()
@@ -138,15 +141,17 @@ public final class MQTTClient: Service, Sendable {
         if qos == .atMostOnce, !session.keepQoS0WhenOffline, !status.isOnline.load(ordering: .acquiring) {
             throw MQTTClientError(dropped: .offlineQoS0)
         }
-        if payload.readableBytes > session.spoolMaximumBytes, qos != .atMostOnce || !status.isOnline.load(ordering: .acquiring) {
+        let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
+        let charge = message.spoolCharge
+        if qos == .atMostOnce, charge > session.spoolMaximumBytes, !status.isOnline.load(ordering: .acquiring) {
             throw MQTTClientError(dropped: .largerThanSpool)
         }
-        let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
         // One loop task (and one wake-up of the loop) per batch, not per message: while a drain is pending,
         // further messages only join the queue.
-        let startsBatch = status.enqueued.withLock { queue in
-            queue.append(message)
-            return queue.count == 1
+        let startsBatch = try status.enqueued.withLock { (queue) throws(MQTTClientError) -> Bool in
+            if qos != .atMostOnce, let refusal = queue.ledger.admit(charge: charge) { throw MQTTClientError(dropped: refusal) }
+            queue.messages.append(message)
+            return queue.messages.count == 1
         }
         if startsBatch {
             let core = self.core
@@ -228,6 +233,16 @@ final class ClientStatus: Sendable {
     /// ``MQTTClient/shutdown()`` was called.
     let isShutDown = Atomic<Bool>(false)
     /// Messages handed to ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)`` that the loop has not
-    /// taken yet, in order. Bounded by the callers' own pace: the loop drains all of it on every pass.
-    let enqueued = Mutex<[MQTTOutboundMessage]>([])
+    /// taken yet, in order, and the spool admission that decides them. The loop drains the messages on every pass;
+    /// QoS 1/2 ones are bounded by the ledger too.
+    let enqueued: Mutex<EnqueuedMessages>
+
+    init(spoolCapacity: Int) {
+        enqueued = Mutex(EnqueuedMessages(ledger: MQTTSpoolLedger(capacity: spoolCapacity)))
+    }
+}
+
+struct EnqueuedMessages: Sendable {
+    var messages: [MQTTOutboundMessage] = []
+    var ledger: MQTTSpoolLedger
 }

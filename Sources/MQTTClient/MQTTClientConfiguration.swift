@@ -14,7 +14,9 @@ public struct MQTTClientConfiguration: Sendable {
         public var privateKeyPath: String?
         /// PEM root CA file to verify the broker; the system trust store when nil.
         public var caPath: String?
-        /// Host name for SNI and certificate verification (defaults to ``MQTTClientConfiguration/host`` when it is not an IP address).
+        /// Name the server's certificate must carry (defaults to ``MQTTClientConfiguration/host``). A host name is sent as
+        /// SNI and verified as a DNS name; an IP address is not sent as SNI and is verified against the certificate's IP
+        /// address SANs (``MQTTTLSServerIdentity``).
         public var serverName: String?
         /// ALPN protocols, e.g. `["x-amzn-mqtt-ca"]` for AWS IoT Core on port 443.
         public var alpnProtocols: [String]

@@ -26,8 +26,10 @@ public struct MQTTMessage: Hashable, Sendable {
 public enum MQTTConnectionEvent: Hashable, Sendable {
     /// CONNACK accepted. Without a session present, subscriptions have been re-sent.
     case connected(sessionPresent: Bool)
-    /// The connection ended (or a connect attempt failed) for this reason.
+    /// An established connection (CONNACK accepted) ended for this reason.
     case disconnected(MQTTClientError)
+    /// A connect attempt failed before any connection existed (TCP/TLS failure, CONNACK refused or timed out).
+    case connectFailed(MQTTClientError)
     /// The next attempt will start after `delay`.
     case reconnecting(attempt: Int, delay: Duration)
     /// A subscription that was re-sent after a reconnect without session was refused.
@@ -57,7 +59,10 @@ public struct MQTTClientStatistics: Hashable, Sendable {
     /// Inbound messages dropped because the consumer of an ``MQTTSubscription`` fell behind.
     public var subscriptionDropped = 0
     public var inboundReceived = 0
+    /// Publishes refused because the spool was full of QoS 1/2 messages.
     public var outboundDroppedSpoolFull = 0
+    /// QoS 0 messages evicted from the full spool for newer messages.
+    public var outboundEvictedQoS0 = 0
     public var outboundDroppedOfflineQoS0 = 0
     public var outboundDroppedLargerThanSpool = 0
     public var spooledMessages = 0

@@ -17,8 +17,10 @@ public enum MQTTPublishOutcome: Hashable, Sendable {
 
 /// Why a message was discarded without reaching the broker. Every drop is reported, never silent.
 public enum MQTTDropReason: Hashable, Sendable, CustomStringConvertible {
-    /// The offline spool was full; this was the oldest message and was evicted for a newer one.
+    /// The offline spool is full of messages that cannot be evicted (QoS 1/2): this message was refused.
     case spoolFull
+    /// A QoS 0 message was evicted from the full spool to make room for a newer message.
+    case evictedFromSpool
     /// The message alone is larger than the whole spool.
     case largerThanSpool
     /// QoS 0 while offline and the configuration does not keep QoS 0 offline.
@@ -30,9 +32,11 @@ public enum MQTTDropReason: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .spoolFull: "the offline spool is full; the oldest message was dropped"
-        case .largerThanSpool: "the message is larger than the whole offline spool"
-        case .offlineQoS0: "device is offline; QoS 0 message dropped"
+        // The first and last wordings are Greengrass's, which components may match on (reference §7).
+        case .spoolFull: "Message spool is full. Message could not be added."
+        case .evictedFromSpool: "the offline spool is full; this QoS 0 message was evicted for a newer message"
+        case .largerThanSpool: "Message is larger than the size of message spool."
+        case .offlineQoS0: "Device is offline. Dropping QoS 0 message."
         case .shutdown: "the client shut down before the message was delivered"
         case .packetTooLarge: "the message exceeds the broker's maximum packet size"
         }
@@ -60,16 +64,14 @@ public struct MQTTOutboundMessage: Hashable, Sendable {
 public struct MQTTSessionConfiguration: Hashable, Sendable {
     /// Most QoS 1/2 messages awaiting acknowledgement at once (further bounded by the broker's receive maximum).
     public var inflightWindow: Int
-    /// Most messages waiting in the spool (offline, or online with a full in-flight window).
-    public var spoolMaximumCount: Int
-    /// Most payload bytes waiting in the spool.
+    /// Most bytes waiting in the spool (offline, or online with a full in-flight window), counted with
+    /// ``MQTTOutboundMessage/spoolCharge``. The only bound: see ``MQTTSpool`` for what happens when it is reached.
     public var spoolMaximumBytes: Int
     /// Whether QoS 0 messages are spooled while offline (otherwise they are dropped and reported).
     public var keepQoS0WhenOffline: Bool
 
-    public init(inflightWindow: Int = 100, spoolMaximumCount: Int = 10_000, spoolMaximumBytes: Int = 2_621_440, keepQoS0WhenOffline: Bool = false) {
+    public init(inflightWindow: Int = 100, spoolMaximumBytes: Int = 2_621_440, keepQoS0WhenOffline: Bool = false) {
         self.inflightWindow = max(1, inflightWindow)
-        self.spoolMaximumCount = max(1, spoolMaximumCount)
         self.spoolMaximumBytes = max(1, spoolMaximumBytes)
         self.keepQoS0WhenOffline = keepQoS0WhenOffline
     }
@@ -93,7 +95,10 @@ public struct MQTTSession: Sendable {
 
     /// Counters for what the session dropped, so drops are observable.
     public struct Statistics: Hashable, Sendable {
+        /// Messages refused because the spool was full of QoS 1/2 messages.
         public var droppedSpoolFull = 0
+        /// QoS 0 messages evicted from the full spool for newer messages.
+        public var evictedQoS0 = 0
         public var droppedOfflineQoS0 = 0
         public var droppedLargerThanSpool = 0
     }
@@ -119,8 +124,7 @@ public struct MQTTSession: Sendable {
     public private(set) var isOnline = false
     private var window: Int
     private var inflight: [UInt16: Inflight] = [:]
-    private var spool = RingQueue<Spooled>()
-    private var spoolBytes = 0
+    private var spool: MQTTSpool<Spooled>
     private var controlIdentifiers: Set<UInt16> = []
     private var inboundAwaitingRelease: Set<UInt16> = []
     private var nextIdentifier: UInt16 = 1
@@ -130,12 +134,15 @@ public struct MQTTSession: Sendable {
     public init(configuration: MQTTSessionConfiguration) {
         self.configuration = configuration
         self.window = configuration.inflightWindow
+        self.spool = MQTTSpool(capacity: configuration.spoolMaximumBytes)
     }
 
     /// Messages waiting in the spool.
     public var spooledCount: Int { spool.count }
-    /// Payload bytes waiting in the spool.
-    public var spooledBytes: Int { spoolBytes }
+    /// Bytes (``MQTTOutboundMessage/spoolCharge``) waiting in the spool.
+    public var spooledBytes: Int { spool.chargedBytes }
+    /// Bytes of the spooled messages that can never be evicted (QoS 1/2).
+    public var spooledRetainedBytes: Int { spool.retainedBytes }
     /// QoS 1/2 messages sent and not yet fully acknowledged.
     public var inflightCount: Int { inflight.count }
 
@@ -160,22 +167,14 @@ public struct MQTTSession: Sendable {
                 return (token, true, [startInflight(token: token, message: message, identifier: id)])
             }
         }
-        let size = message.payload.readableBytes
-        guard size <= configuration.spoolMaximumBytes else {
-            statistics.droppedLargerThanSpool += 1
-            return (token, false, [.complete(token, .dropped(.largerThanSpool))])
+        switch spool.append(Spooled(token: token, message: message), charge: message.spoolCharge, evictable: message.qos == .atMostOnce) {
+        case .accepted(let evicted):
+            statistics.evictedQoS0 += evicted.count
+            return (token, true, evicted.map { .complete($0.token, .dropped(.evictedFromSpool)) })
+        case .refused(let reason):
+            if reason == .largerThanSpool { statistics.droppedLargerThanSpool += 1 } else { statistics.droppedSpoolFull += 1 }
+            return (token, false, [.complete(token, .dropped(reason))])
         }
-        var actions: [Action] = []
-        while spool.count >= configuration.spoolMaximumCount || spoolBytes + size > configuration.spoolMaximumBytes,
-            let oldest = spool.popFirst()
-        {
-            spoolBytes -= oldest.message.payload.readableBytes
-            statistics.droppedSpoolFull += 1
-            actions.append(.complete(oldest.token, .dropped(.spoolFull)))
-        }
-        spool.append(Spooled(token: token, message: message))
-        spoolBytes += size
-        return (token, true, actions)
     }
 
     private static func packet(for message: MQTTOutboundMessage, identifier: UInt16?) -> MQTTPublishPacket {
@@ -220,13 +219,11 @@ public struct MQTTSession: Sendable {
         while isOnline, let next = spool.first {
             if next.message.qos == .atMostOnce {
                 _ = spool.popFirst()
-                spoolBytes -= next.message.payload.readableBytes
                 actions.append(.send(.publish(Self.packet(for: next.message, identifier: nil)), completing: next.token))
                 continue
             }
             guard inflight.count < window, let id = allocateIdentifier() else { return }
             _ = spool.popFirst()
-            spoolBytes -= next.message.payload.readableBytes
             actions.append(startInflight(token: next.token, message: next.message, identifier: id))
         }
     }
@@ -268,19 +265,9 @@ public struct MQTTSession: Sendable {
         isOnline = false
         controlIdentifiers.removeAll()
         guard !configuration.keepQoS0WhenOffline else { return [] }
-        var actions: [Action] = []
-        var kept = RingQueue<Spooled>()
-        while let entry = spool.popFirst() {
-            if entry.message.qos == .atMostOnce {
-                spoolBytes -= entry.message.payload.readableBytes
-                statistics.droppedOfflineQoS0 += 1
-                actions.append(.complete(entry.token, .dropped(.offlineQoS0)))
-            } else {
-                kept.append(entry)
-            }
-        }
-        spool = kept
-        return actions
+        let purged = spool.removeAllEvictable()
+        statistics.droppedOfflineQoS0 += purged.count
+        return purged.map { .complete($0.token, .dropped(.offlineQoS0)) }
     }
 
     /// Fails every pending request (spooled and in flight), e.g. on shutdown.
@@ -291,7 +278,6 @@ public struct MQTTSession: Sendable {
         }
         inflight.removeAll()
         while let entry = spool.popFirst() { actions.append(.complete(entry.token, .dropped(reason))) }
-        spoolBytes = 0
         return actions
     }
 

@@ -262,8 +262,11 @@ public struct TestCertificates: Sendable {
     public var clientCertificate: String
     public var clientKey: String
 
-    /// Generates the files into `directory` (EC P-256 keys: fast to generate).
-    public static func generate(in directory: String, clientCommonName: String = "test-client") throws -> TestCertificates {
+    /// Generates the files into `directory` (EC P-256 keys: fast to generate). `serverSubjectAltNames` is the
+    /// server certificate's openssl `subjectAltName` value, e.g. `"IP:127.0.0.1"` or `"DNS:localhost"`.
+    public static func generate(
+        in directory: String, clientCommonName: String = "test-client", serverSubjectAltNames: String = "DNS:localhost,IP:127.0.0.1"
+    ) throws -> TestCertificates {
         let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/openssl"
         func file(_ name: String) -> String { directory + "/" + name }
         let certificates = TestCertificates(
@@ -292,7 +295,7 @@ public struct TestCertificates: Sendable {
         }
         try issue(
             "server", key: certificates.serverKey, certificate: certificates.serverCertificate, commonName: "localhost",
-            extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n")
+            extensions: "subjectAltName=\(serverSubjectAltNames)\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n")
         try issue(
             "client", key: certificates.clientKey, certificate: certificates.clientCertificate, commonName: clientCommonName,
             extensions: "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n")

@@ -35,7 +35,17 @@ final class Recorder: @unchecked Sendable {
     func record(_ event: MQTTConnectionEvent) { lock.withLock { _events.append(event) } }
 
     var connectedCount: Int { events.filter { if case .connected = $0 { true } else { false } }.count }
-    var errors: [MQTTClientError] { events.compactMap { if case .disconnected(let error) = $0 { error } else { nil } } }
+    /// Why connections ended or connect attempts failed, in order.
+    var errors: [MQTTClientError] {
+        events.compactMap {
+            switch $0 {
+            case .disconnected(let error), .connectFailed(let error): error
+            default: nil
+            }
+        }
+    }
+    var disconnections: [MQTTClientError] { events.compactMap { if case .disconnected(let error) = $0 { error } else { nil } } }
+    var connectFailures: [MQTTClientError] { events.compactMap { if case .connectFailed(let error) = $0 { error } else { nil } } }
 
     func waitForMessages(_ count: Int, timeout: Duration = .seconds(10)) async throws {
         try await eventually("\(count) messages (have \(messages.count))", timeout: timeout) { messages.count >= count }

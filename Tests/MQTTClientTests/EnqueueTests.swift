@@ -35,10 +35,10 @@ struct EnqueueTests {
         try await withClient(configuration(broker, id: "enq-receiver", clean: false)) { receiver, received in
             _ = try await receiver.subscribe([("enq/#", .atLeastOnce)])
             var config = configuration(broker, id: "enq-offline")
-            config.session = MQTTSessionConfiguration(spoolMaximumBytes: 64)
+            config.session = MQTTSessionConfiguration(spoolMaximumBytes: 200)
             try await withClient(config) { publisher, events in
                 #expect(throws: MQTTClientError.self) { try publisher.enqueue(topic: "bad/#", payload: ByteBuffer(string: "x")) }
-                let large = ByteBuffer(repeating: 7, count: 65)
+                let large = ByteBuffer(repeating: 7, count: 201)
                 let tooLarge = #expect(throws: MQTTClientError.self) { try publisher.enqueue(topic: "x", payload: large, qos: .atLeastOnce) }
                 #expect(tooLarge?.code == .publishDropped)
                 broker.stop()

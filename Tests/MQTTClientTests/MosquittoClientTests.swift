@@ -144,7 +144,7 @@ struct MosquittoClientTests {
         try await withClient(subscriberConfig) { subscriber, received in
             _ = try await subscriber.subscribe([("stream/#", .atLeastOnce)])
             var publisherConfig = configuration(broker, id: "durable-pub", clean: false)
-            publisherConfig.session = MQTTSessionConfiguration(inflightWindow: 10, spoolMaximumCount: 1000)
+            publisherConfig.session = MQTTSessionConfiguration(inflightWindow: 10)
             try await withClient(publisherConfig) { publisher, publisherEvents in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -172,18 +172,25 @@ struct MosquittoClientTests {
         }
     }
 
-    @Test("offline spool: bounded by count, oldest dropped and counted, the rest delivered in order after reconnect")
+    @Test("offline spool full of QoS 1: further publishes are refused (none accepted is lost), the rest delivered in order after reconnect")
     func offlineSpool() async throws {
         let broker = try Mosquitto(.init(persistence: true))
         try await withClient(configuration(broker, id: "spool-sub", clean: false)) { subscriber, received in
             _ = try await subscriber.subscribe([("spool/#", .atLeastOnce)])
             var config = configuration(broker, id: "spooler")
-            config.session = MQTTSessionConfiguration(spoolMaximumCount: 3)
+            let charge = MQTTOutboundMessage(topic: "spool/x", payload: ByteBuffer(string: "s0"), qos: .atLeastOnce).spoolCharge
+            config.session = MQTTSessionConfiguration(spoolMaximumBytes: 3 * charge)
             try await withClient(config) { publisher, events in
                 broker.stop()
                 try await eventually("publisher notices the broker is gone") { await !publisher.isConnected() }
-                for index in 0..<5 {
+                for index in 0..<3 {
                     try await publisher.publish("spool/x", "s\(index)", qos: .atLeastOnce, until: .accepted)
+                }
+                await #expect(throws: MQTTClientError(dropped: .spoolFull)) {
+                    try await publisher.publish("spool/x", "s3", qos: .atLeastOnce, until: .accepted)
+                }
+                #expect(throws: MQTTClientError(dropped: .spoolFull)) {
+                    try publisher.enqueue(topic: "spool/x", payload: ByteBuffer(string: "s4"), qos: .atLeastOnce)
                 }
                 await #expect(throws: MQTTClientError.self) { try await publisher.publish("spool/x", "q0", qos: .atMostOnce) }
                 let stats = await publisher.statistics()
@@ -193,7 +200,11 @@ struct MosquittoClientTests {
                 try broker.restart()
                 try await events.waitForConnections(2)
                 try await received.waitForMessages(3, timeout: .seconds(15))
-                #expect(received.payloads == ["s2", "s3", "s4"])
+                #expect(received.payloads == ["s0", "s1", "s2"])
+                // Sending freed the spool: enqueue admits again.
+                try await eventually("spool drained") { await publisher.statistics().spooledMessages == 0 }
+                try publisher.enqueue(topic: "spool/x", payload: ByteBuffer(string: "s5"), qos: .atLeastOnce)
+                try await received.waitForMessages(4, timeout: .seconds(15))
             }
         }
     }
@@ -236,6 +247,8 @@ struct MosquittoClientTests {
             #expect(delays.allSatisfy { $0 <= .milliseconds(80) })
             #expect(delays[0] <= .milliseconds(10) && delays[4] >= .milliseconds(40))
             #expect(recorder.errors.allSatisfy { $0.code == .connectFailed })
+            // Nothing was ever connected, so nothing was interrupted: every attempt is reported as a failed connect.
+            #expect(recorder.connectFailures.count >= 5 && recorder.disconnections.isEmpty)
             await #expect(throws: MQTTClientError.self) { try await client.subscribe([("x", .atMostOnce)]) }
         }
         #expect(ContinuousClock.now - started < .seconds(10))

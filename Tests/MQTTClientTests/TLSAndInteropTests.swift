@@ -45,6 +45,44 @@ struct TLSAndInteropTests {
         }
     }
 
+    /// One TLS connection attempt to a broker whose certificate carries exactly `subjectAltNames`.
+    static func tlsConnects(subjectAltNames: String, host: String, serverName: String?) async throws -> Bool {
+        let pki = try TemporaryDirectory(prefix: "pki")
+        let certificates = try TestCertificates.generate(in: pki.path, serverSubjectAltNames: subjectAltNames)
+        let broker = try Mosquitto(.init(tls: .init(certificates: certificates)))
+        var config = configuration(broker, id: "tls-identity")
+        config.host = host
+        config.tls = .init(
+            certificatePath: certificates.clientCertificate, privateKeyPath: certificates.clientKey, caPath: certificates.caCertificate,
+            serverName: serverName)
+        return try await withClient(config, waitForConnection: false) { client, recorder in
+            try await eventually("a connection or a failed attempt (\(recorder.events))") {
+                recorder.connectedCount > 0 || !recorder.connectFailures.isEmpty
+            }
+            if let failure = recorder.connectFailures.first {
+                #expect(!"\(failure)".contains("cannotUseIPAddressInSNI"), "an IP address must never be sent as SNI")
+            }
+            return recorder.connectedCount > 0
+        }
+    }
+
+    @Test(
+        "TLS to an IP address: no SNI, verified against the certificate's IP SAN (also when the server name is that IP)",
+        arguments: [nil, "127.0.0.1"] as [String?])
+    func tlsToIPAddress(serverName: String?) async throws {
+        #expect(try await Self.tlsConnects(subjectAltNames: "IP:127.0.0.1", host: "127.0.0.1", serverName: serverName))
+        // Verification is real: a certificate naming only a host name does not match the address.
+        #expect(try await !Self.tlsConnects(subjectAltNames: "DNS:localhost", host: "127.0.0.1", serverName: serverName))
+    }
+
+    @Test("TLS to a host name: SNI and host-name verification against the certificate's DNS SAN")
+    func tlsToHostName() async throws {
+        #expect(try await Self.tlsConnects(subjectAltNames: "DNS:localhost", host: "localhost", serverName: "localhost"))
+        #expect(try await Self.tlsConnects(subjectAltNames: "DNS:localhost", host: "localhost", serverName: nil))
+        // Verification is real: a certificate for another host name is refused.
+        #expect(try await !Self.tlsConnects(subjectAltNames: "DNS:other.example", host: "localhost", serverName: "localhost"))
+    }
+
     @Test("missing TLS files give a typed error, then bounded retries")
     func badTLSFiles() async throws {
         let broker = try Mosquitto()

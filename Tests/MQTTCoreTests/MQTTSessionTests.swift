@@ -93,32 +93,98 @@ struct MQTTSessionTests {
         #expect(sent.allSatisfy { !$0.dup })
     }
 
-    @Test("spool bound by count drops the oldest, counted")
-    func spoolCount() {
-        var session = MQTTSession(configuration: .init(spoolMaximumCount: 3))
-        var tokens: [MQTTMessageToken] = []
-        var dropped: [MQTTMessageToken: MQTTPublishOutcome] = [:]
-        for index in 0..<5 {
-            let result = session.publish(Self.message(index))
-            tokens.append(result.token)
-            dropped.merge(Self.completions(result.actions)) { $1 }
+    @Test("12,000 acknowledged QoS 1 messages of 16 B all fit the default 2.5 MiB spool: no hidden count cap")
+    func defaultSpoolHoldsTwelveThousandSmallMessages() {
+        var session = MQTTSession(configuration: .init())
+        var outcomes: [MQTTMessageToken: MQTTPublishOutcome] = [:]
+        for index in 0..<12_000 {
+            let result = session.publish(Self.message(index, size: 16))
+            #expect(result.accepted)
+            outcomes.merge(Self.completions(result.actions)) { $1 }
         }
-        #expect(dropped == [tokens[0]: .dropped(.spoolFull), tokens[1]: .dropped(.spoolFull)])
-        #expect(session.statistics.droppedSpoolFull == 2)
-        #expect(Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100)).map(\.topic) == ["t/2", "t/3", "t/4"])
+        #expect(outcomes.isEmpty, "nothing accepted may be dropped")
+        #expect(session.spooledCount == 12_000)
+        #expect(session.statistics.droppedSpoolFull == 0 && session.statistics.evictedQoS0 == 0)
     }
 
-    @Test("spool bound by bytes drops the oldest; a message larger than the spool is refused")
-    func spoolBytes() {
-        var session = MQTTSession(configuration: .init(spoolMaximumBytes: 100))
-        _ = session.publish(Self.message(0, size: 40))
+    @Test("full spool: QoS 0 evicted first, acknowledged QoS 1 never; a QoS 1 that does not fit is refused")
+    func spoolEviction() {
+        let charge = Self.message(0, size: 40).spoolCharge
+        var session = MQTTSession(configuration: .init(spoolMaximumBytes: 3 * charge, keepQoS0WhenOffline: true))
+        let q1a = session.publish(Self.message(0, size: 40))
+        let q0 = session.publish(Self.message(1, qos: .atMostOnce, size: 40))
+        let q1b = session.publish(Self.message(2, size: 40))
+        #expect([q1a, q0, q1b].allSatisfy { $0.accepted && $0.actions.isEmpty })
+        let q1c = session.publish(Self.message(3, size: 40))
+        #expect(q1c.accepted)
+        #expect(Self.completions(q1c.actions) == [q0.token: .dropped(.evictedFromSpool)], "the QoS 0 message, not the older QoS 1, is evicted")
+        #expect(session.statistics.evictedQoS0 == 1)
+        let refused = session.publish(Self.message(4, size: 40))
+        #expect(!refused.accepted)
+        #expect(Self.completions(refused.actions) == [refused.token: .dropped(.spoolFull)])
+        let refusedQoS0 = session.publish(Self.message(5, qos: .atMostOnce, size: 40))
+        #expect(!refusedQoS0.accepted)
+        #expect(Self.completions(refusedQoS0.actions) == [refusedQoS0.token: .dropped(.spoolFull)])
+        #expect(session.statistics.droppedSpoolFull == 2)
+        #expect(session.spooledBytes == 3 * charge && session.spooledRetainedBytes == 3 * charge)
+        #expect(MQTTDropReason.spoolFull.description == "Message spool is full. Message could not be added.")
+        #expect(Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100)).map(\.topic) == ["t/0", "t/2", "t/3"])
+        #expect(session.spooledBytes == 0 && session.spooledRetainedBytes == 0)
+    }
+
+    @Test("a message the spool refuses anyway evicts nothing; a message larger than the spool is refused")
+    func spoolRefusalEvictsNothing() {
+        let charge = Self.message(0, size: 40).spoolCharge
+        var session = MQTTSession(configuration: .init(spoolMaximumBytes: 2 * charge + charge / 2, keepQoS0WhenOffline: true))
+        let q0 = session.publish(Self.message(0, qos: .atMostOnce, size: 40))
         _ = session.publish(Self.message(1, size: 40))
-        let third = session.publish(Self.message(2, size: 40))
-        #expect(Self.completions(third.actions).values.first == .dropped(.spoolFull))
-        #expect(session.spooledBytes == 80)
-        let huge = session.publish(Self.message(3, size: 101))
-        #expect(!huge.accepted)
+        let bigger = session.publish(Self.message(2, size: 40 + charge))
+        #expect(!bigger.accepted)
+        #expect(Self.completions(bigger.actions) == [bigger.token: .dropped(.spoolFull)], "the QoS 0 message stays")
+        #expect(session.spooledCount == 2)
+        let huge = session.publish(Self.message(3, size: 3 * charge))
         #expect(Self.completions(huge.actions) == [huge.token: .dropped(.largerThanSpool)])
+        #expect(MQTTDropReason.largerThanSpool.description == "Message is larger than the size of message spool.")
+        let sent = Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100))
+        #expect(sent.map(\.topic) == ["t/0", "t/1"])
+        #expect(Self.completions(session.disconnected()).isEmpty && q0.accepted)
+    }
+
+    @Test("memory stays bounded: a spool full of empty messages holds at most capacity / per-entry overhead")
+    func spoolBoundsTinyMessages() {
+        let capacity = 64 * 1024
+        var session = MQTTSession(configuration: .init(spoolMaximumBytes: capacity))
+        let empty = MQTTOutboundMessage(topic: "t", payload: ByteBuffer(), qos: .atLeastOnce)
+        #expect(empty.spoolCharge >= MQTTOutboundMessage.spoolEntryOverhead)
+        var accepted = 0
+        // Bounded loop: a spool without a real bound would run to the limit and fail the expectation below.
+        while accepted <= capacity, session.publish(empty).accepted { accepted += 1 }
+        #expect(accepted == capacity / empty.spoolCharge)
+        #expect(session.spooledCount == accepted && session.spooledBytes <= capacity)
+        #expect(session.statistics.droppedSpoolFull == 1)
+    }
+
+    @Test("MQTTSpool keeps publish order across QoS 0 and QoS 1 and evicts the oldest QoS 0 first")
+    func spoolOrder() {
+        var spool = MQTTSpool<String>(capacity: 5)
+        for (name, evictable) in [("a0", true), ("b1", false), ("c0", true), ("d1", false), ("e0", true)] {
+            guard case .accepted(let evicted) = spool.append(name, charge: 1, evictable: evictable) else {
+                Issue.record("refused \(name)")
+                return
+            }
+            #expect(evicted.isEmpty)
+        }
+        guard case .accepted(let evicted) = spool.append("f1", charge: 2, evictable: false) else {
+            Issue.record("refused f1")
+            return
+        }
+        #expect(evicted == ["a0", "c0"])
+        #expect(spool.hasRoomForRetained(charge: 1) && !spool.hasRoomForRetained(charge: 2))
+        #expect(spool.removeAllEvictable() == ["e0"])
+        var order: [String] = []
+        while let next = spool.popFirst() { order.append(next) }
+        #expect(order == ["b1", "d1", "f1"])
+        #expect(spool.chargedBytes == 0 && spool.retainedBytes == 0 && spool.isEmpty)
     }
 
     @Test("QoS 0 offline is dropped unless configured, and purged from the spool on disconnect")
@@ -198,7 +264,7 @@ struct MQTTSessionTests {
 
     @Test("packet identifiers are unique across publishes and SUBSCRIBEs and wrap past 65535")
     func identifiers() {
-        var session = MQTTSession(configuration: .init(inflightWindow: 65_535, spoolMaximumCount: 70_000))
+        var session = MQTTSession(configuration: .init(inflightWindow: 65_535))
         _ = session.connected(sessionPresent: false, receiveMaximum: 65_535)
         let control = session.reserveControlIdentifier()!
         var seen: Set<UInt16> = [control]

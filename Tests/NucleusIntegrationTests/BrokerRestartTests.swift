@@ -74,4 +74,53 @@ struct BrokerRestartTests {
         let lines = Set(((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
         #expect(arrived, "acknowledged but never arrived upstream: \(acked.subtracting(lines).sorted { Int($0)! < Int($1)! })")
     }
+
+    /// Offline with a spool that holds three messages: the fourth QoS 1 publish is refused to the component with
+    /// Greengrass's ServiceError, and connect attempts that never connected are logged as such, not as interruptions.
+    @Test func fullSpoolRefusesTheComponentsPublishWithGreengrassServiceError() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggsp")
+        let nobodyListens = try FreePort.tcp()
+        let config = try writeUpstreamConfig(
+            in: directory, thingName: "spool-device", port: nobodyListens,
+            extraMQTT: ["minimumReconnectDelaySeconds: 0.2", "maximumReconnectDelaySeconds: 1", "spooler:", "  maxSizeInBytes: 300"])
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(configFile: config)
+        defer { nucleus.stop() }
+
+        let input = try ComponentFolder(in: directory)
+        let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/qos1_load.py", encoding: .utf8)
+        try input.artifact("com.example.Spool", "1.0.0", "qos1_load.py", script)
+        try input.recipe("spool.yaml", """
+            RecipeFormatVersion: "2020-01-25"
+            ComponentName: com.example.Spool
+            ComponentVersion: "1.0.0"
+            ComponentConfiguration:
+              DefaultConfiguration:
+                accessControl:
+                  aws.greengrass.ipc.mqttproxy:
+                    com.example.Spool:mqttproxy:1:
+                      operations: ["aws.greengrass#PublishToIoTCore"]
+                      resources: ["spool/topic"]
+            Manifests:
+              - Lifecycle:
+                  Run: python3 -u {artifacts:path}/qos1_load.py spool/topic 6 0.01
+            """)
+        let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Spool=1.0.0"])
+        #expect(status.contains(": SUCCEEDED"), "\(status)")
+        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Spool").contains("LOAD DONE") })
+        let log = nucleus.log("com.example.Spool")
+        // Each message costs payload + topic + 64 bytes of overhead (76 bytes here): three fit in 300, not four.
+        for index in 0..<3 { #expect(log.contains("ACKED \(index)"), "\(log)") }
+        let lines = log.components(separatedBy: "\n")
+        for index in 3..<6 {
+            // The log quotes stdout text that contains a colon, so match the parts.
+            let refusal = lines.first { $0.contains("FAILED \(index) ServiceError: ") }
+            #expect(
+                refusal?.contains("Publish to topic spool/topic failed: Message spool is full. Message could not be added.") == true,
+                "\(log)")
+        }
+        let nucleusLog = nucleus.log("greengrass")
+        #expect(nucleusLog.contains("Failed to connect to AWS IoT Core"))
+        #expect(!nucleusLog.contains("Connection interrupted"), "nothing was ever connected")
+    }
 }

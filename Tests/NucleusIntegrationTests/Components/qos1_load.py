@@ -15,7 +15,7 @@ for index in range(count):
         client.publish_to_iot_core(topic_name=topic, qos=QOS.AT_LEAST_ONCE, payload=str(index).encode())
         print(f"ACKED {index}", flush=True)
     except Exception as error:  # not acknowledged: allowed to be lost
-        print(f"FAILED {index} {error!r}", flush=True)
+        print(f"FAILED {index} {type(error).__name__}: {getattr(error, 'message', None) or error!r}", flush=True)
     time.sleep(delay)
 print("LOAD DONE", flush=True)
 while True:
