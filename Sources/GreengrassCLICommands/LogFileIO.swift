@@ -29,6 +29,14 @@ enum LogFileSystem {
 
     static func lastError() -> String { String(cString: strerror(errno)) }
 
+    static func isReadable(_ path: String) -> Bool { access(path, R_OK) == 0 }
+
+    static func wallClockMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     /// The names in `directory` (without `.` and `..`), or an error naming the directory.
     static func fileNames(in directory: String) throws(LogInputError) -> [String] {
         guard let handle = opendir(directory) else {

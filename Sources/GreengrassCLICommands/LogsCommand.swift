@@ -1,14 +1,6 @@
 import ArgumentParser
 import GreengrassLogFormat
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `greengrass-cli logs`: reads log files in this process, like the AWS CLI (no nucleus connection needed).
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +41,7 @@ struct LogsCommand: AsyncParsableCommand {
             }
             try await execute(
                 LogsEnvironment(
-                    now: { LogsCommand.wallClockMilliseconds() },
+                    now: LogFileSystem.wallClockMilliseconds,
                     sleep: { try await Task.sleep(for: $0) },
                     standardOutput: standardOutput.writeLine, standardError: standardError.writeLine,
                     flush: {
@@ -172,7 +164,7 @@ struct LogsCommand: AsyncParsableCommand {
             guard !info.isDirectory else { throw LogInputError(description: "Cannot read log file \(file): it is a directory") }
             paths.append(file)
         }
-        for path in paths where access(path, R_OK) != 0 {
+        for path in paths where !LogFileSystem.isReadable(path) {
             throw LogInputError(description: "Cannot read log file \(path): \(LogFileSystem.lastError())")
         }
         if syslog { return [Group(paths: paths, activePath: nil)] }
@@ -194,11 +186,5 @@ struct LogsCommand: AsyncParsableCommand {
             }
             return Group(paths: members.map(\.path), activePath: members.contains { $0.key != nil } ? groupName : nil)
         }
-    }
-
-    static func wallClockMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }
