@@ -7,7 +7,7 @@ public struct GreengrassCLI: AsyncParsableCommand {
         commandName: "greengrass-cli",
         abstract: "Manage local deployments and components of a running Greengrass nucleus.",
         version: GreengrassCLIVersion.current,
-        subcommands: [ComponentCommand.self, DeploymentCommand.self]
+        subcommands: [ComponentCommand.self, DeploymentCommand.self, LogsCommand.self]
     )
 
     public init() {}
