@@ -7,9 +7,23 @@ public enum ConfigurationFile {
     /// Parses `contents` of `fileName` and checks it as a nucleus configuration (on top of `base`, the persisted
     /// configuration, so the file may set only what it changes). Returns the merged tree.
     public static func merge(contents: String, fileName: String, onto base: JSONValue) throws(ConfigurationError) -> JSONValue {
+        try merge(parsing: { () throws(RecipeError) in try RecipeNode(parsingDocument: contents, fileName: fileName, kind: .configuration) },
+                  fileName: fileName, onto: base)
+    }
+
+    /// `merge(contents:)` for the file's raw bytes, which must be UTF-8 (a bad byte is refused with its position,
+    /// not replaced).
+    public static func merge(bytes: some Collection<UInt8>, fileName: String, onto base: JSONValue) throws(ConfigurationError) -> JSONValue {
+        try merge(parsing: { () throws(RecipeError) in try RecipeNode(parsingDocument: bytes, fileName: fileName, kind: .configuration) },
+                  fileName: fileName, onto: base)
+    }
+
+    private static func merge(
+        parsing parse: () throws(RecipeError) -> RecipeNode, fileName: String, onto base: JSONValue
+    ) throws(ConfigurationError) -> JSONValue {
         let document: RecipeNode
         do {
-            document = try RecipeNode(parsingDocument: contents, fileName: fileName, kind: .configuration)
+            document = try parse()
         } catch {
             throw ConfigurationError(key: error.field.isEmpty ? "(document)" : error.field, reason: error.reason, file: fileName,
                                      line: error.line, column: error.column)
