@@ -16,7 +16,6 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
-let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 
@@ -25,10 +24,11 @@ var targets: [Target] = [
     .target(name: "EventStream", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "MQTTCore", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "GreengrassJSON", swiftSettings: swiftSettings),
-    .target(name: "GreengrassRecipe", dependencies: ["GreengrassJSON", "GreengrassLifecycle", yams], swiftSettings: swiftSettings),
+    .target(name: "GreengrassRecipe", dependencies: ["CYAML", "GreengrassJSON", "GreengrassLifecycle"], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+    .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
     .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
@@ -87,7 +87,7 @@ var targets: [Target] = [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
             "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
-            "MQTTClient", "SystemdNotify", logging, serviceLifecycle, yams, nioCore, nioPosix,
+            "MQTTClient", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -187,7 +187,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],

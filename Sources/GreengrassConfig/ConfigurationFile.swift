@@ -7,20 +7,36 @@ public enum ConfigurationFile {
     /// Parses `contents` of `fileName` and checks it as a nucleus configuration (on top of `base`, the persisted
     /// configuration, so the file may set only what it changes). Returns the merged tree.
     public static func merge(contents: String, fileName: String, onto base: JSONValue) throws(ConfigurationError) -> JSONValue {
+        try merge(parsing: { () throws(RecipeError) in try RecipeNode(parsingDocument: contents, fileName: fileName, kind: .configuration) },
+                  fileName: fileName, onto: base)
+    }
+
+    /// `merge(contents:)` for the file's raw bytes, which must be UTF-8 (a bad byte is refused with its position,
+    /// not replaced).
+    public static func merge(bytes: some Collection<UInt8>, fileName: String, onto base: JSONValue) throws(ConfigurationError) -> JSONValue {
+        try merge(parsing: { () throws(RecipeError) in try RecipeNode(parsingDocument: bytes, fileName: fileName, kind: .configuration) },
+                  fileName: fileName, onto: base)
+    }
+
+    private static func merge(
+        parsing parse: () throws(RecipeError) -> RecipeNode, fileName: String, onto base: JSONValue
+    ) throws(ConfigurationError) -> JSONValue {
         let document: RecipeNode
         do {
-            document = try RecipeNode(parsingDocument: contents, fileName: fileName)
+            document = try parse()
         } catch {
-            throw ConfigurationError(key: error.field.isEmpty ? "(document)" : error.field, reason: error.reason, file: fileName, line: error.line)
+            throw ConfigurationError(key: error.field.isEmpty ? "(document)" : error.field, reason: error.reason, file: fileName,
+                                     line: error.line, column: error.column)
         }
         let tree = document.json
         guard tree.objectValue != nil else {
             throw ConfigurationError(key: "(document)", reason: "expected a map with system/services keys, got \(tree.kindName)", file: fileName, line: 1)
         }
         for key in tree.objectValue!.keys where !["system", "services", "setenv"].contains(key) {
+            let location = document.node(at: [key])?.location
             throw ConfigurationError(
                 key: key, reason: "unknown top-level key (expected system, services or setenv)", file: fileName,
-                line: document.node(at: [key])?.location?.line)
+                line: location?.line, column: location?.column)
         }
         let merged = base.merging(tree)
         do {
@@ -28,8 +44,10 @@ public enum ConfigurationFile {
         } catch {
             var located = error
             located.file = fileName
-            located.line = document.node(at: error.key.split(separator: ".").map(String.init)).flatMap { $0.location?.line }
-                ?? lineOfDottedKey(error.key, in: document)
+            let location = document.node(at: error.key.split(separator: ".").map(String.init))?.location
+                ?? locationOfDottedKey(error.key, in: document)
+            located.line = location?.line
+            located.column = location?.column
             throw located
         }
         return merged
@@ -37,7 +55,7 @@ public enum ConfigurationFile {
 
     /// Component names contain dots (`aws.greengrass.Nucleus`), so a dotted key cannot be split naively: try
     /// every way of grouping its parts against the document.
-    static func lineOfDottedKey(_ key: String, in document: RecipeNode) -> Int? {
+    static func locationOfDottedKey(_ key: String, in document: RecipeNode) -> SourcePosition? {
         let parts = key.split(separator: ".").map(String.init)
         func search(_ node: RecipeNode, _ index: Int) -> RecipeNode? {
             if index == parts.count { return node }
@@ -47,6 +65,6 @@ public enum ConfigurationFile {
             }
             return nil
         }
-        return search(document, 0)?.location?.line
+        return search(document, 0)?.location
     }
 }

@@ -136,19 +136,22 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     /// Dotted key path, e.g. `services.aws.greengrass.Nucleus.configuration.mqtt.port`.
     public var key: String
     public var reason: String
-    /// The file and line the value came from, when known (filled in by the loader).
+    /// The file, line and column the value came from, when known (filled in by the loader).
     public var file: String?
     public var line: Int?
+    public var column: Int?
 
-    public init(key: String, reason: String, file: String? = nil, line: Int? = nil) {
+    public init(key: String, reason: String, file: String? = nil, line: Int? = nil, column: Int? = nil) {
         self.key = key
         self.reason = reason
         self.file = file
         self.line = line
+        self.column = column
     }
 
     public var description: String {
-        let location = [file, line.map(String.init)].compactMap { $0 }.joined(separator: ":")
+        let location = [file, line.map(String.init), line.flatMap { _ in column.map(String.init) }]
+            .compactMap { $0 }.joined(separator: ":")
         return (location.isEmpty ? "" : location + ": ") + "\(key): \(reason)"
     }
 }

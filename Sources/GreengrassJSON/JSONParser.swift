@@ -1,5 +1,5 @@
 /// Why a JSON text could not be parsed, and where (1-based line and column; the column counts
-/// Unicode scalars, like Yams and most editors).
+/// Unicode scalars, like libyaml and most editors).
 public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of syntax error.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

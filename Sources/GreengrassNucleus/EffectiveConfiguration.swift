@@ -1,5 +1,5 @@
 import GreengrassJSON
-import Yams
+import GreengrassRecipe
 
 #if canImport(Glibc)
 import Glibc
@@ -17,8 +17,7 @@ enum EffectiveConfiguration {
     /// sees half a file, but no fsync: the file is derived from the store and rewritten at every start, so start-up
     /// does not wait for the disk over it.
     static func write(_ tree: JSONValue, to path: String) {
-        guard let text = try? Yams.serialize(node: node(tree), sortKeys: true) else { return }
-        let bytes = Array(text.utf8)
+        let bytes = Array(YAMLWriter.document(tree).utf8)
         if let existing = FileManager.default.contents(atPath: path), existing.elementsEqual(bytes) { return }
         let temporary = path + ".tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -26,18 +25,5 @@ enum EffectiveConfiguration {
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
         if written == bytes.count { rename(temporary, path) } else { unlink(temporary) }
-    }
-
-    static func node(_ value: JSONValue) -> Node {
-        switch value {
-        case .null: return Node("null", Tag(.null))
-        case .bool(let flag): return Node(flag ? "true" : "false", Tag(.bool))
-        case .int(let number): return Node(String(number), Tag(.int))
-        case .double(let number): return Node(String(number), Tag(.float))
-        case .string(let text): return Node(text, Tag(.str), .doubleQuoted)
-        case .array(let items): return Node(items.map(node))
-        case .object(let members):
-            return Node(members.sorted { $0.key < $1.key }.map { (Node($0.key), node($0.value)) })
-        }
     }
 }

@@ -362,7 +362,7 @@ public enum Nucleus {
                 throw NucleusStartupError("Cannot read the configuration file \(file)")
             }
             do {
-                tree = try ConfigurationFile.merge(contents: String(decoding: data, as: UTF8.self), fileName: file, onto: tree)
+                tree = try ConfigurationFile.merge(bytes: data, fileName: file, onto: tree)
             } catch {
                 throw NucleusStartupError("Invalid configuration: \(error)")
             }

@@ -39,16 +39,14 @@ public struct ComponentRecipe: Sendable, Hashable {
     /// that, from the content. Every error names `fileName`, the field path and, when known, the line.
     public init(contents: String, fileName: String, format: RecipeFormat? = nil) throws(RecipeError) {
         let format = format ?? RecipeFormat.detect(fileName: fileName, contents: contents)
-        let root = try RecipeDocumentReader.read(contents: contents, fileName: fileName, format: format)
+        let root = try RecipeDocumentReader.read(contents: contents, fileName: fileName, format: format, kind: .recipe)
         self = try RecipeParser(file: fileName).parseRecipe(root)
     }
 
     /// Parses a recipe file from raw bytes, which must be UTF-8.
     public init(bytes: some Collection<UInt8>, fileName: String, format: RecipeFormat? = nil) throws(RecipeError) {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw RecipeError(code: .syntax, file: fileName, field: "", reason: "the recipe file is not valid UTF-8")
-        }
-        try self.init(contents: text, fileName: fileName, format: format)
+        let root = try RecipeDocumentReader.read(bytes: bytes, fileName: fileName, format: format, kind: .recipe)
+        self = try RecipeParser(file: fileName).parseRecipe(root)
     }
 
     /// Builds a recipe from parts (tests, built-in components).

@@ -59,6 +59,10 @@ public struct RecipeError: Error, Sendable, Hashable, CustomStringConvertible {
         self.reason = reason
     }
 
+    init(code: Code, file: String, field: String, position: SourcePosition?, reason: String) {
+        self.init(code: code, file: file, field: field, line: position?.line, column: position?.column, reason: reason)
+    }
+
     init(_ code: Code, _ context: FieldContext, _ reason: String) {
         self.init(code: code, file: context.file, field: context.path, line: context.location?.line,
                   column: context.location?.column, reason: reason)

@@ -1,5 +1,4 @@
 import GreengrassJSON
-import Yams
 
 /// A recipe document tree that remembers where each value came from, so that errors found after
 /// parsing (a bad `Timeout`, a bad version range) can still name the line and column.
@@ -124,23 +123,47 @@ enum RecipeLimits {
     static let maximumDepth = 128
 }
 
-enum RecipeDocumentReader {
-    /// Parses `contents` into a located tree, or throws a `.syntax` / `.emptyRecipe` error.
-    static func read(contents: String, fileName: String, format: RecipeFormat) throws(RecipeError) -> RecipeNode {
-        let file = FieldContext(file: fileName, path: "", location: nil)
-        guard contents.utf8.count <= RecipeLimits.maximumBytes else {
-            throw RecipeError(.limitExceeded, file,
-                              "recipe is \(contents.utf8.count) bytes, more than the limit of \(RecipeLimits.maximumBytes)")
+/// What a document is, for messages: the nucleus reads its `--config` file with the recipe reader, and a
+/// configuration file must not be called a recipe.
+public enum DocumentKind: Sendable, Hashable {
+    case recipe
+    case configuration
+
+    /// "recipe file" / "configuration file".
+    public var fileNoun: String {
+        switch self {
+        case .recipe: "recipe file"
+        case .configuration: "configuration file"
         }
+    }
+}
+
+enum RecipeDocumentReader {
+    /// Parses raw `bytes`, which must be UTF-8, into a located tree. The size is checked before anything else, so a
+    /// huge file costs nothing.
+    static func read(
+        bytes: some Collection<UInt8>, fileName: String, format: RecipeFormat?, kind: DocumentKind
+    ) throws(RecipeError) -> RecipeNode {
+        try checkSize(bytes.count, fileName: fileName, kind: kind)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw RecipeError(code: .syntax, file: fileName, field: "", position: firstInvalidUTF8(in: bytes),
+                              reason: "the \(kind.fileNoun) is not valid UTF-8")
+        }
+        return try read(contents: text, fileName: fileName,
+                        format: format ?? RecipeFormat.detect(fileName: fileName, contents: text), kind: kind)
+    }
+
+    /// Parses `contents` into a located tree, or throws a `.syntax` / `.emptyRecipe` error.
+    static func read(contents: String, fileName: String, format: RecipeFormat, kind: DocumentKind) throws(RecipeError) -> RecipeNode {
+        try checkSize(contents.utf8.count, fileName: fileName, kind: kind)
         var text = contents
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        if text.allSatisfy({ $0.isWhitespace }) {
-            throw RecipeError(.emptyRecipe, file, "the recipe file is empty")
-        }
+        let empty = RecipeError(code: .emptyRecipe, file: fileName, field: "", reason: "the \(kind.fileNoun) is empty")
+        if text.allSatisfy({ $0.isWhitespace }) { throw empty }
         switch format {
         case .json:
             // The JSON parser is the authority on syntax (YAML accepts things JSON does not, and the
-            // other way round for tabs and long keys); Yams then supplies positions when it can.
+            // other way round for tabs and long keys); the YAML reader then supplies positions when it can.
             let value: JSONValue
             do {
                 value = try JSONValue(parsing: text, options: JSONParsingOptions(maximumDepth: RecipeLimits.maximumDepth))
@@ -148,114 +171,29 @@ enum RecipeDocumentReader {
                 throw RecipeError(code: .syntax, file: fileName, field: "", line: error.line, column: error.column,
                                   reason: "invalid JSON: " + error.reason)
             }
-            if let located = try? composeYAML(text, file: file), located.json == value {
+            if let located = try? YAMLComposer.compose(text, file: fileName), located.json == value {
                 return located
             }
             return RecipeNode(value)
         case .yaml:
-            return try composeYAML(text, file: file)
+            guard let root = try YAMLComposer.compose(text, file: fileName) else { throw empty }
+            return root
         }
     }
 
-    private static func composeYAML(_ text: String, file: FieldContext) throws(RecipeError) -> RecipeNode {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw syntaxError(error, file: file)
-        } catch {
-            throw RecipeError(.syntax, file, "invalid YAML: \(error)")
-        }
-        guard let root else {
-            throw RecipeError(.emptyRecipe, file, "the recipe file is empty")
-        }
-        var budget = RecipeLimits.maximumNodes
-        return try convert(root, file: file, depth: 0, budget: &budget)
-    }
-
-    private static func syntaxError(_ error: YamlError, file: FieldContext) -> RecipeError {
-        func make(_ mark: Mark?, _ reason: String) -> RecipeError {
-            RecipeError(code: .syntax, file: file.file, field: "", line: mark?.line, column: mark?.column,
-                        reason: "invalid YAML: " + reason)
-        }
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-             let .composer(context, problem, mark, _):
-            let contextText = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
-            return make(mark, problem + contextText)
-        case let .reader(problem, _, _, _):
-            return make(nil, problem)
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return make(context.mark, "duplicate key " + duplicates.map { "\"\($0)\"" }.joined(separator: ", "))
-        default:
-            return make(nil, "\(error)")
+    private static func checkSize(_ count: Int, fileName: String, kind: DocumentKind) throws(RecipeError) {
+        guard count <= RecipeLimits.maximumBytes else {
+            throw RecipeError(code: .limitExceeded, file: fileName, field: "",
+                              reason: "the \(kind.fileNoun) is \(count) bytes, more than the limit of \(RecipeLimits.maximumBytes)")
         }
     }
 
-    private static func location(_ mark: Mark?) -> SourcePosition? {
-        mark.map { SourcePosition(line: $0.line, column: $0.column) }
-    }
-
-    private static func convert(
-        _ node: Node, file: FieldContext, depth: Int, budget: inout Int
-    ) throws(RecipeError) -> RecipeNode {
-        budget -= 1
-        let here = FieldContext(file: file.file, path: "", location: location(node.mark))
-        guard budget >= 0 else {
-            throw RecipeError(.limitExceeded, here,
-                              "the document expands to more than \(RecipeLimits.maximumNodes) values (YAML aliases?)")
-        }
-        guard depth <= RecipeLimits.maximumDepth else {
-            throw RecipeError(.limitExceeded, here, "nesting deeper than \(RecipeLimits.maximumDepth) levels")
-        }
-        switch node {
-        case .scalar(let scalar):
-            return RecipeNode(content: .scalar(scalarValue(node, scalar), text: scalar.string),
-                              location: location(scalar.mark))
-        case .sequence(let sequence):
-            var elements: [RecipeNode] = []
-            elements.reserveCapacity(sequence.count)
-            for element in sequence {
-                elements.append(try convert(element, file: file, depth: depth + 1, budget: &budget))
-            }
-            return RecipeNode(content: .sequence(elements), location: location(sequence.mark))
-        case .mapping(let mapping):
-            var members: [RecipeNode.Member] = []
-            members.reserveCapacity(mapping.count)
-            for (key, value) in mapping {
-                guard case .scalar(let keyScalar) = key else {
-                    throw RecipeError(.wrongType, FieldContext(file: file.file, path: "", location: location(key.mark)),
-                                      "mapping keys must be plain strings")
-                }
-                members.append(RecipeNode.Member(
-                    key: keyScalar.string, value: try convert(value, file: file, depth: depth + 1, budget: &budget)))
-            }
-            return RecipeNode(content: .mapping(members), location: location(mapping.mark))
-        case .alias(let alias):
-            throw RecipeError(.syntax, FieldContext(file: file.file, path: "", location: location(alias.mark)),
-                              "unresolved YAML alias *\(alias.anchor.rawValue)")
-        }
-    }
-
-    /// Resolves a YAML scalar the way YAML 1.1 (SnakeYAML, which Greengrass uses) does: plain `true`/
-    /// `yes`/`on` are booleans, plain numbers are numbers, quoted text is always a string, and
-    /// timestamps and other tags stay text.
-    private static func scalarValue(_ node: Node, _ scalar: Node.Scalar) -> JSONValue {
-        switch node.tag.description {
-        case Tag.Name.null.rawValue:
-            return .null
-        case Tag.Name.bool.rawValue:
-            return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-        case Tag.Name.int.rawValue:
-            if let exact = node.int { return .int(exact) }
-            if let number = node.float, number.isFinite { return .double(number) }
-            return .string(scalar.string)
-        case Tag.Name.float.rawValue:
-            // JSON has no NaN or infinity: keep those as text.
-            if let number = node.float, number.isFinite { return .double(number) }
-            return .string(scalar.string)
-        default:
-            return .string(scalar.string)
-        }
+    /// Where the first byte that is not UTF-8 is.
+    private static func firstInvalidUTF8(in bytes: some Collection<UInt8>) -> SourcePosition {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var offset = 0
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) { offset += scalar.count }
+        return SourcePosition(ofByte: offset, in: bytes)
     }
 }

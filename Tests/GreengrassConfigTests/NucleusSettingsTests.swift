@@ -100,9 +100,59 @@ struct NucleusSettingsTests {
         }
     }
 
+    /// Issue #11: the nucleus reads its configuration with the recipe reader, but must not call it a recipe.
+    @Test(arguments: ["", "  \n\n", "# only a comment\n"])
+    func emptyFileIsCalledAConfigurationFile(contents: String) {
+        let error = configurationError { () throws(ConfigurationError) in
+            _ = try ConfigurationFile.merge(contents: contents, fileName: "empty.yaml", onto: [:])
+        }
+        #expect(error?.reason == "the configuration file is empty")
+        #expect(error?.description.contains("recipe") == false)
+    }
+
+    @Test func oversizedAndNonUTF8FilesAreCalledConfigurationFiles() {
+        let cases: [([UInt8], String)] = [
+            ([UInt8](repeating: UInt8(ascii: "#"), count: 5 << 20), "huge.yaml: (document): the configuration file is 5242880 bytes, more than the limit of 4194304"),
+            (Array("system:\n  thingName: ".utf8) + [0xC3, 0x28], "bin.yaml:2:14: (document): the configuration file is not valid UTF-8"),
+        ]
+        for (bytes, message) in cases {
+            let error = configurationError { () throws(ConfigurationError) in
+                _ = try ConfigurationFile.merge(bytes: bytes, fileName: String(message.prefix { $0 != ":" }), onto: [:])
+            }
+            #expect(error?.description == message)
+        }
+    }
+
+    @Test(arguments: [
+        ("system: [unclosed\n", 2, 1),
+        ("system:\n  thingName: x\nsystems: 1\n", 3, 10),
+        ("services:\n  aws.greengrass.Nucleus:\n    configuration:\n      mqtt:\n        port: abc\n", 5, 15),
+        ("system:\n  a: 1\n\tb: 2\n", 3, 1),
+    ])
+    func errorsNameLineAndColumn(contents: String, line: Int, column: Int) {
+        let error = configurationError { () throws(ConfigurationError) in
+            _ = try ConfigurationFile.merge(contents: contents, fileName: "bad.yaml", onto: [:])
+        }
+        #expect(error?.line == line && error?.column == column, "\(String(describing: error))")
+        #expect(error?.description.hasPrefix("bad.yaml:\(line):\(column): ") == true, "\(String(describing: error))")
+    }
+
     @Test func keepAliveMustExceedPingTimeout() {
         #expect(throws: ConfigurationError.self) {
             try NucleusSettings(tree: ["services": ["aws.greengrass.Nucleus": ["configuration": ["mqtt": ["keepAliveTimeoutMs": 1000, "pingTimeoutMs": 2000]]]]])
         }
+    }
+}
+
+/// The error `body` throws; records an issue when it throws none.
+private func configurationError(
+    _ body: () throws(ConfigurationError) -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) -> ConfigurationError? {
+    do {
+        try body()
+        Issue.record("expected a ConfigurationError", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
     }
 }

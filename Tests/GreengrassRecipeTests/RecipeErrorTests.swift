@@ -117,13 +117,14 @@ import Testing
         #expect(!error.reason.isEmpty)
     }
 
-    @Test(arguments: [(200, RecipeError.Code.limitExceeded), (5_000, .syntax), (100_000, .syntax)])
-    func deepNestingIsRejectedWithoutCrashing(depth: Int, code: RecipeError.Code) {
-        // libyaml stops at 1000 levels; the recipe reader stops at 128.
+    @Test(arguments: [200, 5_000, 100_000])
+    func deepNestingIsRejectedWithoutCrashing(depth: Int) {
+        // The reader stops at level 129 as the collection opens, whatever the depth (libyaml alone would go to 1000).
         for text in ["a: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth),
                      String(repeating: "- ", count: depth) + "x"] {
             let error = recipeError { _ = try ComponentRecipe(contents: text, fileName: "deep.yaml") }
-            #expect(error?.code == code, "\(String(describing: error))")
+            #expect(error?.code == .limitExceeded, "\(String(describing: error))")
+            #expect(error?.line == 1 && error?.column != nil, "\(String(describing: error))")
         }
         let json = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
         #expect(recipeError { _ = try ComponentRecipe(contents: json, fileName: "deep.json") }?.code == .syntax)

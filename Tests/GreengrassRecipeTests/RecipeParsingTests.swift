@@ -160,12 +160,12 @@ import Testing
 @Suite struct RecipeNodeDocumentTests {
     @Test func parsesAnyDocumentWithPositions() throws {
         let document = try RecipeNode(parsingDocument: "system:\n  rootpath: /gg\nservices:\n  a.b.C:\n    configuration: {x: 1}\n",
-                                      fileName: "config.yaml")
+                                      fileName: "config.yaml", kind: .configuration)
         #expect(document.json == ["system": ["rootpath": "/gg"], "services": ["a.b.C": ["configuration": ["x": 1]]]])
         #expect(document.node(at: ["SYSTEM", "rootPath"])?.location == SourcePosition(line: 2, column: 13))
         #expect(document.node(at: ["services", "a.b.C", "configuration", "x"])?.json == 1)
         #expect(document.node(at: ["services", "missing"]) == nil)
-        let error = recipeError { _ = try RecipeNode(parsingDocument: "{\"a\": [1,}", fileName: "config.json") }
+        let error = recipeError { _ = try RecipeNode(parsingDocument: "{\"a\": [1,}", fileName: "config.json", kind: .configuration) }
         #expect(error?.code == .syntax)
         #expect(error?.line == 1)
     }
