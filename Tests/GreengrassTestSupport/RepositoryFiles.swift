@@ -18,6 +18,11 @@ public enum RepositoryFiles {
         public var path: String
         /// What is wrong with it.
         public var problem: String
+        public init(path: String, problem: String) {
+            self.path = path
+            self.problem = problem
+        }
+
         public var description: String {
             "test fixture \(path): \(problem) (fixtures are vendored in Tests/Fixtures; see its README.md)"
         }
