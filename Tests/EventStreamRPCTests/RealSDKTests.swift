@@ -9,7 +9,7 @@ struct RealSDKTests {
     /// Runs the shared capture script's client against `socketPath` and returns what the SDK observed.
     static func capture(socketPath: String, token: String, scenario: String = "main") async throws -> [String: Any] {
         let run = try await ChildProcess.run(
-            "python3",
+            RepositoryFiles.python3,
             [Conformance.captureScript, "--client-only", "--socket", socketPath, "--authtoken", token, "--scenario", scenario],
             timeout: .seconds(120))
         let marker = "CAPTURE_RESULT_JSON:"
@@ -85,7 +85,7 @@ struct RealSDKTests {
         var environment = ProcessInfo.processInfo.environment
         environment["SVCUID"] = Conformance.token
         environment["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"] = server.socketPath
-        let run = try await ChildProcess.run("python3", [script], environment: environment, timeout: .seconds(60))
+        let run = try await ChildProcess.run(RepositoryFiles.python3, [script], environment: environment, timeout: .seconds(60))
         #expect(run.exitCode == 0, "stderr: \(run.stderr)")
         let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("RESULT:") }, "stderr: \(run.stderr)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any])

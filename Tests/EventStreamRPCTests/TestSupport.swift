@@ -18,19 +18,13 @@ enum Conformance {
     static let component = "com.example.Conformance"
     static let iotPayloadBase64 = "eyJtc2ciOiJoZWxsby53b3JsZCJ9"
 
-    static let vectors = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/conformance/eventstream")
-    static let captureScript = vectors.deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("tools/eventstream-capture/capture.py").path
+    /// The real SDK's client script of the capture tool the vectors were recorded with (vendored, with its codec).
+    static let captureScript = RepositoryFiles.fixturePath("eventstream-capture/capture.py")
 
-    /// The frame stored in `<name>.hex`.
+    /// The frame stored in `Tests/Fixtures/eventstream/<name>.hex`; a missing or malformed file throws an error
+    /// naming its path, failing only the test that needs it.
     static func frame(_ name: String) throws -> [UInt8] {
-        let text = try String(contentsOf: vectors.appendingPathComponent(name + ".hex"), encoding: .utf8)
-        let digits = Array(text.utf8.filter { $0 > 32 })
-        return stride(from: 0, to: digits.count - 1, by: 2).map {
-            UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16)!
-        }
+        try RepositoryFiles.hexFixture("eventstream/\(name).hex")
     }
 
     /// The decoded frame stored in `<name>.hex`, as an RPC message.

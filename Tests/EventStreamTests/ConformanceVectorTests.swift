@@ -6,6 +6,30 @@ import Testing
 
 @Suite("Conformance vectors (real SDK frames)")
 struct ConformanceVectorTests {
+    @Test("every vector in Tests/Fixtures/eventstream loads")
+    func everyVectorLoads() {
+        #expect(ConformanceVector.loaded.failures == [])
+    }
+
+    @Test("a missing vector is an error naming its path, not a crash")
+    func missingVectorNamesItsPath() {
+        #expect {
+            _ = try ConformanceVector.load("99_no_such_vector")
+        } throws: { error in
+            "\(error)".contains(RepositoryFiles.root + "/Tests/Fixtures/eventstream/99_no_such_vector.hex") && "\(error)".contains("missing")
+        }
+    }
+
+    @Test("hex fixtures: digits and whitespace only, an even count")
+    func hexParsing() {
+        #expect(RepositoryFiles.hexBytes("00ff 7A\n") == [0x00, 0xFF, 0x7A])
+        #expect(RepositoryFiles.hexBytes("") == [])
+        #expect(RepositoryFiles.hexBytes("abc") == nil)
+        #expect(RepositoryFiles.hexBytes("zz") == nil)
+        #expect(RepositoryFiles.hexBytes("0x12") == nil)
+        #expect(RepositoryFiles.hexBytes("+1") == nil)
+    }
+
     @Test("the vector set is complete")
     func vectorSetIsComplete() {
         #expect(ConformanceVector.clientToServer.count == 16)
@@ -65,7 +89,7 @@ struct ConformanceVectorTests {
         #expect(try bytes(.modeled(.applicationMessage, streamID: 1, flags: .terminateStream,
                                    shape: "aws.greengrass#PublishToIoTCoreResponse", json: ByteBuffer(string: "{}")))
             == ConformanceVector.load("08_s2c_publish_to_iot_core_response").bytes)
-        let event = ConformanceVector.load("11_s2c_iot_core_message_event")
+        let event = try ConformanceVector.load("11_s2c_iot_core_message_event")
         #expect(try bytes(.modeled(.applicationMessage, streamID: 2, flags: [], shape: "aws.greengrass#IoTCoreMessage",
                                    json: ByteBuffer(bytes: event.expectedPayload))) == event.bytes)
     }
@@ -98,7 +122,7 @@ struct ConformanceVectorTests {
 
     @Test("neg01: the prelude CRC fails after only 12 bytes")
     func preludeCRCFailsEarly() throws {
-        let vector = ConformanceVector.load("neg01_bad_prelude_crc")
+        let vector = try ConformanceVector.load("neg01_bad_prelude_crc")
         var buffer = ByteBuffer(bytes: vector.bytes[0..<11])
         #expect(try EventStreamDecoder.decodeMessage(from: &buffer) == nil)
         buffer.writeInteger(vector.bytes[11])
@@ -110,7 +134,7 @@ struct ConformanceVectorTests {
 
     @Test("neg03: a truncated frame waits for more data, and is an error at EOF")
     func truncatedFrame() throws {
-        let vector = ConformanceVector.load("neg03_truncated")
+        let vector = try ConformanceVector.load("neg03_truncated")
         #expect(vector.json["expected_error"] as? String == "truncated")
         var decoder = EventStreamDecoder()
         var buffer = ByteBuffer(bytes: vector.bytes)
@@ -123,7 +147,7 @@ struct ConformanceVectorTests {
 
     @Test("neg06: framing decodes, the RPC layer answers a ProtocolError shaped like vector 34 and closes")
     func missingStreamID() throws {
-        let vector = ConformanceVector.load("neg06_rpc_missing_stream_id")
+        let vector = try ConformanceVector.load("neg06_rpc_missing_stream_id")
         var buffer = ByteBuffer(bytes: vector.bytes)
         let message = try #require(try EventStreamDecoder.decodeMessage(from: &buffer))
         #expect(throws: RPCMessageError.missingControlHeader(name: ":stream-id")) { _ = try RPCMessage(message) }
@@ -133,7 +157,7 @@ struct ConformanceVectorTests {
             Issue.record("expected a ProtocolError and close")
             return
         }
-        var model = ByteBuffer(bytes: ConformanceVector.load("34_c2s_protocol_error").bytes)
+        var model = ByteBuffer(bytes: try ConformanceVector.load("34_c2s_protocol_error").bytes)
         let expected = try RPCMessage(try #require(try EventStreamDecoder.decodeMessage(from: &model)))
         #expect(reply.type == expected.type)
         #expect(reply.flags == expected.flags)

@@ -1,9 +1,10 @@
 import EventStream
 import Foundation
+import GreengrassTestSupport
 import NIOCore
 import Testing
 
-/// The golden frames in `../shared/conformance/eventstream`, loaded for table-driven tests.
+/// The golden frames vendored in `Tests/Fixtures/eventstream`, loaded for table-driven tests.
 struct ConformanceVector: CustomTestStringConvertible, @unchecked Sendable {
     let name: String
     let bytes: [UInt8]
@@ -14,24 +15,43 @@ struct ConformanceVector: CustomTestStringConvertible, @unchecked Sendable {
     var direction: String { json["direction"] as? String ?? "" }
     var scenario: String { json["scenario"] as? String ?? "" }
 
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/conformance/eventstream")
+    static let directory = "eventstream"
 
-    static func load(_ name: String) -> ConformanceVector {
-        let hexText = try! String(contentsOf: directory.appendingPathComponent(name + ".hex"), encoding: .utf8)
-        let jsonData = try! Data(contentsOf: directory.appendingPathComponent(name + ".json"))
-        let json = try! JSONSerialization.jsonObject(with: jsonData) as! [String: Any]
-        return ConformanceVector(name: name, bytes: hexBytes(hexText), json: json)
+    /// The vector `<name>.hex` + `<name>.json`; a missing or malformed file throws an error naming its path.
+    static func load(_ name: String) throws -> ConformanceVector {
+        let bytes = try RepositoryFiles.hexFixture("\(directory)/\(name).hex")
+        let jsonFile = "\(directory)/\(name).json"
+        guard let json = try? JSONSerialization.jsonObject(with: try RepositoryFiles.fixture(jsonFile)) as? [String: Any] else {
+            throw RepositoryFiles.FixtureError(path: RepositoryFiles.fixturePath(jsonFile), problem: "not a JSON object")
+        }
+        return ConformanceVector(name: name, bytes: bytes, json: json)
     }
 
-    /// Every vector name listed in the directory, sorted (so `01…` comes first).
+    /// Every vector name in the fixture folder (from `.hex` and `.json` files, so a lost half still shows), sorted.
     static let allNames: [String] = {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return files.filter { $0.hasSuffix(".hex") }.map { String($0.dropLast(4)) }.sorted()
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: RepositoryFiles.fixturePath(directory))) ?? []
+        let stems = files.compactMap { file -> String? in
+            guard file.hasSuffix(".hex") || file.hasSuffix(".json") else { return nil }
+            return String(file[..<file.lastIndex(of: ".")!])
+        }
+        return Set(stems).sorted()
     }()
 
-    static let all: [ConformanceVector] = allNames.map(load)
+    /// Every vector that loads, and an error for each that does not: table-driven tests take the loaded ones,
+    /// and one test reports the rest (a missing fixture fails that test; it never stops the run).
+    static let loaded: (vectors: [ConformanceVector], failures: [String]) = {
+        var vectors: [ConformanceVector] = []
+        var failures: [String] = []
+        if allNames.isEmpty {
+            failures.append("no vectors in \(RepositoryFiles.fixturePath(directory))")
+        }
+        for name in allNames {
+            do { vectors.append(try load(name)) } catch { failures.append("\(error)") }
+        }
+        return (vectors, failures)
+    }()
+
+    static var all: [ConformanceVector] { loaded.vectors }
     static var clientToServer: [ConformanceVector] { all.filter { $0.direction == "client-to-server" } }
     static var serverToClient: [ConformanceVector] { all.filter { $0.direction == "server-to-client" } }
     static var negative: [ConformanceVector] { all.filter { $0.name.hasPrefix("neg") } }
@@ -58,19 +78,12 @@ struct ConformanceVector: CustomTestStringConvertible, @unchecked Sendable {
         case 3: .int16(number!.int16Value)
         case 4: .int32(number!.int32Value)
         case 5: .int64(number!.int64Value)
-        case 6: .byteBuffer(hexBytes(entry["value_hex"] as! String))
+        case 6: .byteBuffer(RepositoryFiles.hexBytes(entry["value_hex"] as! String) ?? [])  // bad hex: no bytes, so the comparison fails
         case 7: .string(entry["value"] as! String)
         case 8: .timestamp(number!.int64Value)
         default: .uuid(EventStreamUUID(string: entry["value"] as! String)!)
         }
         return EventStreamHeader(name: name, value: value)
-    }
-}
-
-func hexBytes(_ text: String) -> [UInt8] {
-    let digits = Array(text.utf8.filter { !($0 == 10 || $0 == 13 || $0 == 32) })
-    return stride(from: 0, to: digits.count - 1, by: 2).map { index in
-        UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16)!
     }
 }
 

@@ -108,7 +108,7 @@ struct ArtifactPreparationTests {
             with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
             \(pythonEntries.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
             """
-        let result = try await ChildProcess.run("python3", ["-c", script, path], timeout: .seconds(30))
+        let result = try await ChildProcess.run(RepositoryFiles.python3, ["-c", script, path], timeout: .seconds(30))
         try #require(result.exitCode == 0, "python3 zipfile failed: \(result.stderr)")
     }
 

@@ -64,7 +64,7 @@ import Testing
         ])) { server in
             let script = server.directory.file("components.py")
             try Data(Self.script.utf8).write(to: URL(fileURLWithPath: script))
-            let run = try await ChildProcess.run("python3", [script, server.socketPath], timeout: .seconds(90))
+            let run = try await ChildProcess.run(RepositoryFiles.python3, [script, server.socketPath], timeout: .seconds(90))
             #expect(run.exitCode == 0, "stderr: \(run.stderr)")
             let line = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("RESULT:") }, "stderr: \(run.stderr)")
             let result = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any])

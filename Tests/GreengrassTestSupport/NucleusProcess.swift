@@ -55,6 +55,8 @@ public final class NucleusProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.nucleusExecutable)
         process.arguments = ["--root", root] + (configFile.map { ["--config", $0] } ?? [])
         var env = ProcessInfo.processInfo.environment
+        // Components' `python3` is the project's venv (with awsiotsdk), as a device's is a device-wide venv.
+        env["PATH"] = RepositoryFiles.searchPath(env["PATH"])
         env.merge(environment) { $1 }
         process.environment = env
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)

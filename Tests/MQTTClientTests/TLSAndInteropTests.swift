@@ -141,14 +141,14 @@ struct TLSAndInteropTests {
         try await withClient(configuration(broker, id: "swift-\(version.rawValue)", version: version)) { client, received in
             _ = try await client.subscribe([("interop/fromPaho", .exactlyOnce), ("interop/ready", .atLeastOnce)])
             // paho -> us
-            let published = try await ChildProcess.run("python3", [script, "publish", "\(broker.port)", pahoVersion], timeout: .seconds(30))
+            let published = try await ChildProcess.run(RepositoryFiles.python3, [script, "publish", "\(broker.port)", pahoVersion], timeout: .seconds(30))
             #expect(published.exitCode == 0, "\(published.stderr)")
             try await received.waitForMessages(3)
             #expect(Set(received.payloads) == ["paho-qos0", "paho-qos1", "paho-qos2"])
             #expect(Set(received.messages.map(\.qos)) == Set(QoS.allCases))
 
             // us -> paho: paho subscribes, signals readiness, we publish at every QoS.
-            async let receiving = ChildProcess.run("python3", [script, "receive", "\(broker.port)", pahoVersion], timeout: .seconds(30))
+            async let receiving = ChildProcess.run(RepositoryFiles.python3, [script, "receive", "\(broker.port)", pahoVersion], timeout: .seconds(30))
             try await eventually("paho ready", timeout: .seconds(20)) { received.payloads.contains("ready") }
             for qos in QoS.allCases {
                 try await client.publish("interop/toPaho", "swift-qos\(qos.rawValue)", qos: qos)

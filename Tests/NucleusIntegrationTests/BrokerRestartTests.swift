@@ -16,7 +16,7 @@ struct BrokerRestartTests {
         let collector = Process()
         collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         collector.arguments = [
-            "python3", repositoryRoot + "/Tests/NucleusIntegrationTests/Components/persistent_collector.py",
+            RepositoryFiles.python3, repositoryRoot + "/Tests/NucleusIntegrationTests/Components/persistent_collector.py",
             "\(broker.port)", "load/topic", received, "collector-\(UInt32.random(in: 0...UInt32.max))",
         ]
         collector.standardOutput = FileHandle.nullDevice

@@ -99,7 +99,7 @@ struct DurabilityKillTests {
             try #require(killedRun.count >= 3)
             nucleus.kill()
             let forget = try await ChildProcess.run(
-                "python3", ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM processGroup'); c.commit()",
+                RepositoryFiles.python3, ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM processGroup'); c.commit()",
                             nucleus.root + "/config/nucleus.db"],
                 timeout: .seconds(30))
             try #require(forget.exitCode == 0, "\(forget.stderr)")
@@ -226,7 +226,7 @@ struct DurabilityRebootTests {
     /// Starts `sleep 600` in its own session (it leads its own process group) and returns its pid.
     static func unrelatedSessionLeader() async throws -> Int32 {
         let started = try await ChildProcess.run(
-            "python3", ["-c", "import subprocess; print(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"],
+            RepositoryFiles.python3, ["-c", "import subprocess; print(subprocess.Popen(['sleep', '600'], start_new_session=True).pid)"],
             timeout: .seconds(30))
         return try #require(Int32(started.stdout.filter { !$0.isWhitespace }), "\(started.stderr)")
     }
@@ -239,7 +239,7 @@ struct DurabilityRebootTests {
         }
         let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
             + statements.map { "c.execute(\"\"\"\($0)\"\"\")\n" }.joined() + "c.commit()\n"
-        let result = try await ChildProcess.run("python3", ["-c", script, root + "/config/nucleus.db"], timeout: .seconds(30))
+        let result = try await ChildProcess.run(RepositoryFiles.python3, ["-c", script, root + "/config/nucleus.db"], timeout: .seconds(30))
         try #require(result.exitCode == 0, "\(result.stderr)")
     }
 

@@ -68,7 +68,7 @@ struct DurabilityPowerCutTests {
             for (number, copy) in copies.enumerated() {
                 let context = "seed \(seed), copy \(number)"
                 let result = try await ChildProcess.run(
-                    "python3", [repositoryRoot + "/Tests/NucleusIntegrationTests/Components/Durability/store_summary.py", copy],
+                    RepositoryFiles.python3, [repositoryRoot + "/Tests/NucleusIntegrationTests/Components/Durability/store_summary.py", copy],
                     timeout: .seconds(30))
                 try #require(result.exitCode == 0, "\(context): the copy does not open: \(result.stderr)")
                 let summary = try JSONDecoder().decode(Summary.self, from: Data(result.stdout.utf8))

@@ -41,7 +41,7 @@ struct NucleusArtifactsBootstrapTests {
                 info = zipfile.ZipInfo("bin/inner.sh"); info.external_attr = 0o755 << 16
                 z.writestr(info, "#!/bin/sh\\necho inner-ran\\n")
             """
-        let made = try await ChildProcess.run("python3", ["-c", script, zip], timeout: .seconds(30))
+        let made = try await ChildProcess.run(RepositoryFiles.python3, ["-c", script, zip], timeout: .seconds(30))
         try #require(made.exitCode == 0, "\(made.stderr)")
     }
 

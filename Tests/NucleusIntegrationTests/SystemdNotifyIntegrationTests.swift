@@ -33,7 +33,7 @@ private final class NotifyListener: @unchecked Sendable {
         logPath = directory.file("notify.jsonl")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, socketPath]
+        process.arguments = [RepositoryFiles.python3, "-c", Self.script, socketPath]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try process.run()
         let listening = await NucleusProcess.eventually(timeout: .seconds(20)) { self.lines.first == "LISTENING" }
