@@ -11,5 +11,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 swift build -c release
 swift build --build-tests
 # Suites run one at a time: several measure this process's memory or wall-clock timing (watchdog periods,
-# log bursts) and share 2 cores; in parallel they measure each other. Serial, the whole run takes ~80 s.
+# log bursts) and share 2 cores; in parallel they measure each other. Serial, the tests themselves take ~3 min.
 swift test --skip-build --no-parallel
