@@ -25,7 +25,8 @@ public final class NucleusStore: Sendable {
     /// SQLite database, or a damaged one, fails here with an `SQLiteError` naming the file.
     public init(path: String) throws {
         let connection = try SQLiteConnection(path: path)
-        // A second connection (the CLI reading, an integrity check) holding a lock makes a write wait, not fail.
+        // Another connection to the file (an operator's sqlite3 shell, a checkpoint) holding a lock makes a
+        // statement wait up to this long rather than fail at once with SQLITE_BUSY.
         connection.setBusyTimeout(milliseconds: 5000)
         let journalMode = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.text(0) }
         guard journalMode == "wal" else {
@@ -36,9 +37,16 @@ public final class NucleusStore: Sendable {
         // WAL's default NORMAL may lose the last commits on power loss; a deployment reported SUCCEEDED must
         // still be the one running after the power comes back.
         try connection.execute("PRAGMA synchronous = FULL")
+        // No foreign keys today; on, as GRDB had it, so that one a later migration adds is enforced.
         try connection.execute("PRAGMA foreign_keys = ON")
         try StoreSchema.migrate(connection)
         self.connection = Mutex(connection)
+    }
+
+    /// An integer setting of the store's connection (`synchronous`, `foreign_keys`, `busy_timeout`), as SQLite
+    /// reports it: these are per connection, so only the store's own connection can tell.
+    func integerPragma(_ name: String) throws -> Int64? {
+        try read { connection in try connection.queryFirst("PRAGMA \(name)") { try $0.int64(0) } }
     }
 
     /// Runs `body` on the connection outside any explicit transaction (one statement is its own transaction).

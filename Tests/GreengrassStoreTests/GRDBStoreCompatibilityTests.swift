@@ -124,6 +124,18 @@ struct GRDBStoreCompatibilityTests {
         #expect(try appliedMigrations(path) == ["v1"])
     }
 
+    @Test func storeConnectionHasTheDurabilitySettingsGRDBGaveIt() throws {
+        let path = try fixtureCopy()
+        let store = try NucleusStore(path: path)
+        #expect(try store.integerPragma("synchronous") == 2)  // FULL
+        #expect(try store.integerPragma("foreign_keys") == 1)
+        #expect(try store.integerPragma("busy_timeout") == 5000)
+        #expect(try SQLiteConnection(path: path, create: false).queryFirst("PRAGMA journal_mode") { try $0.text(0) } == "wal")
+        let fresh = directory.file("fresh.db")
+        _ = try NucleusStore(path: fresh)
+        #expect(try SQLiteConnection(path: fresh, create: false).queryFirst("PRAGMA journal_mode") { try $0.text(0) } == "wal")
+    }
+
     @Test func aFileThatIsNoDatabaseIsAnErrorNamingIt() throws {
         let path = directory.file("nucleus.db")
         try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: path))
