@@ -16,7 +16,6 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
-let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "swift-system")
 
 var targets: [Target] = [
@@ -32,6 +31,7 @@ var targets: [Target] = [
     .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
     .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
@@ -47,7 +47,7 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
-    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", grdb], swiftSettings: swiftSettings),
+    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "CSQLite"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassCLICommands",
         dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", "GreengrassLogFormat", argumentParser, nioCore],
@@ -138,7 +138,7 @@ targets += [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport", grdb], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
@@ -187,7 +187,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
-        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: targets

@@ -1,4 +1,3 @@
-import GRDB
 import GreengrassIPCModel
 import GreengrassJSON
 
@@ -27,30 +26,29 @@ public struct DeployedComponent: Codable, Sendable, Equatable {
         self.runWith = runWith
     }
 
-    init(row: Row) throws {
-        let name: String = row["name"]
+    /// The `component` columns, in the order `init(row:)` and `arguments()` use.
+    static let columns = "name, version, isRoot, groupName, recipePath, configuration, runWith"
+
+    init(row: SQLiteRow) throws {
+        let name = try row.text(0)
         do {
             self.init(
-                name: name, version: row["version"], isRoot: row["isRoot"], groupName: row["groupName"],
-                recipePath: row["recipePath"],
-                configuration: try StoredJSON.decode(JSONValue.self, from: row["configuration"]),
-                runWith: try (row["runWith"] as String?).map { try StoredJSON.decode(RunWithInfo.self, from: $0) }
+                name: name, version: try row.text(1), isRoot: try row.int64(2) != 0, groupName: try row.optionalText(3),
+                recipePath: try row.text(4),
+                configuration: try StoredJSON.decode(JSONValue.self, from: try row.text(5)),
+                runWith: try row.optionalText(6).map { try StoredJSON.decode(RunWithInfo.self, from: $0) }
             )
         } catch {
             throw StoreError.corruptRecord(table: "component", key: name, reason: "\(error)")
         }
     }
 
-    func insert(_ db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO component(name, version, isRoot, groupName, recipePath, configuration, runWith)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                name, version, isRoot, groupName, recipePath, try StoredJSON.encode(configuration),
-                try runWith.map(StoredJSON.encode),
-            ])
+    /// The values of `columns` for an INSERT.
+    func arguments() throws -> [SQLiteValue] {
+        [
+            .text(name), .text(version), .integer(isRoot), .text(groupName), .text(recipePath), .text(try StoredJSON.encode(configuration)),
+            .text(try runWith.map(StoredJSON.encode)),
+        ]
     }
 }
 
@@ -66,22 +64,24 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The component set that was deployed before this deployment started (nil until it starts).
     public var rollbackSnapshot: [DeployedComponent]?
 
-    init(row: Row) throws {
-        let id: String = row["id"]
+    /// The `deployment` columns, in the order `init(row:)` reads them.
+    static let columns = "id, sequence, createdOn, status, groupName, request, details, rollbackSnapshot"
+
+    init(row: SQLiteRow) throws {
+        let id = try row.text(0)
         do {
             self.id = id
-            sequence = row["sequence"]
-            createdOn = row["createdOn"]
-            guard let status = DeploymentStatus(rawValue: row["status"]) else {
-                throw StoreError.corruptRecord(table: "deployment", key: id, reason: "unknown status")
+            sequence = try row.int64(1)
+            createdOn = try row.int64(2)
+            let statusText = try row.text(3)
+            guard let status = DeploymentStatus(rawValue: statusText) else {
+                throw StoreError.corruptRecord(table: "deployment", key: id, reason: "unknown status \(statusText)")
             }
             self.status = status
-            groupName = row["groupName"]
-            request = try StoredJSON.decode(CreateLocalDeploymentRequest.self, from: row["request"])
-            details = try (row["details"] as String?).map { try StoredJSON.decode(DeploymentStatusDetails.self, from: $0) }
-            rollbackSnapshot = try (row["rollbackSnapshot"] as String?).map {
-                try StoredJSON.decode([DeployedComponent].self, from: $0)
-            }
+            groupName = try row.text(4)
+            request = try StoredJSON.decode(CreateLocalDeploymentRequest.self, from: try row.text(5))
+            details = try row.optionalText(6).map { try StoredJSON.decode(DeploymentStatusDetails.self, from: $0) }
+            rollbackSnapshot = try row.optionalText(7).map { try StoredJSON.decode([DeployedComponent].self, from: $0) }
         } catch let error as StoreError {
             throw error
         } catch {

@@ -1,7 +1,6 @@
-import GRDB
 import GreengrassIPCModel
 import GreengrassJSON
-import GreengrassStore
+@testable import GreengrassStore
 import GreengrassTestSupport
 import Synchronization
 import Testing
@@ -133,7 +132,7 @@ struct PowerCutTests {
         let copier = Task.detached { () throws -> [Copy] in
             defer { history.isStopped = true }
             var random = SplitMix64(state: seed)
-            let pin = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            let pin = try SQLiteConnection(path: path, create: false)
             var copies: [Copy] = []
             // At least `snapshots` copies, and on until the writer has committed enough to make them interesting:
             // on a slow disk (fsync per commit) 60 copies can all fall within the first few deployments.
@@ -153,13 +152,14 @@ struct PowerCutTests {
                 // keeps the writer from restarting the WAL between the copy of the database file and that of the
                 // WAL (the one event that makes a slow copy differ from an instant cut); commits, WAL appends
                 // and checkpoints into the database file go on during the copy.
-                try pin.read { db in
-                    _ = try Row.fetchOne(db, sql: "SELECT 1 FROM sqlite_master")
-                    for suffix in ["", "-wal", "-shm"] {
-                        guard let data = FileManager.default.contents(atPath: path + suffix) else { continue }
-                        try data.write(to: URL(fileURLWithPath: target + "/nucleus.db" + suffix))
-                    }
+                // A deferred transaction takes its read snapshot (and WAL read lock) at the first SELECT.
+                try pin.execute("BEGIN")
+                _ = try pin.queryFirst("SELECT 1 FROM sqlite_master") { _ in () }
+                for suffix in ["", "-wal", "-shm"] {
+                    guard let data = FileManager.default.contents(atPath: path + suffix) else { continue }
+                    try data.write(to: URL(fileURLWithPath: target + "/nucleus.db" + suffix))
                 }
+                try pin.execute("COMMIT")
                 copies.append(Copy(path: target + "/nucleus.db", committedBefore: before, committedAfter: history.count))
             }
             return copies
@@ -169,11 +169,12 @@ struct PowerCutTests {
         // database file and the WAL restarts from its start while copies are taken.
         let checkpointer = Task.detached { () throws -> Int in
             var random = SplitMix64(state: seed ^ 0x5EED)
-            let connection = try DatabaseQueue(path: path)
+            let connection = try SQLiteConnection(path: path, create: false)
             var moved = 0
             while !history.isStopped {
-                let row = try connection.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-                if let checkpointed: Int = row?[2], checkpointed > 0 { moved += 1 }
+                // Columns: busy, frames in the WAL, frames moved into the database file.
+                let checkpointed = try connection.queryFirst("PRAGMA wal_checkpoint(PASSIVE)") { try $0.int64(2) }
+                if let checkpointed, checkpointed > 0 { moved += 1 }
                 try await Task.sleep(for: .microseconds(Int(random.next() % 30_000)))
             }
             return moved
