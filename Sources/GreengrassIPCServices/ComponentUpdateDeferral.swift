@@ -9,7 +9,7 @@
 public struct ComponentUpdateDeferral: Sendable, Equatable {
     /// What the caller does next.
     public enum Step: Sendable, Equatable {
-        /// Send `PreComponentUpdateEvent` to the subscribers now, then call ``beginRound(subscribers:now:)``.
+        /// Send `PreComponentUpdateEvent` to the subscribers now, then call ``beginRound(subscribers:)``.
         case notify
         /// Wait for `DeferComponentUpdate` answers (``answer(from:recheckAfterMs:now:)``) until `deadline`.
         case awaitAnswers(deadline: Duration)
@@ -41,8 +41,8 @@ public struct ComponentUpdateDeferral: Sendable, Equatable {
         self.timeout = max(timeout, .zero)
     }
 
-    /// The event went out to `subscribers` at `now`.
-    public mutating func beginRound(subscribers: Set<String>, now: Duration) {
+    /// The event went out to `subscribers`.
+    public mutating func beginRound(subscribers: Set<String>) {
         phase = .collecting(pending: subscribers, recheckAt: nil)
     }
 

@@ -139,13 +139,14 @@ public final class ComponentUpdateOperations: Sendable {
                     }
                 }
                 notified.formUnion(reached)
-                machine.beginRound(subscribers: reached, now: start.duration(to: clock.now))
+                machine.beginRound(subscribers: reached)
                 // Answers that arrived while the events went out are in `signals` already; a component whose
                 // event could not be sent is not waited for.
                 state.withLock { state in state.waiting?.awaited.formIntersection(reached) }
             case .awaitAnswers(let deadline):
                 let timer = Task {
-                    try? await clock.sleep(until: start.advanced(by: deadline), tolerance: nil)
+                    // Cancelled once an answer arrived: no tick then.
+                    guard (try? await clock.sleep(until: start.advanced(by: deadline), tolerance: nil)) != nil else { return }
                     continuation.yield(.tick)
                 }
                 defer { timer.cancel() }
