@@ -55,44 +55,39 @@ struct ComponentUpdateIPCTests {
         }
     }
 
-    @Test func notifyFlagWaitsForTwoDeferralsThenSucceeds() async throws {
+    /// With `subscriber` (role `role`) running, deploys a new component with `--notify-components <timeout>`;
+    /// returns the deployment id, how long it took and the subscriber's log once it got PostComponentUpdateEvent.
+    func notifyingDeployment(subscriber: String, role: String, timeoutSeconds: Int) async throws -> (id: String, took: Duration, log: String) {
+        var result: (String, Duration, String) = ("", .zero, "")
         try await withConnectedNucleus { nucleus, _, directory in
             let input = try ComponentFolder(in: directory)
-            try await deploySubscriber(nucleus, input, "com.example.Deferrer", role: "defer-twice")
+            try await deploySubscriber(nucleus, input, subscriber, role: role)
             try Self.component(input, "com.example.Added", role: "record")
             let started = ContinuousClock.now
             let (id, status) = try await nucleus.deploy([
                 "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Added=1.0.0",
-                "--notify-components", "60",
+                "--notify-components", "\(timeoutSeconds)",
             ])
             let took = ContinuousClock.now - started
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            let log = nucleus.log("com.example.Deferrer")
-            #expect(Self.count(log, "EVENT pre \(id) False") == 3, "\(log)")
-            #expect(log.contains("DEFER 2 3000") && log.contains("DEFER 3 0"), "\(log)")
-            #expect(await NucleusProcess.eventually { nucleus.log("com.example.Deferrer").contains("EVENT post \(id)") })
-            // Two 3 s rechecks, well inside the 60 s timeout.
-            #expect(took >= .seconds(6) && took < .seconds(40), "took \(took)")
+            #expect(await NucleusProcess.eventually { nucleus.log(subscriber).contains("EVENT post \(id)") }, "\(nucleus.log(subscriber))")
+            result = (id, took, nucleus.log(subscriber))
         }
+        return result
+    }
+
+    @Test func notifyFlagWaitsForTwoDeferralsThenSucceeds() async throws {
+        let (id, took, log) = try await notifyingDeployment(subscriber: "com.example.Deferrer", role: "defer-twice", timeoutSeconds: 60)
+        #expect(Self.count(log, "EVENT pre \(id) False") == 3, "\(log)")
+        #expect(log.contains("DEFER 2 3000") && log.contains("DEFER 3 0"), "\(log)")
+        // Two 3 s rechecks, well inside the 60 s timeout.
+        #expect(took >= .seconds(6) && took < .seconds(40), "took \(took)")
     }
 
     @Test func notifyFlagProceedsAtTheTimeoutWhenNoOneAnswers() async throws {
-        try await withConnectedNucleus { nucleus, _, directory in
-            let input = try ComponentFolder(in: directory)
-            try await deploySubscriber(nucleus, input, "com.example.Silent", role: "silent")
-            try Self.component(input, "com.example.Added", role: "record")
-            let started = ContinuousClock.now
-            let (id, status) = try await nucleus.deploy([
-                "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Added=1.0.0",
-                "--notify-components", "5",
-            ])
-            let took = ContinuousClock.now - started
-            #expect(status.contains(": SUCCEEDED"), "\(status)")
-            #expect(took >= .seconds(5) && took < .seconds(30), "took \(took)")
-            let log = nucleus.log("com.example.Silent")
-            #expect(Self.count(log, "EVENT pre \(id) False") == 1, "\(log)")
-            #expect(await NucleusProcess.eventually { nucleus.log("com.example.Silent").contains("EVENT post \(id)") })
-        }
+        let (id, took, log) = try await notifyingDeployment(subscriber: "com.example.Silent", role: "silent", timeoutSeconds: 5)
+        #expect(Self.count(log, "EVENT pre \(id) False") == 1, "\(log)")
+        #expect(took >= .seconds(5) && took < .seconds(30), "took \(took)")
     }
 
     @Test func metricsCLIOperationsAndConnectionStatusAcrossABrokerRestart() async throws {
