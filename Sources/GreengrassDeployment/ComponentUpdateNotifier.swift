@@ -7,14 +7,15 @@ import Logging
 /// With `SKIP_NOTIFY_COMPONENTS` — every deployment an AWS SDK or `greengrass-cli` creates without
 /// `--notify-components`, as Greengrass treats local deployments — nothing is sent.
 public struct ComponentUpdateNotifier: Sendable {
-    public let notify: @Sendable (_ deploymentID: String, _ timeout: Duration) async -> String
+    public let notify: @Sendable (_ deploymentID: String, _ isGgcRestarting: Bool, _ timeout: Duration) async -> String
     public let finished: @Sendable (_ deploymentID: String) async -> Void
 
     /// - Parameters:
-    ///   - notify: sends `PreComponentUpdateEvent` and waits; returns a summary for the log.
+    ///   - notify: sends `PreComponentUpdateEvent` (`isGgcRestarting` when a Bootstrap asked for a nucleus restart,
+    ///     which stops every component) and waits; returns a summary for the log.
     ///   - finished: sends `PostComponentUpdateEvent`.
     public init(
-        notify: @escaping @Sendable (_ deploymentID: String, _ timeout: Duration) async -> String = { _, _ in "" },
+        notify: @escaping @Sendable (_ deploymentID: String, _ isGgcRestarting: Bool, _ timeout: Duration) async -> String = { _, _, _ in "" },
         finished: @escaping @Sendable (_ deploymentID: String) async -> Void = { _ in }
     ) {
         self.notify = notify
@@ -22,10 +23,12 @@ public struct ComponentUpdateNotifier: Sendable {
     }
 
     /// Runs the notify step the deployment's policy asks for; true when components were notified.
-    func beforeUpdate(deploymentID: String, request: CreateLocalDeploymentRequest, logger: Logger) async -> Bool {
+    func beforeUpdate(
+        deploymentID: String, request: CreateLocalDeploymentRequest, isGgcRestarting: Bool = false, logger: Logger
+    ) async -> Bool {
         let policy = request.componentUpdatePolicy ?? .localDefault
         guard policy.action == .notifyComponents else { return false }
-        let summary = await notify(deploymentID, .seconds(max(0, policy.timeoutInSeconds)))
+        let summary = await notify(deploymentID, isGgcRestarting, .seconds(max(0, policy.timeoutInSeconds)))
         logger.info(
             "Component update policy NOTIFY_COMPONENTS: \(summary)",
             metadata: ["eventType": "service-update-scheduled", "deploymentId": "\(deploymentID)"])

@@ -203,6 +203,8 @@ public actor DeploymentQueue {
                 "Bootstrap asks for a nucleus restart; the deployment resumes after it",
                 metadata: metadata.merging(["eventType": "deployment-bootstrap-restart", "request": "\(bootstrap)"]) { $1 })
             restarting = true
+            // The restart stops every component: subscribers hear of it first (and may defer it).
+            _ = await componentUpdates.beforeUpdate(deploymentID: id, request: record.request, isGgcRestarting: true, logger: logger)
             await onRestartRequested(bootstrap)
             return
         }

@@ -99,11 +99,9 @@ struct DenyAllAuthorizer: IPCAuthorizer {
 /// The deployment queue's `componentUpdatePolicy` step, backed by the `SubscribeToComponentUpdates` operations.
 func componentUpdateNotifier(_ operations: ComponentUpdateOperations) -> ComponentUpdateNotifier {
     ComponentUpdateNotifier(
-        notify: { deploymentID, timeout in
-            // A deployment resumed after a Bootstrap restart has already restarted; the notify step runs only
-            // when no restart is pending, so the nucleus is never restarting here.
+        notify: { deploymentID, isGgcRestarting, timeout in
             let result = await operations.notifyAndWait(
-                deploymentID: deploymentID, isGgcRestarting: false, timeout: timeout, clock: ContinuousClock())
+                deploymentID: deploymentID, isGgcRestarting: isGgcRestarting, timeout: timeout, clock: ContinuousClock())
             return "notified \(result.notified.sorted()), \(result.deferrals) deferral(s), "
                 + (result.outcome == .agreed ? "no component deferring" : "timeout \(timeout) reached")
         },

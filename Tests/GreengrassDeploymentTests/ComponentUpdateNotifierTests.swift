@@ -14,8 +14,8 @@ struct ComponentUpdateNotifierTests {
 
     static func notifier(_ calls: Calls) -> ComponentUpdateNotifier {
         ComponentUpdateNotifier(
-            notify: { id, timeout in
-                calls.notified.withLock { $0.append("\(id) \(timeout)") }
+            notify: { id, isGgcRestarting, timeout in
+                calls.notified.withLock { $0.append("\(id) \(isGgcRestarting) \(timeout)") }
                 return "ok"
             },
             finished: { id in calls.finished.withLock { $0.append(id) } })
@@ -38,7 +38,8 @@ struct ComponentUpdateNotifierTests {
         let request = CreateLocalDeploymentRequest(componentUpdatePolicy: ComponentUpdatePolicy(action: .notifyComponents, timeoutInSeconds: 45))
         #expect(await notifier.beforeUpdate(deploymentID: "d-3", request: request, logger: Logger(label: "test")))
         await notifier.afterUpdate("d-3")
-        #expect(calls.notified.withLock { $0 } == ["d-3 45.0 seconds"])
+        #expect(await notifier.beforeUpdate(deploymentID: "d-4", request: request, isGgcRestarting: true, logger: Logger(label: "test")))
+        #expect(calls.notified.withLock { $0 } == ["d-3 false 45.0 seconds", "d-4 true 45.0 seconds"])
         #expect(calls.finished.withLock { $0 } == ["d-3"])
     }
 

@@ -90,6 +90,28 @@ struct ComponentUpdateIPCTests {
         #expect(took >= .seconds(5) && took < .seconds(30), "took \(took)")
     }
 
+    @Test func bootstrapRestartIsAnnouncedWithIsGgcRestarting() async throws {
+        try await withConnectedNucleus { nucleus, _, directory in
+            let input = try ComponentFolder(in: directory)
+            try await deploySubscriber(nucleus, input, "com.example.Recorder", role: "record")
+            try input.recipe("restarter.yaml", """
+                RecipeFormatVersion: "2020-01-25"
+                ComponentName: com.example.Restarter
+                ComponentVersion: "1.0.0"
+                Manifests:
+                  - Lifecycle:
+                      Bootstrap: exit 100
+                      Run: sleep 600
+                """)
+            let (id, status) = try await nucleus.deploy(
+                ["--recipeDir", input.recipes, "--merge", "com.example.Restarter=1.0.0", "--notify-components", "2"], timeout: .seconds(120))
+            #expect(status.contains(": SUCCEEDED"), "\(status)")
+            let log = nucleus.log("com.example.Recorder")
+            #expect(log.contains("EVENT pre \(id) True"), "\(log)")
+            #expect(nucleus.log("greengrass").contains("system-restart"))
+        }
+    }
+
     @Test func metricsCLIOperationsAndConnectionStatusAcrossABrokerRestart() async throws {
         try await withConnectedNucleus { nucleus, broker, directory in
             let input = try ComponentFolder(in: directory)
