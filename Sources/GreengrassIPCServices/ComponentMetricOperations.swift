@@ -102,11 +102,13 @@ public struct ComponentMetricTable: Sendable, Equatable {
 }
 
 /// `PutComponentMetric`: only components whose name starts with `aws.` may call it (as the Java nucleus), each
-/// metric name must be allowed under `aws.greengrass.ipc.componentmetric`; accepted values are kept
+/// metric name must be allowed under `aws.greengrass.ipc.componentmetric` (`aws.greengrass.StreamManager` needs
+/// no policy); accepted values are kept
 /// (``ComponentMetricTable``) and handed to `onAccepted` (the nucleus logs them).
 public final class ComponentMetricOperations: Sendable {
     public static let authorizationService = "aws.greengrass.ipc.componentmetric"
     static let operation = "aws.greengrass#PutComponentMetric"
+    static let streamManager = "aws.greengrass.StreamManager"
 
     private let authorizer: any IPCAuthorizer
     private let onAccepted: @Sendable (_ component: String, _ metric: ValidatedMetric) -> Void
@@ -138,7 +140,8 @@ public final class ComponentMetricOperations: Sendable {
             }
             let request = try IPCJSON.decode(PutComponentMetricRequest.self, from: call.payload)
             let metrics = try ComponentMetricValidation.validate(request)
-            for metric in metrics {
+            // Stream Manager reports its own metrics without a policy (the Java nucleus's agent skips the check).
+            for metric in metrics where component != Self.streamManager {
                 guard await authorizer.isAuthorized(
                     principal: component, service: Self.authorizationService, operation: Self.operation, resource: metric.name)
                 else {

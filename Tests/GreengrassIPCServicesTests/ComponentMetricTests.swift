@@ -73,6 +73,14 @@ struct ComponentMetricTests {
         return await router.handle(IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream))
     }
 
+    @Test func streamManagerNeedsNoMetricPolicy() async {
+        let operations = ComponentMetricOperations(authorizer: Authorizer(allowed: []), now: { 1 })
+        let reply = await put(operations, as: "aws.greengrass.StreamManager", #"{"metrics":[{"name":"BytesAppended","unit":"BYTES","value":10}]}"#)
+        #expect(reply == .response(shape: "aws.greengrass#PutComponentMetricResponse", json: Array("{}".utf8)))
+        let other = await put(operations, as: "aws.greengrass.Other", #"{"metrics":[{"name":"BytesAppended","unit":"BYTES","value":10}]}"#)
+        #expect(other != reply)
+    }
+
     @Test func handlerAuthorizesKeepsAndReports() async {
         let accepted = Mutex<[String]>([])
         let operations = ComponentMetricOperations(authorizer: Authorizer(allowed: ["aws.test.Metrics:cpu"]), now: { 42 }) { component, metric in
