@@ -129,12 +129,12 @@ targets += [
     .testTarget(name: "ZipExtractionTests", dependencies: ["ZipExtraction", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassIPCServicesTests",
-        dependencies: ["GreengrassIPCServices", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", nioCore, nioEmbedded],
+        dependencies: ["GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", nioCore, nioEmbedded],
         swiftSettings: swiftSettings
     ),
     .testTarget(
         name: "GreengrassDeploymentTests",
-        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport"],
+        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport", "GreengrassIPCModel", logging],
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),

@@ -60,8 +60,14 @@ public final class IoTCoreBridge: Service, Sendable {
     private let limits: IoTCoreLimits
     private let logger: Logger
     private let state = Mutex(State())
+    /// Told about every connect and disconnect (`SubscribeToIoTCoreConnectionStatus`).
+    private let connectionStatus: ConnectionStatusOperations?
 
-    public init(client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), logger: Logger) {
+    public init(
+        client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), logger: Logger,
+        connectionStatus: ConnectionStatusOperations? = nil
+    ) {
+        self.connectionStatus = connectionStatus
         self.client = client
         self.authorizer = authorizer
         self.limits = limits
@@ -292,9 +298,11 @@ public final class IoTCoreBridge: Service, Sendable {
                         "sessionPresent": "\(sessionPresent)", "published": "\(counters.0)", "delivered": "\(counters.1)",
                         "droppedSlowSubscriber": "\(counters.2)",
                     ])
+                await connectionStatus?.setConnected(true)
                 await resubscribeDeferred()
             case .disconnected(let error):
                 state.withLock { $0.granted.removeAll() }
+                await connectionStatus?.setConnected(false)
                 logger.warning("Connection interrupted", metadata: ["eventType": "mqtt-disconnected", "reason": "\(error)"])
             case .connectFailed(let error):
                 // No connection existed, so nothing was interrupted: say what happened and why.

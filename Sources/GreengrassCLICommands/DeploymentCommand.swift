@@ -39,8 +39,18 @@ struct DeploymentCommand: AsyncParsableCommand {
         var systemLimits: String?
         @Option(name: [.customLong("failure-handling-policy"), .customLong("fp", withSingleDash: true)], help: "ROLLBACK or DO_NOTHING (default DO_NOTHING).")
         var failureHandlingPolicy: String?
+        @Option(
+            name: [.customLong("notify-components")],
+            help: ArgumentHelp(
+                "Not in the AWS CLI: use the NOTIFY_COMPONENTS update policy with this timeout in seconds (cloud default 60).",
+                discussion: "Components subscribed with SubscribeToComponentUpdates get PreComponentUpdateEvent before anything changes and may defer with DeferComponentUpdate; the deployment goes ahead when none defers or the timeout has passed, then sends PostComponentUpdateEvent. Without this flag local deployments skip notification, as in AWS Greengrass.",
+                valueName: "seconds"))
+        var notifyComponents: Int?
 
         func validate() throws {
+            if let notifyComponents, notifyComponents < 0 || notifyComponents > 86_400 {
+                throw ValidationError("--notify-components takes a timeout from 0 to 86400 seconds, got \(notifyComponents).")
+            }
             if merge.isEmpty && remove.isEmpty && updateConfig == nil && recipeDir == nil {
                 throw ValidationError("Nothing to deploy: give --merge, --remove, --update-config or --recipeDir.")
             }
@@ -53,7 +63,7 @@ struct DeploymentCommand: AsyncParsableCommand {
             let request = try DeploymentRequestBuilder(currentDirectory: FileManager.default.currentDirectoryPath).build(
                 recipeDir: recipeDir, artifactDir: artifactDir, merge: merge, remove: remove, groupId: groupId,
                 updateConfig: updateConfig, runWith: runWith, systemLimits: systemLimits,
-                failureHandlingPolicy: failureHandlingPolicy
+                failureHandlingPolicy: failureHandlingPolicy, notifyComponentsTimeout: notifyComponents
             )
             try await global.withConnection { connection in
                 let response: CreateLocalDeploymentResponse = try await connection.call(.createLocalDeployment, request)
@@ -98,7 +108,8 @@ struct DeploymentRequestBuilder {
 
     func build(
         recipeDir: String?, artifactDir: String?, merge: [String], remove: [String], groupId: String?,
-        updateConfig: String?, runWith: [String], systemLimits: String?, failureHandlingPolicy: String?
+        updateConfig: String?, runWith: [String], systemLimits: String?, failureHandlingPolicy: String?,
+        notifyComponentsTimeout: Int? = nil
     ) throws -> CreateLocalDeploymentRequest {
         var versions: [String: String] = [:]
         for item in merge {
@@ -146,7 +157,8 @@ struct DeploymentRequestBuilder {
             componentToRunWithInfo: runWithInfo.isEmpty ? nil : runWithInfo,
             recipeDirectoryPath: recipeDir.map(absolute),
             artifactsDirectoryPath: artifactDir.map(absolute),
-            failureHandlingPolicy: failureHandlingPolicy.flatMap { FailureHandlingPolicy(rawValue: $0.uppercased()) }
+            failureHandlingPolicy: failureHandlingPolicy.flatMap { FailureHandlingPolicy(rawValue: $0.uppercased()) },
+            componentUpdatePolicy: notifyComponentsTimeout.map { ComponentUpdatePolicy(action: .notifyComponents, timeoutInSeconds: $0) }
         )
     }
 

@@ -65,6 +65,7 @@ public actor DeploymentQueue {
     private let onRestartRequested: @Sendable (BootstrapRequest) async -> Void
     private let artifactOwner: @Sendable (DeployedComponent) -> ArtifactOwner?
     private let validateConfiguration: @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String?
+    private let componentUpdates: ComponentUpdateNotifier
     private var restarting = false
     private let pending: AsyncStream<String>
     private let pendingContinuation: AsyncStream<String>.Continuation
@@ -75,8 +76,10 @@ public actor DeploymentQueue {
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         onRestartRequested: @escaping @Sendable (BootstrapRequest) async -> Void = { _ in },
         artifactOwner: @escaping @Sendable (DeployedComponent) -> ArtifactOwner? = { _ in nil },
-        validateConfiguration: @escaping @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String? = { _, _ in nil }
+        validateConfiguration: @escaping @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String? = { _, _ in nil },
+        componentUpdates: ComponentUpdateNotifier = ComponentUpdateNotifier()
     ) {
+        self.componentUpdates = componentUpdates
         self.validateConfiguration = validateConfiguration
         self.onRestartRequested = onRestartRequested
         self.artifactOwner = artifactOwner
@@ -200,10 +203,14 @@ public actor DeploymentQueue {
                 "Bootstrap asks for a nucleus restart; the deployment resumes after it",
                 metadata: metadata.merging(["eventType": "deployment-bootstrap-restart", "request": "\(bootstrap)"]) { $1 })
             restarting = true
+            // The restart stops every component: subscribers hear of it first (and may defer it).
+            _ = await componentUpdates.beforeUpdate(deploymentID: id, request: record.request, isGgcRestarting: true, logger: logger)
             await onRestartRequested(bootstrap)
             return
         }
+        let notified = await componentUpdates.beforeUpdate(deploymentID: id, request: record.request, logger: logger)
         let failures = await converge(to: plan.target, removing: plan.removed)
+        if notified { await componentUpdates.afterUpdate(id) }
         if failures.isEmpty {
             finish(id, status: .succeeded, details: DeploymentStatusDetails(detailedDeploymentStatus: .successful), metadata: metadata)
             return

@@ -11,6 +11,9 @@ public struct CreateLocalDeploymentRequest: Codable, Sendable, Equatable {
     public var recipeDirectoryPath: String?
     public var artifactsDirectoryPath: String?
     public var failureHandlingPolicy: FailureHandlingPolicy?
+    /// Not in the AWS model: set only by our `greengrass-cli deployment create --notify-components`; nil (what the
+    /// AWS SDKs send) means Greengrass's local-deployment policy, ``ComponentUpdatePolicy/localDefault``.
+    public var componentUpdatePolicy: ComponentUpdatePolicy?
 
     public init(
         groupName: String? = nil,
@@ -20,8 +23,10 @@ public struct CreateLocalDeploymentRequest: Codable, Sendable, Equatable {
         componentToRunWithInfo: [String: RunWithInfo]? = nil,
         recipeDirectoryPath: String? = nil,
         artifactsDirectoryPath: String? = nil,
-        failureHandlingPolicy: FailureHandlingPolicy? = nil
+        failureHandlingPolicy: FailureHandlingPolicy? = nil,
+        componentUpdatePolicy: ComponentUpdatePolicy? = nil
     ) {
+        self.componentUpdatePolicy = componentUpdatePolicy
         self.groupName = groupName
         self.rootComponentVersionsToAdd = rootComponentVersionsToAdd
         self.rootComponentsToRemove = rootComponentsToRemove

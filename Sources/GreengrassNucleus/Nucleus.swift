@@ -150,6 +150,7 @@ public enum Nucleus {
                 }
             })
         let restart = RestartRequest()
+        let componentUpdates = ComponentUpdateOperations(isDeployed: { (try? store.deployedComponent(named: $0)) != nil })
         let deployments = DeploymentQueue(
             store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
@@ -173,7 +174,8 @@ public enum Nucleus {
                 // Greengrass waits 20 s for the validators of a local deployment.
                 await configurationOperations.validateConfiguration(
                     deploymentID: deploymentID, proposals: proposals, timeout: .seconds(20), clock: ContinuousClock())
-            })
+            },
+            componentUpdates: componentUpdateNotifier(componentUpdates))
 
         var router = IPCRouter()
         CLIOperations(
@@ -182,6 +184,11 @@ public enum Nucleus {
             authorizer: authorization
         ).register(on: &router)
         configurationOperations.register(on: &router)
+        componentUpdates.register(on: &router)
+        let connectionStatus = ConnectionStatusOperations()
+        connectionStatus.register(on: &router)
+        componentMetricOperations(authorizer: authorization, logger: logFiles.nucleusLogger(
+            label: "com.aws.greengrass.builtin.services.telemetry.ComponentMetricIPCEventStreamAgent")).register(on: &router)
         TokenValidation(tokens: tokens).register(on: &router)
         LocalPubSubService(
             authorizer: authorization, logger: logFiles.nucleusLogger(label: "com.aws.greengrass.builtin.services.pubsub.PubSubIPCEventStreamAgent")
@@ -192,7 +199,8 @@ public enum Nucleus {
             let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger)
             let bridge = IoTCoreBridge(
                 client: client, authorizer: authorization,
-                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), logger: mqttLogger)
+                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), logger: mqttLogger,
+                connectionStatus: connectionStatus)
             bridge.register(on: &router)
             upstreamServices = [.init(service: client), .init(service: bridge)]
             mqttLogger.info(

@@ -7,6 +7,7 @@ import GreengrassJSON
 import GreengrassLifecycle
 import GreengrassStore
 import GreengrassSupervisor
+import Logging
 
 /// Connect-time authentication: the token must be one the nucleus issued and has not revoked.
 struct TokenAuthenticator: IPCAuthenticator {
@@ -93,4 +94,28 @@ struct SupervisedComponents: ComponentManagementService {
 /// have them); deny by default is the safe default.
 struct DenyAllAuthorizer: IPCAuthorizer {
     func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool { false }
+}
+
+/// The deployment queue's `componentUpdatePolicy` step, backed by the `SubscribeToComponentUpdates` operations.
+func componentUpdateNotifier(_ operations: ComponentUpdateOperations) -> ComponentUpdateNotifier {
+    ComponentUpdateNotifier(
+        notify: { deploymentID, isGgcRestarting, timeout in
+            let result = await operations.notifyAndWait(
+                deploymentID: deploymentID, isGgcRestarting: isGgcRestarting, timeout: timeout, clock: ContinuousClock())
+            return "notified \(result.notified.sorted()), \(result.deferrals) deferral(s), "
+                + (result.outcome == .agreed ? "no component deferring" : "timeout \(timeout) reached")
+        },
+        finished: { await operations.updateFinished(deploymentID: $0) })
+}
+
+/// `PutComponentMetric`, logging each accepted metric to the nucleus log.
+func componentMetricOperations(authorizer: any IPCAuthorizer, logger: Logger) -> ComponentMetricOperations {
+    ComponentMetricOperations(authorizer: authorizer, now: epochMilliseconds) { component, metric in
+        logger.info(
+            "Component metric",
+            metadata: [
+                "eventType": "component-metric", "serviceName": "\(component)", "metric": "\(metric.name)",
+                "unit": "\(metric.unit.rawValue)", "value": "\(metric.value)",
+            ])
+    }
 }

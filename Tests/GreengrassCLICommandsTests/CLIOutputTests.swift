@@ -79,7 +79,16 @@ struct DeploymentRequestTests {
         return try builder.build(
             recipeDir: command.recipeDir, artifactDir: command.artifactDir, merge: command.merge, remove: command.remove,
             groupId: command.groupId, updateConfig: command.updateConfig, runWith: command.runWith,
-            systemLimits: command.systemLimits, failureHandlingPolicy: command.failureHandlingPolicy)
+            systemLimits: command.systemLimits, failureHandlingPolicy: command.failureHandlingPolicy,
+            notifyComponentsTimeout: command.notifyComponents)
+    }
+
+    @Test func notifyComponentsSelectsTheNotifyPolicyWithItsTimeout() throws {
+        #expect(try build(["-m", "A=1.0.0"]).componentUpdatePolicy == nil)  // Greengrass's local default: skip
+        #expect(try build(["-m", "A=1.0.0", "--notify-components", "45"]).componentUpdatePolicy
+            == ComponentUpdatePolicy(action: .notifyComponents, timeoutInSeconds: 45))
+        #expect(throws: (any Error).self) { try GreengrassCLI.parseAsRoot(["deployment", "create", "-m", "A=1.0.0", "--notify-components", "-1"]) }
+        #expect(throws: (any Error).self) { try GreengrassCLI.parseAsRoot(["deployment", "create", "-m", "A=1.0.0", "--notify-components"]) }
     }
 
     @Test func awsDocsExampleParses() throws {

@@ -30,6 +30,9 @@ public final class TestClock: Clock, Sendable {
     /// How many tasks are sleeping on this clock (lets a test wait until the code under test armed its timer).
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// When each sleeping task wakes, earliest first (tells a test which timer the code under test armed).
+    public var sleeperDeadlines: [Duration] { state.withLock { $0.sleepers.values.map(\.deadline.offset).sorted() } }
+
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
