@@ -7,6 +7,8 @@ bash scripts/setup-deps.sh
 # The project's Python (awsiotsdk, paho-mqtt) first: the tests' python3 and the components of the nucleus processes
 # they start use it. (The tests also find .venv on their own when run with a plain `swift test`.)
 export PATH="$PWD/.venv/bin:$PATH"
+# The import rules ARCHITECTURE.md states (pure cores do no I/O; dependencies point one way).
+bash scripts/check-architecture.sh
 # Release build first: it must be warning-free too (every target treats warnings as errors).
 swift build -c release
 swift build --build-tests
