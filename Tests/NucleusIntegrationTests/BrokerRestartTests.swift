@@ -6,6 +6,31 @@ import Testing
 @preconcurrency import Glibc
 #endif
 
+/// Deploys `Components/qos1_load.py` as `name`: `count` numbered QoS 1 PublishToIoTCore calls to `topic`, 10 ms
+/// apart, each logged as ACKED or FAILED, then LOAD DONE.
+private func deployQoS1Load(on nucleus: NucleusProcess, in directory: TemporaryDirectory, name: String, topic: String, count: Int) async throws {
+    let input = try ComponentFolder(in: directory, name: name)
+    let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/qos1_load.py", encoding: .utf8)
+    try input.artifact(name, "1.0.0", "qos1_load.py", script)
+    try input.recipe("load.yaml", """
+        RecipeFormatVersion: "2020-01-25"
+        ComponentName: \(name)
+        ComponentVersion: "1.0.0"
+        ComponentConfiguration:
+          DefaultConfiguration:
+            accessControl:
+              aws.greengrass.ipc.mqttproxy:
+                \(name):mqttproxy:1:
+                  operations: ["aws.greengrass#PublishToIoTCore"]
+                  resources: ["\(topic)"]
+        Manifests:
+          - Lifecycle:
+              Run: python3 -u {artifacts:path}/qos1_load.py \(topic) \(count) 0.01
+        """)
+    let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "\(name)=1.0.0"])
+    #expect(status.contains(": SUCCEEDED"), "\(status)")
+}
+
 @Suite("IoT Core publishing survives a broker restart", .serialized)
 struct BrokerRestartTests {
     @Test func everyAcknowledgedQoS1PublishArrivesUpstreamAcrossABrokerRestart() async throws {
@@ -36,26 +61,7 @@ struct BrokerRestartTests {
         try nucleus.start(configFile: config)
         defer { nucleus.stop() }
 
-        let input = try ComponentFolder(in: directory)
-        let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/qos1_load.py", encoding: .utf8)
-        try input.artifact("com.example.Load", "1.0.0", "qos1_load.py", script)
-        try input.recipe("load.yaml", """
-            RecipeFormatVersion: "2020-01-25"
-            ComponentName: com.example.Load
-            ComponentVersion: "1.0.0"
-            ComponentConfiguration:
-              DefaultConfiguration:
-                accessControl:
-                  aws.greengrass.ipc.mqttproxy:
-                    com.example.Load:mqttproxy:1:
-                      operations: ["aws.greengrass#PublishToIoTCore"]
-                      resources: ["load/topic"]
-            Manifests:
-              - Lifecycle:
-                  Run: python3 -u {artifacts:path}/qos1_load.py load/topic 300 0.01
-            """)
-        let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Load=1.0.0"])
-        #expect(status.contains(": SUCCEEDED"), "\(status)")
+        try await deployQoS1Load(on: nucleus, in: directory, name: "com.example.Load", topic: "load/topic", count: 300)
 
         func acknowledged() -> Set<String> {
             Set(nucleus.log("com.example.Load").components(separatedBy: "\n").compactMap { line in
@@ -87,26 +93,7 @@ struct BrokerRestartTests {
         try nucleus.start(configFile: config)
         defer { nucleus.stop() }
 
-        let input = try ComponentFolder(in: directory)
-        let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/qos1_load.py", encoding: .utf8)
-        try input.artifact("com.example.Spool", "1.0.0", "qos1_load.py", script)
-        try input.recipe("spool.yaml", """
-            RecipeFormatVersion: "2020-01-25"
-            ComponentName: com.example.Spool
-            ComponentVersion: "1.0.0"
-            ComponentConfiguration:
-              DefaultConfiguration:
-                accessControl:
-                  aws.greengrass.ipc.mqttproxy:
-                    com.example.Spool:mqttproxy:1:
-                      operations: ["aws.greengrass#PublishToIoTCore"]
-                      resources: ["spool/topic"]
-            Manifests:
-              - Lifecycle:
-                  Run: python3 -u {artifacts:path}/qos1_load.py spool/topic 6 0.01
-            """)
-        let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Spool=1.0.0"])
-        #expect(status.contains(": SUCCEEDED"), "\(status)")
+        try await deployQoS1Load(on: nucleus, in: directory, name: "com.example.Spool", topic: "spool/topic", count: 6)
         #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Spool").contains("LOAD DONE") })
         let log = nucleus.log("com.example.Spool")
         // Each message costs payload + topic + 64 bytes of overhead (76 bytes here): three fit in 300, not four.

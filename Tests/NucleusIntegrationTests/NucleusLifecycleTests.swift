@@ -28,6 +28,23 @@ struct ComponentFolder {
         try text.write(toFile: folder + "/" + file, atomically: true, encoding: .utf8)
     }
 
+    /// Writes a recipe for `name` whose processes carry a random marker variable in their environment, so a test
+    /// finds them (grandchildren included) with `NucleusProcess.processes(withEnvironment:)`; returns the marker.
+    func markedRecipe(_ name: String, run: String) throws -> String {
+        let marker = "GG_TEST_MARKER=\(UInt64.random(in: 0...UInt64.max))"
+        try recipe("\(name).yaml", """
+            RecipeFormatVersion: "2020-01-25"
+            ComponentName: \(name)
+            ComponentVersion: "1.0.0"
+            Manifests:
+              - Lifecycle:
+                  Setenv:
+                    \(marker.replacingOccurrences(of: "=", with: ": "))
+                  Run: \(run)
+            """)
+        return marker
+    }
+
     /// A minimal YAML recipe with a Run script (and optional extras inserted under the manifest lifecycle).
     static func yaml(_ name: String, _ version: String = "1.0.0", run: String, extraLifecycle: String = "", dependencies: String = "") -> String {
         """
@@ -200,17 +217,7 @@ struct NucleusLifecycleTests {
     @Test func aSecondNucleusOnTheSameRootExitsAndChangesNothing() async throws {
         try await withNucleus { nucleus, directory in
             let input = try ComponentFolder(in: directory)
-            let marker = "GG_TEST_MARKER=\(UInt64.random(in: 0...UInt64.max))"
-            try input.recipe("svc.yaml", """
-                RecipeFormatVersion: "2020-01-25"
-                ComponentName: com.example.Owned
-                ComponentVersion: "1.0.0"
-                Manifests:
-                  - Lifecycle:
-                      Setenv:
-                        \(marker.replacingOccurrences(of: "=", with: ": "))
-                      Run: exec sleep 600
-                """)
+            let marker = try input.markedRecipe("com.example.Owned", run: "exec sleep 600")
             let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--merge", "com.example.Owned=1.0.0"])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
             let before = Set(NucleusProcess.processes(withEnvironment: marker))
@@ -249,17 +256,7 @@ struct NucleusLifecycleTests {
         let nucleus = NucleusProcess(root: directory.file("root"))
         try nucleus.start()
         let input = try ComponentFolder(in: directory)
-        let marker = "GG_TEST_MARKER=\(UInt64.random(in: 0...UInt64.max))"
-        try input.recipe("svc.yaml", """
-            RecipeFormatVersion: "2020-01-25"
-            ComponentName: com.example.Service
-            ComponentVersion: "1.0.0"
-            Manifests:
-              - Lifecycle:
-                  Setenv:
-                    \(marker.replacingOccurrences(of: "=", with: ": "))
-                  Run: "sleep 600 & sleep 600"
-            """)
+        let marker = try input.markedRecipe("com.example.Service", run: "\"sleep 600 & sleep 600\"")
         let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--merge", "com.example.Service=1.0.0"])
         #expect(status.contains(": SUCCEEDED"), "\(status)")
         #expect(NucleusProcess.processes(withEnvironment: marker).count >= 2, "sh and its sleeps")
