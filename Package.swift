@@ -134,7 +134,7 @@ targets += [
     ),
     .testTarget(
         name: "GreengrassDeploymentTests",
-        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport"],
+        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassIPCModel", "GreengrassTestSupport", logging],
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
