@@ -164,7 +164,8 @@ public actor DeploymentQueue {
             logger.error("Cannot start deployment: \(error)", metadata: metadata)
             return
         }
-        preparing = (id, false)
+        // One resumed from an earlier run (already IN_PROGRESS) may have committed its set before a restart.
+        if record.status == .queued { preparing = (id, false) }
         logger.info("Deployment started", metadata: metadata.merging(["eventType": "deployment-start"]) { $1 })
         let recordedSnapshot = (try? store.deployment(id: id))?.rollbackSnapshot
         let snapshot = recordedSnapshot ?? []

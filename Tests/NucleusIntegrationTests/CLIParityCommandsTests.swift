@@ -64,7 +64,7 @@ struct CLIParityCommandsTests {
             #expect(late.exitCode == 0)
             #expect(late.stdout == "Cancellation request is not processed because deployment is already changing components. Deployment ID: \(firstID)\n")
 
-            FileManager.default.createFile(atPath: gate, contents: nil)
+            _ = FileManager.default.createFile(atPath: gate, contents: nil)
             #expect(await NucleusProcess.eventually(timeout: .seconds(60)) {
                 (try? await nucleus.cli(["deployment", "status", "-i", firstID]).stdout.hasPrefix("\(firstID): SUCCEEDED")) == true
             })
