@@ -23,7 +23,7 @@ struct IoTCoreCommand: AsyncParsableCommand {
         @Option(name: [.short, .long], help: "The name of the topic.") var topic: String
         @Option(name: [.short, .long], help: "The message that is published: text, or the path of a file holding it.")
         var message: String
-        @Option(name: [.short, .long], help: "The MQTT QoS: 0 (at most once, the default) or 1 (at least once).")
+        @Option(name: [.short, .long], help: "The MQTT QoS: 0 (at most once) or 1 (at least once).")
         var qos: String = "0"
 
         func validate() throws {
@@ -47,7 +47,7 @@ struct IoTCoreCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Subscribe to IoT Core.")
         @OptionGroup var global: GlobalOptions
         @Option(name: [.short, .long], help: "The topic filter (may hold the MQTT wildcards + and #).") var topic: String
-        @Option(name: [.short, .long], help: "The MQTT QoS: 0 (at most once, the default) or 1 (at least once).")
+        @Option(name: [.short, .long], help: "The MQTT QoS: 0 (at most once) or 1 (at least once).")
         var qos: String = "0"
 
         func validate() throws {
