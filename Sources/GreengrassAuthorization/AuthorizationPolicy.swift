@@ -88,7 +88,7 @@ public struct AuthorizationServiceCatalog: Sendable, Hashable {
     }
 
     /// The services and operations of AWS IoT Greengrass v2 (Java nucleus, Greengrass CLI and Lite).
-    /// `CancelLocalDeployment` is absent on purpose: the Greengrass CLI component does not register it.
+    /// The Cli component registers `CancelLocalDeployment` too (`CLIService` sets `CancelLocalDeploymentHandler`).
     public static let greengrass: AuthorizationServiceCatalog = {
         func ops(_ names: String...) -> Set<String> { Set(names.map { "aws.greengrass#" + $0 }) }
         return AuthorizationServiceCatalog(
@@ -102,7 +102,7 @@ public struct AuthorizationServiceCatalog: Sendable, Hashable {
                 IPCAuthorizationService.componentMetric: ops("PutComponentMetric"),
                 IPCAuthorizationService.cli: ops(
                     "GetComponentDetails", "ListComponents", "RestartComponent", "StopComponent", "CreateLocalDeployment",
-                    "GetLocalDeploymentStatus", "ListLocalDeployments", "CreateDebugPassword"),
+                    "GetLocalDeploymentStatus", "ListLocalDeployments", "CancelLocalDeployment", "CreateDebugPassword"),
                 IPCAuthorizationService.secretManager: ops("GetSecretValue"),
                 IPCAuthorizationService.shadowManager: ops(
                     "GetThingShadow", "UpdateThingShadow", "DeleteThingShadow", "ListNamedShadowsForThing"),

@@ -10,8 +10,8 @@ import Foundation
 struct DeploymentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployment",
-        abstract: "Create local deployments and follow their status.",
-        subcommands: [Create.self, List.self, Status.self]
+        abstract: "Create local deployments and retrieve deployment status.",
+        subcommands: [Create.self, Cancel.self, List.self, Status.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -68,6 +68,22 @@ struct DeploymentCommand: AsyncParsableCommand {
             try await global.withConnection { connection in
                 let response: CreateLocalDeploymentResponse = try await connection.call(.createLocalDeployment, request)
                 print("Local deployment submitted! Deployment Id: \(response.deploymentId ?? "null")")
+            }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancels a local deployment.",
+            discussion: "A QUEUED deployment, or an IN_PROGRESS one that has not started changing components, is cancelled: it never runs, and its status stays CANCELED.")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: [.customShort("i"), .customLong("deploymentId")], help: "The ID of the deployment.") var deploymentId: String
+
+        func run() async throws {
+            try await global.withConnection { connection in
+                let response: CancelLocalDeploymentResponse = try await connection.call(
+                    .cancelLocalDeployment, CancelLocalDeploymentRequest(deploymentId: deploymentId))
+                print(response.message ?? "null")
             }
         }
     }

@@ -7,7 +7,11 @@ public struct GreengrassCLI: AsyncParsableCommand {
         commandName: "greengrass-cli",
         abstract: "Manage local deployments and components of a running Greengrass nucleus.",
         version: GreengrassCLIVersion.current,
-        subcommands: [ComponentCommand.self, DeploymentCommand.self, LogsCommand.self]
+        // Every command of the AWS Greengrass CLI, in its order.
+        subcommands: [
+            ComponentCommand.self, DeploymentCommand.self, LogsCommand.self, GetDebugPasswordCommand.self,
+            PubSubCommand.self, IoTCoreCommand.self,
+        ]
     )
 
     public init() {}

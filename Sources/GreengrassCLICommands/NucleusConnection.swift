@@ -55,22 +55,47 @@ struct NucleusConnection {
     func call<Request: Encodable, Response: Decodable>(
         _ operation: GreengrassOperation, _ request: Request
     ) async throws -> Response {
+        try await call(named: operation.rawValue, request)
+    }
+
+    /// Calls any request/response operation by its short name (`PublishToTopic`); the CLI is an ordinary IPC
+    /// client of the nucleus's own services too.
+    func call<Request: Encodable, Response: Decodable>(named name: String, _ request: Request) async throws -> Response {
         let payload = try JSONEncoder().encode(request)
         let response: IPCResponse
         do {
             response = try await client.call(
-                operation: operation.operationName, requestShape: operation.requestShape, payload: Array(payload))
+                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: Array(payload))
         } catch {
-            if case .remote(let remote) = error {
-                throw CLIError.remote("\(operation.rawValue) failed: \(remote.name ?? "error"): \(remote.message ?? "no message")")
-            }
-            throw CLIError.remote("\(operation.rawValue) failed: \(error)")
+            throw Self.describe(error, of: name)
         }
+        return try Self.decode(Response.self, from: response, of: name)
+    }
+
+    /// Opens a streaming operation (`SubscribeToTopic`, `SubscribeToIoTCore`) by its short name.
+    func openStream<Request: Encodable>(named name: String, _ request: Request) async throws -> IPCClientStream {
+        let payload = try JSONEncoder().encode(request)
+        do {
+            return try await client.openStream(
+                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: Array(payload))
+        } catch {
+            throw Self.describe(error, of: name)
+        }
+    }
+
+    static func decode<Response: Decodable>(_ type: Response.Type, from response: IPCResponse, of name: String) throws -> Response {
         do {
             return try JSONDecoder().decode(Response.self, from: Data(response.payload))
         } catch let error as DecodingError {
-            throw CLIError.remote("\(operation.rawValue): unexpected response from the nucleus: \(CLIOutput.describe(error))")
+            throw CLIError.remote("\(name): unexpected response from the nucleus: \(CLIOutput.describe(error))")
         }
+    }
+
+    private static func describe(_ error: IPCClientError, of name: String) -> CLIError {
+        if case .remote(let remote) = error {
+            return CLIError.remote("\(name) failed: \(remote.name ?? "error"): \(remote.message ?? "no message")")
+        }
+        return CLIError.remote("\(name) failed: \(error)")
     }
 
     func close() async {

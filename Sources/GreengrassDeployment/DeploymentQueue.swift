@@ -67,6 +67,10 @@ public actor DeploymentQueue {
     private let validateConfiguration: @Sendable (_ deploymentID: String, _ proposals: [String: JSONValue]) async -> String?
     private let componentUpdates: ComponentUpdateNotifier
     private var restarting = false
+    /// The deployment this run has begun but that has not yet started changing components, and whether a cancel
+    /// arrived meanwhile. Only actor-isolated code touches it, with no suspension between checking it and
+    /// leaving preparation, so a cancel is decided atomically with respect to that point.
+    private var preparing: (id: String, canceled: Bool)?
     private let pending: AsyncStream<String>
     private let pendingContinuation: AsyncStream<String>.Continuation
 
@@ -163,6 +167,8 @@ public actor DeploymentQueue {
             logger.error("Cannot start deployment: \(error)", metadata: metadata)
             return
         }
+        // One resumed from an earlier run (already IN_PROGRESS) may have committed its set before a restart.
+        if record.status == .queued { preparing = (id, false) }
         logger.info("Deployment started", metadata: metadata.merging(["eventType": "deployment-start"]) { $1 })
         let recordedSnapshot = (try? store.deployment(id: id))?.rollbackSnapshot
         let snapshot = recordedSnapshot ?? []
@@ -183,10 +189,13 @@ public actor DeploymentQueue {
                 deployedAtStart: recordedSnapshot ?? current)
             try prepareArtifacts(of: plan.target, current: current, imported: imported, recipes: recipes)
             try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
+            guard endPreparation(id, metadata: metadata) else { return }
             // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed
             // deployment whose set was already committed finds nothing new here, so it never bootstraps twice.
             bootstrap = try await runtime.bootstrap(plan.target, current: current, recipes: recipes)
         } catch {
+            // A cancel that arrived while preparing already recorded CANCELED; the failure does not overwrite it.
+            if preparing?.id == id, !endPreparation(id, metadata: metadata) { return }
             fail(id, error, detailed: .failedNoStateChange, metadata: metadata)
             return
         }
@@ -229,6 +238,43 @@ public actor DeploymentQueue {
         } else {
             fail(id, failure, detailed: .failedRollbackNotRequested, metadata: metadata)
         }
+    }
+
+    /// Cancels a deployment that has not started changing components: QUEUED, or IN_PROGRESS in this run and still
+    /// preparing. The record is kept as CANCELED (the Java nucleus forgets it), so it is never resumed after a
+    /// restart. An IN_PROGRESS deployment resumed from an earlier run may already have committed its set, so it is
+    /// not cancelled.
+    public func cancel(id: String) throws(DeploymentSubmissionError) -> LocalDeploymentCancellation {
+        let record: DeploymentRecord?
+        do {
+            record = try store.deployment(id: id)
+        } catch {
+            throw .storeFailure("Cannot read deployment \(id): \(error)")
+        }
+        guard let record else { return .notFound }
+        if record.status.isFinal { return .alreadyFinished }
+        let stillPreparing = preparing?.id == id
+        guard record.status == .queued || stillPreparing else { return .alreadyApplying }
+        do {
+            try store.finishDeployment(id: id, status: .canceled, details: nil, now: now())
+            try store.pruneDeployments(keep: Self.historyLength)
+        } catch {
+            throw .storeFailure("Cannot record the cancellation of deployment \(id): \(error)")
+        }
+        if stillPreparing { preparing?.canceled = true }
+        logger.info("Local deployment canceled", metadata: ["eventType": "deployment-canceled", "deploymentId": "\(id)"])
+        return .canceled
+    }
+
+    /// Leaves preparation: from here the deployment changes components and can no longer be cancelled. Returns
+    /// false when a cancel arrived first (its CANCELED record stands and nothing is applied).
+    private func endPreparation(_ id: String, metadata: Logger.Metadata) -> Bool {
+        let canceled = preparing?.id == id && preparing?.canceled == true
+        preparing = nil
+        if canceled {
+            logger.info("Deployment canceled before it changed any component", metadata: metadata)
+        }
+        return !canceled
     }
 
     /// Checks, sets the permissions of and unpacks the artifacts of each component version the target set brings

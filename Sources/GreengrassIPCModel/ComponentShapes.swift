@@ -76,6 +76,7 @@ public enum GreengrassOperation: String, Sendable, CaseIterable {
     case getComponentDetails = "GetComponentDetails"
     case restartComponent = "RestartComponent"
     case stopComponent = "StopComponent"
+    case cancelLocalDeployment = "CancelLocalDeployment"
 
     public var operationName: String { "aws.greengrass#\(rawValue)" }
     public var requestShape: String { "aws.greengrass#\(rawValue)Request" }

@@ -62,6 +62,11 @@ public struct PublishToIoTCoreRequest: Codable, Sendable, Equatable {
 public struct SubscribeToIoTCoreRequest: Codable, Sendable, Equatable {
     public var topicName: String?
     public var qos: IoTCoreQoS?
+
+    public init(topicName: String?, qos: IoTCoreQoS?) {
+        self.topicName = topicName
+        self.qos = qos
+    }
 }
 
 /// `aws.greengrass#MQTTMessage`, the member of the `IoTCoreMessage` event.

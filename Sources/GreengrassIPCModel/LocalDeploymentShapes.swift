@@ -158,3 +158,27 @@ public struct GetLocalDeploymentStatusResponse: Codable, Sendable, Equatable {
     public var deployment: LocalDeployment?
     public init(deployment: LocalDeployment) { self.deployment = deployment }
 }
+
+/// `aws.greengrass#CancelLocalDeploymentRequest`.
+public struct CancelLocalDeploymentRequest: Codable, Sendable, Equatable {
+    public var deploymentId: String?
+    public init(deploymentId: String) { self.deploymentId = deploymentId }
+}
+
+/// `aws.greengrass#CancelLocalDeploymentResponse`: `message` is what `greengrass-cli deployment cancel` prints.
+public struct CancelLocalDeploymentResponse: Codable, Sendable, Equatable {
+    public var message: String?
+    public init(message: String) { self.message = message }
+}
+
+/// What a cancel request did to a local deployment.
+public enum LocalDeploymentCancellation: Sendable, Equatable {
+    /// It was QUEUED, or IN_PROGRESS but had not started changing components: it is now CANCELED and never runs.
+    case canceled
+    /// It had already ended (SUCCEEDED, FAILED or CANCELED).
+    case alreadyFinished
+    /// It is already changing components; stopping it there would leave a half-applied set, so it runs to the end.
+    case alreadyApplying
+    /// No deployment has that id.
+    case notFound
+}

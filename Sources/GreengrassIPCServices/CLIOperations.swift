@@ -15,6 +15,8 @@ public protocol LocalDeploymentService: Sendable {
     /// Known deployments, oldest first.
     func localDeployments() async -> [LocalDeployment]
     func localDeployment(id: String) async -> LocalDeployment?
+    /// Cancels a deployment that has not started changing components, atomically with respect to that start.
+    func cancel(id: String) async throws(IPCModeledError) -> LocalDeploymentCancellation
 }
 
 /// What the component-management operations need from the nucleus.
@@ -72,6 +74,8 @@ public struct CLIOperations: Sendable {
                     throw IPCModeledError.resourceNotFound("Cannot find deployment \(id)", resourceType: "LocalDeployment", resourceName: id)
                 }
                 return try IPCJSON.reply(operation, GetLocalDeploymentStatusResponse(deployment: deployment))
+            case .cancelLocalDeployment:
+                return try await cancelLocalDeployment(call)
             case .listComponents:
                 try await authorize(call, operation, resource: "*")
                 return try IPCJSON.reply(operation, ListComponentsResponse(components: await components.componentDetails()))
@@ -102,6 +106,27 @@ public struct CLIOperations: Sendable {
         } catch {
             return .error(error)
         }
+    }
+
+    /// As the Greengrass Cli component: the id must be a UUID, an unknown id is `ResourceNotFoundError`, a finished
+    /// deployment is answered (not an error). Unlike the Java nucleus, the cancelled record is kept, as CANCELED.
+    private func cancelLocalDeployment(_ call: IPCCall) async throws(IPCModeledError) -> IPCReply {
+        let request = try IPCJSON.decode(CancelLocalDeploymentRequest.self, from: call.payload)
+        guard let id = request.deploymentId, UUID(uuidString: id) != nil else {
+            throw IPCModeledError.invalidArguments("Invalid deploymentId format received. DeploymentId is a UUID")
+        }
+        try await authorize(call, .cancelLocalDeployment, resource: "*")
+        let message: String
+        switch try await deployments.cancel(id: id) {
+        case .canceled: message = "Cancel request submitted. Deployment ID: \(id)"
+        case .alreadyFinished: message = "Cancellation request is not processed because deployment is already finished"
+        case .alreadyApplying:
+            message = "Cancellation request is not processed because deployment is already changing components. Deployment ID: \(id)"
+        case .notFound:
+            throw IPCModeledError.resourceNotFound(
+                "Cannot find the deployment id provided \(id)", resourceType: "LocalDeployment", resourceName: id)
+        }
+        return try IPCJSON.reply(.cancelLocalDeployment, CancelLocalDeploymentResponse(message: message))
     }
 
     private func componentName(_ call: IPCCall) throws(IPCModeledError) -> String {

@@ -37,6 +37,14 @@ struct DeploymentQueueService: LocalDeploymentService {
 
     func localDeployments() async -> [LocalDeployment] { await queue.localDeployments() }
     func localDeployment(id: String) async -> LocalDeployment? { await queue.localDeployment(id: id) }
+
+    func cancel(id: String) async throws(IPCModeledError) -> LocalDeploymentCancellation {
+        do {
+            return try await queue.cancel(id: id)
+        } catch {
+            throw .serviceError(error.description)
+        }
+    }
 }
 
 /// `ListComponents` and friends: deployed components from the store, live state from the supervisor, plus
