@@ -112,7 +112,7 @@ public struct CgroupLayout: Sendable, Hashable {
     }
 
     /// Mount points escape space, tab, newline and backslash as octal (`\040`).
-    static func unescapeMountPath(_ path: String) -> String {
+    public static func unescapeMountPath(_ path: String) -> String {
         guard path.contains("\\") else { return path }
         var bytes: [UInt8] = []
         let utf8 = Array(path.utf8)
