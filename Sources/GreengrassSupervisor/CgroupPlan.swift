@@ -97,7 +97,10 @@ public struct CgroupLayout: Sendable, Hashable {
             for controller in fields[1].split(separator: ",") { ownPaths[String(controller)] = path }
         }
         if unifiedAtRoot {
-            return .success(CgroupLayout(hierarchy: .v2(join(cgroupRoot, unifiedPath ?? "/")), group: group))
+            // A nucleus that already moved itself into its `nucleus` leaf (a restart in place) manages the parent.
+            var own = unifiedPath ?? "/"
+            if own.hasSuffix("/" + v2NucleusLeaf) { own.removeLast(v2NucleusLeaf.count + 1) }
+            return .success(CgroupLayout(hierarchy: .v2(join(cgroupRoot, own)), group: group))
         }
         let missing = requiredV1Controllers.filter { v1Mounts[$0] == nil }
         guard missing.isEmpty else {
@@ -109,6 +112,20 @@ public struct CgroupLayout: Sendable, Hashable {
             directories[controller] = join(mountPoint, ownPaths[controller] ?? "/")
         }
         return .success(CgroupLayout(hierarchy: .v1(directories), group: group))
+    }
+
+    /// The leaf the nucleus moves itself into on v2.
+    static let v2NucleusLeaf = "nucleus"
+
+    /// The group directory for a nucleus root: `greengrass` (the Java nucleus's name) for the standard
+    /// `/greengrass/v2`; any other root gets `greengrass-<hash of the root>`, so two nuclei on one host (tests,
+    /// side-by-side installs) never manage, or clean up, each other's components.
+    public static func groupName(forRoot root: String) -> String {
+        if root == "/greengrass/v2" { return "greengrass" }
+        var hash: UInt32 = 2_166_136_261
+        for byte in root.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        return "greengrass-" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     /// Mount points escape space, tab, newline and backslash as octal (`\040`).
@@ -159,11 +176,11 @@ public struct CgroupLayout: Sendable, Hashable {
     /// controller is its own write so that one the kernel lacks does not block the others.
     public func setupWrites(nucleusPID: Int32) -> (directories: [String], writes: [CgroupWrite]) {
         guard case .v2(let own) = hierarchy else { return ([], []) }
-        var writes = [CgroupWrite(own + "/nucleus/cgroup.procs", "\(nucleusPID)")]
+        var writes = [CgroupWrite(own + "/" + Self.v2NucleusLeaf + "/cgroup.procs", "\(nucleusPID)")]
         for directory in [own, own + "/" + group] {
             writes += Self.v2Controllers.map { CgroupWrite(directory + "/cgroup.subtree_control", "+" + $0) }
         }
-        return ([own + "/nucleus", own + "/" + group], writes)
+        return ([own + "/" + Self.v2NucleusLeaf, own + "/" + group], writes)
     }
 
     /// The writes that set `limits` on the component's cgroup; an absent limit writes the "unlimited" value, so a

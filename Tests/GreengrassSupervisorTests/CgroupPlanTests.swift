@@ -53,6 +53,22 @@ struct CgroupPlanTests {
         #expect(layout.procsFiles("A") == ["/sys/fs/cgroup/system.slice/greengrass.service/greengrass/A/cgroup.procs"])
     }
 
+    @Test func aNucleusAlreadyInItsV2LeafManagesTheParent() throws {
+        let info = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+        let layout = try CgroupLayout.detect(mountinfo: info, procSelfCgroup: "0::/system.slice/greengrass.service/nucleus\n").get()
+        #expect(layout.hierarchy == .v2("/sys/fs/cgroup/system.slice/greengrass.service"))
+        let atRoot = try CgroupLayout.detect(mountinfo: info, procSelfCgroup: "0::/\n").get()
+        #expect(atRoot.hierarchy == .v2("/sys/fs/cgroup"))
+    }
+
+    @Test func groupNameIsGreengrassForTheStandardRootAndDistinctOtherwise() {
+        #expect(CgroupLayout.groupName(forRoot: "/greengrass/v2") == "greengrass")
+        let a = CgroupLayout.groupName(forRoot: "/tmp/ggA")
+        #expect(a.hasPrefix("greengrass-") && a.count == "greengrass-".count + 8)
+        #expect(a != CgroupLayout.groupName(forRoot: "/tmp/ggB"))
+        #expect(a == CgroupLayout.groupName(forRoot: "/tmp/ggA"))
+    }
+
     @Test func missingControllersAreReportedNotGuessed() {
         let info = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
         guard case .failure(let reason) = CgroupLayout.detect(mountinfo: info, procSelfCgroup: "") else {
