@@ -109,6 +109,14 @@ public final class CgroupController: Sendable {
         }
     }
 
+    /// Removes every empty component cgroup and then the group itself (the kernel keeps any that still has
+    /// processes; failures are left for the next start's cleanup).
+    public func removeAll() {
+        for name in componentNames() { try? remove(name) }
+        for directory in layout.groupDirectories { rmdir(directory) }
+        isSetUp.withLock { $0 = false }
+    }
+
     private func setUpOnce() throws(CgroupError) {
         let done = isSetUp.withLock { $0 }
         guard !done else { return }

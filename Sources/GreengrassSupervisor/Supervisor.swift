@@ -290,6 +290,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         for name in order {
             await killProcesses(of: name)
         }
+        // Every component is stopped: its empty cgroups go too (the next start recreates them).
+        configuration.cgroups?.removeAll()
         let subscribers = state.withLock { st in
             st.isShutDown = true
             defer { st.subscribers.removeAll() }
@@ -481,9 +483,11 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
             try? configuration.cgroups?.setFrozen(name, false)
             state.withLock { $0.components[name]?.isPaused = false }
         }
-        defer { killCgroupStragglers(of: name) }
         let sessions = processGroups(of: name)
-        guard !sessions.isEmpty else { return }
+        guard !sessions.isEmpty else {
+            await killCgroupStragglers(of: name)
+            return
+        }
         if await ProcessTable.terminate(sessions, gracePeriod: configuration.stopGracePeriod, clock: clock) {
             // A component that ignores SIGTERM is the usual cause of a slow stop: say so where operators look.
             configuration.nucleusLogger.warning(
@@ -494,11 +498,13 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         for session in sessions where !survivors.contains(session) {
             releaseSession(session, of: name)
         }
+        await killCgroupStragglers(of: name)
     }
 
     /// Every process still in the component's cgroup once its sessions are gone (one that left its session with
-    /// `setsid`, say) is killed: nothing the component started outlives its stop.
-    private func killCgroupStragglers(of name: String) {
+    /// `setsid`, say) is killed: nothing the component started outlives its stop. Waits (bounded) until the
+    /// cgroup is empty, so it can be removed right after.
+    private func killCgroupStragglers(of name: String) async {
         guard let cgroups = configuration.cgroups else { return }
         let stragglers = cgroups.processes(of: name)
         guard !stragglers.isEmpty else { return }
@@ -506,6 +512,9 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
             "Processes left in the component's cgroup after its stop: killed with SIGKILL",
             metadata: ["eventType": "service-kill", "serviceName": .string(name), "pids": "\(stragglers.sorted())"])
         for pid in stragglers { kill(pid, SIGKILL) }
+        for _ in 0..<200 where !cgroups.processes(of: name).isEmpty {
+            do { try await clock.sleep(for: .milliseconds(10)) } catch { return }
+        }
     }
 
     /// The `cgroup.procs` files a phase of `spec` joins before its command runs; empty (unconfined) without

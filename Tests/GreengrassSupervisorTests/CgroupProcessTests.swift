@@ -24,10 +24,11 @@ func hostCgroups(sourceLocation: SourceLocation = #_sourceLocation) -> CgroupCon
     }
 }
 
-/// Removes what a test left under its cgroup group.
+/// Removes what a test left under its cgroup group (the supervisor's shutdown already should have).
 func removeTestCgroups(_ controller: CgroupController) {
-    for name in controller.componentNames() { try? controller.remove(name) }
-    for directory in controller.layout.groupDirectories { rmdir(directory) }
+    let left = controller.layout.groupDirectories.filter { access($0, F_OK) == 0 }
+    #expect(left.isEmpty, "the supervisor's shutdown left cgroups: \(left)")
+    controller.removeAll()
 }
 
 /// CPU time (nanoseconds) the component's cgroup used, from `cpuacct.usage` (v1) or `cpu.stat` (v2).
