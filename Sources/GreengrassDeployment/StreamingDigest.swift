@@ -65,6 +65,7 @@ enum DigestingFileReader {
         let digest = try algorithm.map { algorithm throws(ArtifactError) in try StreamingDigest(algorithm) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
+        var copiedBytes = 0
         while true {
             let count = read(input, buffer.baseAddress, chunkSize)
             if count < 0 {
@@ -74,9 +75,28 @@ enum DigestingFileReader {
             if count == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             digest?.update(chunk)
-            if output >= 0 { try writeAll(chunk, to: output, path: destination ?? "") }
+            guard output >= 0 else { continue }
+            // A hole stays a hole: a sparse artifact (a disk image, say) is not inflated by the copy.
+            if isAllZero(chunk) {
+                guard lseek(output, off_t(count), SEEK_CUR) >= 0 else { throw ArtifactError("cannot seek in \(destination ?? ""): errno \(errno)") }
+                copiedBytes += count
+                continue
+            }
+            try writeAll(chunk, to: output, path: destination ?? "")
+            copiedBytes += count
+        }
+        // Trailing holes need the size set explicitly.
+        if output >= 0, ftruncate(output, off_t(copiedBytes)) != 0 {
+            throw ArtifactError("cannot size \(destination ?? ""): errno \(errno)")
         }
         return digest?.finish()
+    }
+
+    static func isAllZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let words = bytes.count / 8
+        for index in 0..<words where bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != 0 { return false }
+        for index in (words * 8)..<bytes.count where bytes[index] != 0 { return false }
+        return true
     }
 
     private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws(ArtifactError) {
@@ -89,5 +109,12 @@ enum DigestingFileReader {
             }
             offset += written
         }
+    }
+}
+
+extension ArtifactDigestAlgorithm {
+    /// The digest of the file at `path`, read once through a fixed buffer.
+    public func digest(ofFile path: String) throws(ArtifactError) -> [UInt8] {
+        try DigestingFileReader.stream(path, algorithm: self) ?? []
     }
 }

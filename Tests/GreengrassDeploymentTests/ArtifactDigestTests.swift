@@ -152,9 +152,25 @@ struct ArtifactImportTests {
         try store.importArtifacts(from: source.path, expectedDigests: expected(zeros, for: "com.example.Big"))
         let grown = maximumResidentKilobytes() - before
         #expect(grown < 32 * 1024, "peak resident size grew by \(grown) KB verifying a 1 GiB artifact")
+        var copied = stat()
+        #expect(stat(store.paths.artifacts(component: "com.example.Big", version: "1.0.0") + "/big.bin", &copied) == 0)
+        #expect(copied.st_size == 1 << 30)
+        #expect(copied.st_blocks * 512 < 1 << 20, "the copy of a sparse artifact stays sparse (\(copied.st_blocks) blocks)")
         try ArtifactPreparation(paths: store.paths).prepare(
             component: "com.example.Big", version: "1.0.0",
             artifacts: [ComponentArtifact(uri: "s3://b/big.bin", digest: zeros)], owner: nil)
+    }
+
+    @Test func chunksOfZerosAmongDataAreCopiedExactly() throws {
+        let folder = source.path + "/com.example.Holes/1.0.0"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var bytes = [UInt8](repeating: 0, count: 3 << 20 + 17)
+        bytes[0] = 1
+        bytes[(2 << 20) + 5] = 7
+        try Data(bytes).write(to: URL(fileURLWithPath: folder + "/holes.bin"))
+        try store.importArtifacts(from: source.path)
+        let copied = try Data(contentsOf: URL(fileURLWithPath: store.paths.artifacts(component: "com.example.Holes", version: "1.0.0") + "/holes.bin"))
+        #expect(Array(copied) == bytes)
     }
 
     func maximumResidentKilobytes() -> Int {
