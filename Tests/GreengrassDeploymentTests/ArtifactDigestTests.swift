@@ -50,12 +50,19 @@ struct ArtifactDigestTests {
         }
     }
 
-    @Test func everyAlgorithmMatchesTheCoreutilsDigest() throws {
+    /// A store in a fresh directory holding `com.example.A` 1.0.0's `hello.txt` with `text`.
+    func storeHolding(_ text: String) throws -> (TemporaryDirectory, NucleusPaths) {
         let directory = try TemporaryDirectory(prefix: "dg")
         let store = NucleusPaths(root: directory.path)
         let folder = store.artifacts(component: "com.example.A", version: "1.0.0")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: folder + "/hello.txt"))
+        try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/hello.txt"))
+        return (directory, store)
+    }
+
+    @Test func everyAlgorithmMatchesTheCoreutilsDigest() throws {
+        let (directory, store) = try storeHolding("hello\n")
+        defer { _ = directory }
         for (algorithm, digest) in helloDigests {
             // A stored artifact reused by a deployment is verified again.
             try ArtifactPreparation(paths: store).prepare(
@@ -64,11 +71,8 @@ struct ArtifactDigestTests {
     }
 
     @Test func aStoredArtifactThatChangedFailsWithExpectedAndActual() throws {
-        let directory = try TemporaryDirectory(prefix: "dg")
-        let store = NucleusPaths(root: directory.path)
-        let folder = store.artifacts(component: "com.example.A", version: "1.0.0")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try Data("hellO\n".utf8).write(to: URL(fileURLWithPath: folder + "/hello.txt"))
+        let (directory, store) = try storeHolding("hellO\n")
+        defer { _ = directory }
         #expect {
             try ArtifactPreparation(paths: store).prepare(
                 component: "com.example.A", version: "1.0.0", artifacts: [artifact(digest: helloDigests[1].1, algorithm: nil)], owner: nil)
