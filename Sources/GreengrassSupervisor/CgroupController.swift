@@ -31,15 +31,14 @@ public final class CgroupController: Sendable {
         return CgroupLayout.detect(mountinfo: mountinfo, procSelfCgroup: own, group: group)
     }
 
-    /// Creates the component's cgroup (and, once, the group and v2 delegation) and writes its limits.
+    /// Creates the component's cgroup (and, once, the group and v2 delegation); limits are ``apply(_:to:)``'s.
     ///
     /// - Parameter owner: the uid/gid the phase runs as, when not the nucleus's: the `cgroup.procs` files are given
     ///   to it so the phase's entry step, already running as that user, can join before it execs the script.
     /// - Returns: the `cgroup.procs` files the phase process must write its pid to.
-    public func prepare(_ component: String, limits: ResourceLimits, owner: (uid: UInt32, gid: UInt32)?) throws(CgroupError) -> [String] {
+    public func prepare(_ component: String, owner: (uid: UInt32, gid: UInt32)?) throws(CgroupError) -> [String] {
         try setUpOnce()
         for directory in layout.componentDirectories(component) { try Self.makeDirectory(directory) }
-        try apply(limits, to: component)
         let files = layout.procsFiles(component)
         if let owner {
             for file in files where chown(file, owner.uid, owner.gid) != 0 {

@@ -517,12 +517,20 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    /// The `cgroup.procs` files a phase of `spec` joins before its command runs; empty (unconfined) without
-    /// cgroups, and when they fail: the reason is logged once in `greengrass.log`.
+    /// The `cgroup.procs` files a phase of `spec` joins before its command runs, its limits written; empty
+    /// (unconfined) without cgroups, and when they cannot be created: the reason is logged once in `greengrass.log`.
+    /// A limit the kernel refuses (a memory limit below what the component already uses, say) is logged against
+    /// the component, which still runs in its cgroup.
     func cgroupProcsFiles(for spec: ComponentRunSpec, identity: PosixIdentity?) -> [String] {
         guard let cgroups = configuration.cgroups, !cgroupsFailed.withLock({ $0 }) else { return [] }
         do {
-            return try cgroups.prepare(spec.name, limits: spec.resourceLimits, owner: identity.map { ($0.userID, $0.groupID) })
+            let files = try cgroups.prepare(spec.name, owner: identity.map { ($0.userID, $0.groupID) })
+            do { try cgroups.apply(spec.resourceLimits, to: spec.name) } catch {
+                configuration.nucleusLogger.error(
+                    "Cannot apply the resource limits: \(error)",
+                    metadata: ["eventType": "resource-limits-error", "serviceName": .string(spec.name)])
+            }
+            return files
         } catch {
             cgroupsFailed.withLock { $0 = true }
             configuration.nucleusLogger.warning(

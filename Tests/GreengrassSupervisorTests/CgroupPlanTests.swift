@@ -134,7 +134,8 @@ struct CgroupV2FakeTreeTests {
     @Test func prepareDelegatesCreatesAndLimitsThenFreezesListsAndRemoves() throws {
         let tree = try TemporaryDirectory(prefix: "cg2")
         let controller = CgroupController(layout: CgroupLayout(hierarchy: .v2(tree.path)))
-        let files = try controller.prepare("com.example.A", limits: ResourceLimits(memoryKilobytes: 51200, cpus: 0.25), owner: nil)
+        let files = try controller.prepare("com.example.A", owner: nil)
+        try controller.apply(ResourceLimits(memoryKilobytes: 51200, cpus: 0.25), to: "com.example.A")
         let component = tree.path + "/greengrass/com.example.A"
         #expect(files == [component + "/cgroup.procs"])
         #expect(try read(tree.path + "/nucleus/cgroup.procs") == "\(getpid())")
@@ -169,7 +170,7 @@ struct CgroupV2FakeTreeTests {
     @Test func anUnwritableTreeIsAnErrorNamingThePath() {
         let controller = CgroupController(layout: CgroupLayout(hierarchy: .v2("/proc/no-such-cgroup")))
         #expect {
-            _ = try controller.prepare("A", limits: .none, owner: nil)
+            _ = try controller.prepare("A", owner: nil)
         } throws: { error in
             "\(error)".contains("/proc/no-such-cgroup")
         }

@@ -4,15 +4,15 @@ import GreengrassSupervisor
 import GreengrassTestSupport
 import Testing
 
-/// This host's cgroups under a group of its own (`greengrass-test-<pid>`), so concurrent runs never share one;
+/// This host's cgroups under a group of its own (`greengrass-test-<pid>-<random>`), so concurrent suites never share one;
 /// `nil` (not applicable) when the host has none we may write. Running as root where cgroup controllers are
 /// mounted writable and still failing to use them is a failure, never a silent pass.
 func hostCgroups(sourceLocation: SourceLocation = #_sourceLocation) -> CgroupController? {
-    guard case .success(let layout) = CgroupController.detectHost(group: "greengrass-test-\(getpid())") else { return nil }
+    guard case .success(let layout) = CgroupController.detectHost(group: "greengrass-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))") else { return nil }
     let controller = CgroupController(layout: layout)
     let probe = "probe-\(UInt32.random(in: 0...UInt32.max))"
     do {
-        _ = try controller.prepare(probe, limits: .none, owner: nil)
+        _ = try controller.prepare(probe, owner: nil)
         try controller.remove(probe)
         return controller
     } catch {
@@ -199,6 +199,36 @@ struct CgroupProcessTests {
             #expect(warnings.first?.message.contains("/proc/no-such-cgroup") == true)
             #expect(warnings.first?.message.contains("unconfined") == true)
             #expect(throws: Supervisor<ContinuousClock>.PauseError.self) { try f.supervisor.pause("com.example.One") }
+        }
+    }
+}
+
+/// The supervisor's use of a cgroup tree when one limit cannot be written: the v2 writer on a plain directory tree
+/// (the entry step's `echo $$ > cgroup.procs` lands in a plain file there).
+@Suite("Supervisor with a fake cgroup tree", .serialized)
+struct CgroupFakeTreeSupervisorTests {
+    @Test("a limit the kernel refuses is logged against the component, which still joins its cgroup; others are unaffected")
+    func refusedLimitIsLoggedAndTheComponentStillJoins() async throws {
+        let tree = try TemporaryDirectory(prefix: "cgs")
+        // memory.max as a directory: every write to it fails, as a refused limit would.
+        try FileManager.default.createDirectory(atPath: tree.path + "/greengrass/com.example.Refused/memory.max", withIntermediateDirectories: true)
+        let cgroups = CgroupController(layout: CgroupLayout(hierarchy: .v2(tree.path)))
+        try await SupervisorFixture.with(configure: { $0.cgroups = cgroups }) { f in
+            for name in ["com.example.Refused", "com.example.Fine"] {
+                f.supervisor.upsert(withLimits(makeSpec(name, [.run: "echo ran-$$"]), ResourceLimits(memoryKilobytes: 1024)))
+                f.supervisor.start(name)
+                await f.reaches(name, .finished)
+            }
+            let errors = f.logs.entries.filter { $0.eventType == "resource-limits-error" }
+            #expect(errors.map { $0.metadata["serviceName"] } == ["com.example.Refused"])
+            #expect(errors.first?.message.contains("memory.max") == true)
+            #expect(!f.logs.entries.contains { $0.eventType == "resource-control-unavailable" })
+            for name in ["com.example.Refused", "com.example.Fine"] {
+                let joined = try String(contentsOfFile: tree.path + "/greengrass/\(name)/cgroup.procs", encoding: .utf8)
+                let ran = f.logs.output(name).first ?? ""
+                #expect(ran == "ran-" + joined.trimmingCharacters(in: .whitespacesAndNewlines), "\(name): \(ran) vs \(joined)")
+            }
+            #expect(try String(contentsOfFile: tree.path + "/greengrass/com.example.Fine/memory.max", encoding: .utf8) == "1048576")
         }
     }
 }
