@@ -97,6 +97,45 @@ struct NucleusResourceControlTests {
         }
     }
 
+    /// The cpu quota of the cgroup `pid` is in: `cpu.cfs_quota_us` (v1) or the first field of `cpu.max` (v2).
+    static func cpuQuota(ofProcess pid: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[1].split(separator: ",").contains("cpu") {
+                return try? String(contentsOfFile: "/sys/fs/cgroup/cpu\(fields[2])/cpu.cfs_quota_us", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            if fields[0] == "0", FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+                return (try? String(contentsOfFile: "/sys/fs/cgroup\(fields[2])/cpu.max", encoding: .utf8))?.split(separator: " ").first.map(String.init)
+            }
+        }
+        return nil
+    }
+
+    @Test func systemLimitsChangeWithADeploymentWithoutARestart() async throws {
+        guard hostHasWritableCgroups() else { return }
+        try await withNucleus { nucleus, directory in
+            let folder = try ComponentFolder(in: directory)
+            let pidFile = directory.file("busy.pid")
+            try folder.recipe("busy.yaml", ComponentFolder.yaml("com.example.Busy", run: "echo $$ > \(pidFile); exec sh -c 'while :; do :; done'"))
+            let (_, first) = try await nucleus.deploy(
+                ["-r", folder.recipes, "-m", "com.example.Busy=1.0.0", "--systemLimits", #"{"com.example.Busy":{"cpus":0.25}}"#])
+            #expect(first.contains(": SUCCEEDED"), "\(first)")
+            #expect(await NucleusProcess.eventually { FileManager.default.fileExists(atPath: pidFile) })
+            let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(Self.cpuQuota(ofProcess: pid) == "25000")
+
+            let (_, second) = try await nucleus.deploy(
+                ["-r", folder.recipes, "-m", "com.example.Busy=1.0.0", "--systemLimits", #"{"com.example.Busy":{"cpus":1.0}}"#])
+            #expect(second.contains(": SUCCEEDED"), "\(second)")
+            #expect(await NucleusProcess.eventually { Self.cpuQuota(ofProcess: pid) == "100000" }, "quota now \(String(describing: Self.cpuQuota(ofProcess: pid)))")
+            #expect(kill(pid, 0) == 0, "the same process keeps running: the new limit applies without a restart")
+            #expect(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "\(pid)")
+        }
+    }
+
     static let pauser = """
         import sys, time
         from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
