@@ -32,6 +32,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
     .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
@@ -69,7 +70,8 @@ var targets: [Target] = [
     .target(
         name: "GreengrassDeployment",
         dependencies: [
-            "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", "ZipExtraction", logging,
+            "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", "ZipExtraction", "CCrypto",
+            logging,
         ],
         swiftSettings: swiftSettings
     ),

@@ -16,6 +16,9 @@ public struct NucleusSettings: Sendable, Equatable {
     public var logging: LoggingSettings
     public var defaultPosixUser: String?
     public var posixShell: String
+    /// `runWithDefault.systemResourceLimits.memory` (KB) and `.cpus`: limits of components whose `runWith` sets none.
+    public var defaultMemoryKilobytes: Int?
+    public var defaultCpus: Double?
     public var interpolateComponentConfiguration: Bool
     public var platformOverride: [String: String]
     /// Global `setenv`: environment variables for every component.
@@ -123,6 +126,9 @@ public struct NucleusSettings: Sendable, Equatable {
 
         defaultPosixUser = try reader.string(nucleus + ["runWithDefault", "posixUser"])
         posixShell = try reader.string(nucleus + ["runWithDefault", "posixShell"]) ?? "sh"
+        let limits = nucleus + ["runWithDefault", "systemResourceLimits"]
+        defaultMemoryKilobytes = try reader.int(limits + ["memory"], range: 1...Int(Int64.max / 1024))
+        defaultCpus = try reader.double(limits + ["cpus"], minimum: 0)
         interpolateComponentConfiguration = try reader.bool(nucleus + ["interpolateComponentConfiguration"]) ?? false
         platformOverride = try reader.stringMap(nucleus + ["platformOverride"])
         setenv = try reader.stringMap(["setenv"])

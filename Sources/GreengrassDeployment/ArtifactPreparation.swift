@@ -49,7 +49,12 @@ public enum ArtifactMode {
 /// Why a component's artifacts cannot be prepared.
 public struct ArtifactError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// A `Digest` mismatch or an unusable `Digest`/`Algorithm` (Greengrass's `ARTIFACT_CHECKSUM_MISMATCH`).
+    public var isIntegrityFailure: Bool
+    public init(_ description: String, isIntegrityFailure: Bool = false) {
+        self.description = description
+        self.isIntegrityFailure = isIntegrityFailure
+    }
 }
 
 /// Prepares a component version's artifacts in the package store after they were copied there: checks every
@@ -69,12 +74,16 @@ public struct ArtifactPreparation: Sendable {
     }
 
     /// Prepares every artifact of `component` `version`; `owner` (when the nucleus is root) becomes the owner
-    /// of the files, so `OWNER` means the component's user.
+    /// of the files, so `OWNER` means the component's user. `verifyDigests` re-reads each artifact with a `Digest`
+    /// and checks it: a stored artifact reused by a deployment may have changed since it was copied in (one this
+    /// deployment just copied was verified during the copy).
     public func prepare(
-        component: String, version: String, artifacts: [ComponentArtifact], owner: ArtifactOwner?
+        component: String, version: String, artifacts: [ComponentArtifact], owner: ArtifactOwner?,
+        verifyDigests: Bool = true
     ) throws(ArtifactError) {
         let isRoot = geteuid() == 0
         let directory = paths.artifacts(component: component, version: version)
+        let digests = try ExpectedArtifactDigest.byFileName(artifacts, component: component, version: version)
         for artifact in artifacts {
             let name = artifact.fileName
             let file = directory + "/" + name
@@ -83,6 +92,9 @@ public struct ArtifactPreparation: Sendable {
                 throw ArtifactError(
                     "Artifact \(artifact.uri) of \(component) \(version) is not in \(directory): local deployments must "
                         + "provide it with --artifactDir (this nucleus does not download artifacts)")
+            }
+            if verifyDigests, let expected = digests[name] {
+                try expected.check(actual: DigestingFileReader.stream(file, algorithm: expected.algorithm) ?? [])
             }
             try Self.setMode(ArtifactMode.file(artifact.permission, nucleusIsRoot: isRoot), of: file, owner: isRoot ? owner : nil)
             if artifact.unarchive == .zip {

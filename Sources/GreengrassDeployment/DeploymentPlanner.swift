@@ -50,6 +50,15 @@ public struct DeploymentFailure: Error, Sendable, Equatable, CustomStringConvert
         DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "RECIPE_PARSE_ERROR"], errorTypes: ["USER_COMPONENT_ERROR"], cause: cause)
     }
 
+    /// An artifact whose `Digest` does not match, or whose `Digest`/`Algorithm` cannot be used.
+    static func artifactChecksum(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "ARTIFACT_CHECKSUM_MISMATCH"], errorTypes: ["DEVICE_ERROR"], cause: cause)
+    }
+
+    static func artifactIO(_ cause: String) -> DeploymentFailure {
+        DeploymentFailure(errorStack: ["DEPLOYMENT_FAILURE", "IO_ERROR"], errorTypes: ["DEVICE_ERROR"], cause: cause)
+    }
+
     static func resolution(_ cause: String) -> DeploymentFailure {
         DeploymentFailure(
             errorStack: ["DEPLOYMENT_FAILURE", "NO_AVAILABLE_COMPONENT_VERSION"], errorTypes: ["REQUEST_ERROR"], cause: cause)

@@ -178,10 +178,16 @@ public actor DeploymentQueue {
         let bootstrap: BootstrapRequest
         do {
             if let recipes = record.request.recipeDirectoryPath { _ = try packages.importRecipes(from: recipes) }
-            var imported: Set<String> = []
-            if let artifacts = record.request.artifactsDirectoryPath { imported = try packages.importArtifacts(from: artifacts) }
             let recipes = packages.storedRecipes { file, error in
                 self.logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+            }
+            var imported: Set<String> = []
+            if let artifacts = record.request.artifactsDirectoryPath {
+                let platform = planner.platform
+                imported = try packages.importArtifacts(from: artifacts) { [recipes] name, version throws(ArtifactError) in
+                    guard let resolved = try? recipes.recipe(name, version)?.resolve(for: platform) else { return [:] }
+                    return try ExpectedArtifactDigest.byFileName(resolved.artifacts, component: name, version: version)
+                }
             }
             let current = (try? store.deployedComponents()) ?? []
             plan = try planner.plan(
@@ -295,11 +301,11 @@ public actor DeploymentQueue {
             do {
                 try preparation.prepare(
                     component: component.name, version: component.version, artifacts: resolved.artifacts,
-                    owner: artifactOwner(component))
+                    owner: artifactOwner(component), verifyDigests: !imported.contains(key))
             } catch {
                 throw DeploymentFailure(
-                    errorStack: ["DEPLOYMENT_FAILURE", "ARTIFACT_ERROR"], errorTypes: ["USER_COMPONENT_ERROR"],
-                    cause: error.description)
+                    errorStack: ["DEPLOYMENT_FAILURE", error.isIntegrityFailure ? "ARTIFACT_CHECKSUM_MISMATCH" : "ARTIFACT_ERROR"],
+                    errorTypes: ["USER_COMPONENT_ERROR"], cause: error.description)
             }
         }
     }

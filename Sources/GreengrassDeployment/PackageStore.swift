@@ -1,5 +1,9 @@
 import GreengrassRecipe
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -55,13 +59,20 @@ public struct PackageStore: Sendable {
         return parsed.map(\.recipe)
     }
 
-    /// Copies `<directory>/<Name>/<Version>/` into the store for every component version found there.
+    /// Copies `<directory>/<Name>/<Version>/` into the store for every component version found there, checking each
+    /// artifact that `expectedDigests(name, version)` (file name → digest) names while it is copied: one read per
+    /// file, bounded memory. Every version is staged first and swapped in only when all of them copied and
+    /// verified, so a mismatch leaves the store as it was.
     ///
     /// - Returns: the copied versions, as ``versionKey(_:_:)``.
     @discardableResult
-    public func importArtifacts(from directory: String) throws(DeploymentFailure) -> Set<String> {
+    public func importArtifacts(
+        from directory: String,
+        expectedDigests: (String, String) throws(ArtifactError) -> [String: ExpectedArtifactDigest] = { _, _ in [:] }
+    ) throws(DeploymentFailure) -> Set<String> {
         let fileManager = FileManager.default
-        var imported: Set<String> = []
+        var staged: [(staging: String, destination: String, key: String)] = []
+        defer { for entry in staged { try? fileManager.removeItem(atPath: entry.staging) } }
         let names = (try? fileManager.contentsOfDirectory(atPath: directory)) ?? []
         for name in names.sorted() {
             let versions = (try? fileManager.contentsOfDirectory(atPath: directory + "/" + name)) ?? []
@@ -69,18 +80,30 @@ public struct PackageStore: Sendable {
                 let source = "\(directory)/\(name)/\(version)"
                 guard FileSystem.isDirectory(source) else { continue }
                 let destination = paths.artifacts(component: name, version: version)
+                let staging = destination + ".incoming"
                 do {
-                    try? fileManager.removeItem(atPath: destination)
+                    try? fileManager.removeItem(atPath: staging)
                     try fileManager.createDirectory(
                         atPath: paths.artifactsDirectory + "/" + name, withIntermediateDirectories: true)
-                    try fileManager.copyItem(atPath: source, toPath: destination)
-                    imported.insert(Self.versionKey(name, version))
                 } catch {
-                    throw DeploymentFailure(
-                        errorStack: ["DEPLOYMENT_FAILURE", "IO_ERROR"], errorTypes: ["DEVICE_ERROR"],
-                        cause: "Unable to copy artifacts of \(name) \(version) from \(source): \(error)")
+                    throw .artifactIO("Unable to copy artifacts of \(name) \(version) from \(source): \(error)")
+                }
+                staged.append((staging, destination, Self.versionKey(name, version)))
+                do throws(ArtifactError) {
+                    try ArtifactTreeCopy.copy(
+                        from: source, to: staging, verifying: try expectedDigests(name, version))
+                } catch {
+                    throw error.isIntegrityFailure ? .artifactChecksum(error.description) : .artifactIO(error.description)
                 }
             }
+        }
+        var imported: Set<String> = []
+        for entry in staged {
+            try? fileManager.removeItem(atPath: entry.destination)
+            guard rename(entry.staging, entry.destination) == 0 else {
+                throw .artifactIO("Unable to move artifacts into \(entry.destination): errno \(errno)")
+            }
+            imported.insert(entry.key)
         }
         return imported
     }

@@ -65,8 +65,17 @@ struct ComponentLauncher: Sendable {
             hardDependencies: recipe.dependencies.filter { $0.type == .hard }.map(\.name),
             softDependencies: recipe.dependencies.filter { $0.type == .soft }.map(\.name),
             posixUser: component.runWith?.posixUser,
-            errorResetTime: .seconds(definition.errorResetTimeSeconds ?? 3600))
+            errorResetTime: .seconds(definition.errorResetTimeSeconds ?? 3600),
+            resourceLimits: resourceLimits(for: component))
         return (spec, lifecycle.unresolved)
+    }
+
+    /// The component's `runWith.systemResourceLimits`, each limit falling back to `runWithDefault`'s.
+    func resourceLimits(for component: DeployedComponent) -> ResourceLimits {
+        let own = component.runWith?.systemResourceLimits
+        return ResourceLimits(
+            memoryKilobytes: own?.memory ?? settings.defaultMemoryKilobytes.map(Int64.init),
+            cpus: own?.cpus ?? settings.defaultCpus)
     }
 
     /// The variables every component process gets; global `setenv` first so that the nucleus's own

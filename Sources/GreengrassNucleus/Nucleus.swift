@@ -111,6 +111,8 @@ public enum Nucleus {
         let logger = logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.Kernel")
         logger.info("Nucleus starting", metadata: ["eventType": "system-start", "root": "\(paths.root)", "version": "\(NucleusVersion.current)"])
 
+        let cgroups = resourceControl(root: paths.root, logger: logger)
+        if let cgroups { killLeftoverCgroupProcesses(cgroups, logger: logger) }
         killLeftoverProcessGroups(store: store, socketPath: paths.ipcSocket, logger: logger)
 
         let tokens = AuthenticationTokens()
@@ -124,7 +126,8 @@ public enum Nucleus {
                 componentLogger: { logFiles.componentLogger(name: $0) },
                 nucleusLogger: logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.GenericExternalService"),
                 onProcessGroupStarted: { name, pgid in try? store.recordProcessGroup(pgid, component: name, now: epochMilliseconds()) },
-                onProcessGroupExited: { _, pgid in try? store.forgetProcessGroup(pgid) }))
+                onProcessGroupExited: { _, pgid in try? store.forgetProcessGroup(pgid) },
+                cgroups: cgroups))
         let authorization = AuthorizationEngine(
             configurations: [:], thingName: settings.thingName,
             builtInPolicies: AuthorizationEngine.cliPolicies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
@@ -189,6 +192,7 @@ public enum Nucleus {
         connectionStatus.register(on: &router)
         componentMetricOperations(authorizer: authorization, logger: logFiles.nucleusLogger(
             label: "com.aws.greengrass.builtin.services.telemetry.ComponentMetricIPCEventStreamAgent")).register(on: &router)
+        PauseResumeOperations(components: SupervisorPauseService(supervisor: supervisor), authorizer: authorization).register(on: &router)
         TokenValidation(tokens: tokens).register(on: &router)
         LocalPubSubService(
             authorizer: authorization, logger: logFiles.nucleusLogger(label: "com.aws.greengrass.builtin.services.pubsub.PubSubIPCEventStreamAgent")
@@ -443,6 +447,48 @@ public enum Nucleus {
                 metadata: ["eventType": "orphan-cleanup", "pgids": "\(killed.sorted())"])
         }
         for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
+    }
+
+    /// The host's cgroups for component limits and pause, or `nil` (components unconfined) with the reason logged
+    /// once in `greengrass.log`. A nucleus without permission to write them is found at the first component start
+    /// (the supervisor then logs why, once, and runs components unconfined).
+    static func resourceControl(root: String, logger: Logger) -> CgroupController? {
+        switch CgroupController.detectHost(group: CgroupLayout.groupName(forRoot: root)) {
+        case .success(let layout):
+            logger.info(
+                "Component resource control through cgroups",
+                metadata: ["eventType": "resource-control", "groups": "\(layout.groupDirectories)"])
+            return CgroupController(layout: layout)
+        case .failure(let reason):
+            logger.warning(
+                "No usable cgroups (\(reason)): components run unconfined; systemResourceLimits, PauseComponent and ResumeComponent have no effect",
+                metadata: ["eventType": "resource-control-unavailable"])
+            return nil
+        }
+    }
+
+    /// After a crash (`kill -9`) every process of the previous run's components is still in its component's
+    /// cgroup, whatever session or process group it moved to: kill them all before anything starts, wait until the
+    /// cgroups are empty (bounded), then remove them.
+    static func killLeftoverCgroupProcesses(_ cgroups: CgroupController, logger: Logger) {
+        let names = cgroups.componentNames()
+        var leftovers: [String: Set<Int32>] = [:]
+        for name in names {
+            let pids = cgroups.processes(of: name)
+            if !pids.isEmpty { leftovers[name] = pids }
+        }
+        for (name, pids) in leftovers.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "Killing processes left in the component's cgroup by the previous nucleus run",
+                metadata: ["eventType": "orphan-cleanup", "serviceName": "\(name)", "pids": "\(pids.sorted())"])
+            // A frozen (paused) process only dies once thawed.
+            try? cgroups.setFrozen(name, false)
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+        for _ in 0..<200 where names.contains(where: { !cgroups.processes(of: $0).isEmpty }) {
+            usleep(10_000)
+        }
+        for name in names { try? cgroups.remove(name) }
     }
 
     /// Components running as `runWithDefault.posixUser` must reach the 0660 socket: give it their group.

@@ -127,3 +127,25 @@ func componentMetricOperations(authorizer: any IPCAuthorizer, logger: Logger) ->
             ])
     }
 }
+
+/// `PauseComponent`/`ResumeComponent` on the supervisor's freezer.
+struct SupervisorPauseService: ComponentPauseService {
+    let supervisor: Supervisor<ContinuousClock>
+
+    func pause(_ component: String) async throws(PauseResumeFailure) {
+        do { try supervisor.pause(component) } catch { throw Self.failure(error) }
+    }
+
+    func resume(_ component: String) async throws(PauseResumeFailure) {
+        do { try supervisor.resume(component) } catch { throw Self.failure(error) }
+    }
+
+    static func failure(_ error: Supervisor<ContinuousClock>.PauseError) -> PauseResumeFailure {
+        switch error {
+        case .notFound: .componentNotFound
+        case .notRunning: .notRunning
+        case .notPaused: .notPaused
+        case .failed(let why): .failed(why)
+        }
+    }
+}

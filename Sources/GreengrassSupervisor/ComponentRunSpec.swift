@@ -57,6 +57,9 @@ public struct ComponentRunSpec: Sendable, Hashable {
     public var posixUser: String?
     /// Errors further apart than this do not add up to BROKEN (`lifecycle.errorResetTime`, default 3600 s).
     public var errorResetTime: Duration
+    /// `systemResourceLimits` (component's `runWith`, else `runWithDefault`); a change applies to the running
+    /// processes without a restart.
+    public var resourceLimits: ResourceLimits
 
     public init(
         name: String,
@@ -67,7 +70,8 @@ public struct ComponentRunSpec: Sendable, Hashable {
         hardDependencies: [String] = [],
         softDependencies: [String] = [],
         posixUser: String? = nil,
-        errorResetTime: Duration = .seconds(3600)
+        errorResetTime: Duration = .seconds(3600),
+        resourceLimits: ResourceLimits = .none
     ) {
         self.name = name
         self.version = version
@@ -78,6 +82,7 @@ public struct ComponentRunSpec: Sendable, Hashable {
         self.softDependencies = softDependencies
         self.posixUser = posixUser
         self.errorResetTime = errorResetTime
+        self.resourceLimits = resourceLimits
     }
 
     /// Effective timeouts of the defined phases, as the state machine wants them.
@@ -183,6 +188,8 @@ public struct SupervisorConfiguration: Sendable {
     public var onProcessGroupExited: @Sendable (_ componentName: String, _ processGroupID: Int32) -> Void
     /// Event loops that read component output (a busy component only occupies these).
     public var eventLoopGroup: any EventLoopGroup
+    /// Component cgroups (limits, pause, finding every process); `nil` runs components unconfined.
+    public var cgroups: CgroupController?
 
     public init(
         workRoot: String,
@@ -195,7 +202,8 @@ public struct SupervisorConfiguration: Sendable {
         nucleusLogger: Logger,
         onProcessGroupStarted: @escaping @Sendable (_ componentName: String, _ processGroupID: Int32) -> Void = { _, _ in },
         onProcessGroupExited: @escaping @Sendable (_ componentName: String, _ processGroupID: Int32) -> Void = { _, _ in },
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        cgroups: CgroupController? = nil
     ) {
         self.workRoot = workRoot
         self.defaultPosixUser = defaultPosixUser
@@ -208,5 +216,6 @@ public struct SupervisorConfiguration: Sendable {
         self.onProcessGroupStarted = onProcessGroupStarted
         self.onProcessGroupExited = onProcessGroupExited
         self.eventLoopGroup = eventLoopGroup
+        self.cgroups = cgroups
     }
 }

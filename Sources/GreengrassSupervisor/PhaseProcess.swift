@@ -60,6 +60,30 @@ struct PhaseLaunch: Sendable {
     var workingDirectory: String
     /// `nil`: run as the nucleus's own user.
     var identity: PosixIdentity?
+    /// The component's `cgroup.procs` files; empty when cgroups are not used.
+    var cgroupProcsFiles: [String] = []
+
+    /// The program and arguments spawned: `shell -c script`, behind ``CgroupEntry`` when the phase has cgroups.
+    var command: (executable: String, arguments: [String]) {
+        guard !cgroupProcsFiles.isEmpty else { return (shell, ["-c", script]) }
+        return (CgroupEntry.shell, CgroupEntry.arguments(procsFiles: cgroupProcsFiles, then: [shell, "-c", script]))
+    }
+}
+
+/// The step between spawn and the phase's command that joins the component's cgroups: the spawned `/bin/sh`
+/// writes its own pid (`$$`) to each `cgroup.procs`, then `exec`s the phase's shell. The pid stays the same, so
+/// the command and everything it forks start inside the cgroup: nothing escapes a limit, even briefly, and no
+/// rescan is needed (the Java nucleus writes the pid after start and looks for children again after 1 s).
+/// swift-subprocess offers no pre-exec hook on Linux, and `clone3(CLONE_INTO_CGROUP)` exists for v2 only; this
+/// works for v1 and v2, as the component's user too (its `cgroup.procs` files are given to it). A failed join
+/// exits 125 before the command runs, rather than running it unconfined.
+enum CgroupEntry {
+    static let shell = "/bin/sh"
+    static let script = #"for f do [ "$f" = -- ] && break; echo $$ > "$f" || { echo "cannot join cgroup $f" >&2; exit 125; }; shift; done; shift; exec "$@""#
+
+    static func arguments(procsFiles: [String], then command: [String]) -> [String] {
+        ["-c", script, "greengrass-cgroup-entry"] + procsFiles + ["--"] + command
+    }
 }
 
 /// Spawning one `sh -c` phase process in its own session, with output pipes and a timeout.
@@ -130,9 +154,10 @@ enum PhaseProcess {
         for (key, value) in launch.environment {
             if let key = Environment.Key(rawValue: key) { variables[key] = value }
         }
+        let command = launch.command
         let configuration = Configuration(
-            executable: launch.shell.contains("/") ? .path(FilePath(launch.shell)) : .name(launch.shell),
-            arguments: ["-c", launch.script],
+            executable: command.executable.contains("/") ? .path(FilePath(command.executable)) : .name(command.executable),
+            arguments: Arguments(command.arguments),
             environment: .inherit.updating(variables),
             workingDirectory: FilePath(launch.workingDirectory),
             platformOptions: options

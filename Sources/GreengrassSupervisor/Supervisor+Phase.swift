@@ -34,7 +34,8 @@ extension Supervisor {
                 spec: spec, phase: run.phase, inheritedPath: Self.inheritedPath, identity: identity)
             launch = PhaseLaunch(
                 shell: configuration.shell, script: phaseSpec.script, environment: environment,
-                workingDirectory: workDirectory, identity: identity)
+                workingDirectory: workDirectory, identity: identity,
+                cgroupProcsFiles: cgroupProcsFiles(for: spec, identity: identity))
         } catch {
             logger.error(
                 "\(error.message)",
@@ -86,7 +87,8 @@ extension Supervisor {
             launch = PhaseLaunch(
                 shell: configuration.shell, script: phaseSpec.script,
                 environment: PhaseEnvironment.overrides(spec: spec, phase: phase, inheritedPath: Self.inheritedPath, identity: identity),
-                workingDirectory: try prepareWorkDirectory(for: name, owner: identity), identity: identity)
+                workingDirectory: try prepareWorkDirectory(for: name, owner: identity), identity: identity,
+                cgroupProcsFiles: cgroupProcsFiles(for: spec, identity: identity))
         } catch {
             logger.error("\(error.message)", metadata: ["eventType": "shell-runner-error"])
             return .launchFailed
@@ -132,6 +134,7 @@ extension Supervisor {
         }
 
         let session = SpawnedProcess()
+        let oomKillsBefore = launch.cgroupProcsFiles.isEmpty ? nil : configuration.cgroups?.oomKills(of: name)
         let result = await PhaseProcess.run(
             launch, stdout: stdout.writeEnd, stderr: stderr.writeEnd, timeout: timeout,
             gracePeriod: configuration.stopGracePeriod, clock: supervisorClock
@@ -149,7 +152,16 @@ extension Supervisor {
         switch result {
         case .exited(let code):
             metadata["exitCode"] = .string("\(code)")
-            logger.info("\(phase.rawValue) script exited", metadata: metadata)
+            if let oomKillsBefore, let cgroups = configuration.cgroups, cgroups.oomKills(of: name) > oomKillsBefore {
+                // The kernel's OOM killer sends SIGKILL: without this the exit reads as a mystery 137.
+                metadata["eventType"] = "shell-runner-oom-killed"
+                let reason = "\(phase.rawValue) script killed by the kernel: out of memory (systemResourceLimits memory)"
+                logger.error("\(reason)", metadata: metadata)
+                configuration.nucleusLogger.error(
+                    "\(reason)", metadata: ["eventType": "service-oom-killed", "serviceName": .string(name), "exitCode": .string("\(code)")])
+            } else {
+                logger.info("\(phase.rawValue) script exited", metadata: metadata)
+            }
             outcome = .exited(code)
         case .timedOut:
             metadata["timeout"] = .string("\(timeout ?? .zero)")

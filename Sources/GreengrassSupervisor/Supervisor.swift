@@ -49,6 +49,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         /// Phase launches between "still active, go" and "session registered (or launch failed)". A kill
         /// waits for these so that a process being spawned while the component stops is not missed.
         var launchesInFlight = 0
+        /// Frozen by PauseComponent; cleared by ResumeComponent and whenever the processes stop.
+        var isPaused = false
     }
 
     private struct State: Sendable {
@@ -67,6 +69,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     private let jobs: AsyncStream<Job>
     private let jobQueue: AsyncStream<Job>.Continuation
     private let isRoot: Bool
+    /// Set once cgroups failed and components run unconfined: the reason is logged once, not per phase.
+    private let cgroupsFailed = Mutex(false)
 
     /// Creates a supervisor; nothing runs until ``run()`` is called.
     ///
@@ -91,9 +95,11 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     public func upsert(_ spec: ComponentRunSpec) -> UpsertOutcome {
         let now = clock.now
         let policy = policy(for: spec)
+        var limitsChanged = false
         let (outcome, event): (UpsertOutcome, LifecycleEvent?) = state.withLock { st in
             if var record = st.components[spec.name] {
                 let outcome = record.spec.reaction(to: spec)
+                limitsChanged = record.spec.resourceLimits != spec.resourceLimits
                 record.spec = spec
                 record.machine.policy = policy
                 _ = record.machine.handle(.phasesChanged(spec.phaseTimeouts), now: now)
@@ -114,6 +120,13 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
             return (.added, nil)
         }
         if let event { send(event, to: spec.name) }
+        if limitsChanged, let cgroups = configuration.cgroups, cgroups.exists(spec.name) {
+            do { try cgroups.apply(spec.resourceLimits, to: spec.name) } catch {
+                configuration.nucleusLogger.error(
+                    "Cannot apply the new resource limits: \(error)",
+                    metadata: ["eventType": "resource-limits-error", "serviceName": .string(spec.name)])
+            }
+        }
         refreshReadiness(of: [spec.name])
         return outcome
     }
@@ -177,6 +190,46 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
     public func remove(_ name: String) async {
         send(.uninstallRequested, to: name)
         await wait(for: name, .removed)
+        if let cgroups = configuration.cgroups, cgroups.exists(name) {
+            do { try cgroups.remove(name) } catch {
+                configuration.nucleusLogger.warning(
+                    "Cannot remove the component's cgroup: \(error)", metadata: ["eventType": "cgroup-remove-error", "serviceName": .string(name)])
+            }
+        }
+    }
+
+    /// Why ``pause(_:)`` or ``resume(_:)`` did nothing.
+    public enum PauseError: Error, Sendable, Hashable {
+        case notFound
+        /// Pause: the component is not RUNNING.
+        case notRunning
+        /// Resume: the component is not paused.
+        case notPaused
+        /// The freezer could not be used (no cgroup for the component, no permission).
+        case failed(String)
+    }
+
+    /// Freezes every process of a RUNNING component (IPC PauseComponent); its state stays RUNNING, as in Greengrass.
+    public func pause(_ name: String) throws(PauseError) {
+        guard let state = state(of: name) else { throw .notFound }
+        guard state == .running else { throw .notRunning }
+        guard let cgroups = configuration.cgroups else { throw .failed("resource control (cgroups) is not available") }
+        do { try cgroups.setFrozen(name, true) } catch { throw .failed(error.description) }
+        self.state.withLock { $0.components[name]?.isPaused = true }
+    }
+
+    /// Thaws a paused component (IPC ResumeComponent).
+    public func resume(_ name: String) throws(PauseError) {
+        guard let paused = state.withLock({ $0.components[name]?.isPaused }) else { throw .notFound }
+        guard paused else { throw .notPaused }
+        guard let cgroups = configuration.cgroups else { throw .failed("resource control (cgroups) is not available") }
+        do { try cgroups.setFrozen(name, false) } catch { throw .failed(error.description) }
+        state.withLock { $0.components[name]?.isPaused = false }
+    }
+
+    /// Whether the component is paused.
+    public func isPaused(_ name: String) -> Bool {
+        state.withLock { $0.components[name]?.isPaused ?? false }
     }
 
     /// The component's current state, or `nil` if unknown.
@@ -237,6 +290,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         for name in order {
             await killProcesses(of: name)
         }
+        // Every component is stopped: its empty cgroups go too (the next start recreates them).
+        configuration.cgroups?.removeAll()
         let subscribers = state.withLock { st in
             st.isShutDown = true
             defer { st.subscribers.removeAll() }
@@ -423,8 +478,16 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
                 break
             }
         }
+        // A frozen process cannot act on SIGTERM: thaw first so the component stops as it would have.
+        if state.withLock({ $0.components[name]?.isPaused }) == true {
+            try? configuration.cgroups?.setFrozen(name, false)
+            state.withLock { $0.components[name]?.isPaused = false }
+        }
         let sessions = processGroups(of: name)
-        guard !sessions.isEmpty else { return }
+        guard !sessions.isEmpty else {
+            await killCgroupStragglers(of: name)
+            return
+        }
         if await ProcessTable.terminate(sessions, gracePeriod: configuration.stopGracePeriod, clock: clock) {
             // A component that ignores SIGTERM is the usual cause of a slow stop: say so where operators look.
             configuration.nucleusLogger.warning(
@@ -434,6 +497,46 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
         let survivors = Set(ProcessTable.members(of: sessions).flatMap { [$0.session, $0.processGroup] })
         for session in sessions where !survivors.contains(session) {
             releaseSession(session, of: name)
+        }
+        await killCgroupStragglers(of: name)
+    }
+
+    /// Every process still in the component's cgroup once its sessions are gone (one that left its session with
+    /// `setsid`, say) is killed: nothing the component started outlives its stop. Waits (bounded) until the
+    /// cgroup is empty, so it can be removed right after.
+    private func killCgroupStragglers(of name: String) async {
+        guard let cgroups = configuration.cgroups else { return }
+        let stragglers = cgroups.processes(of: name)
+        guard !stragglers.isEmpty else { return }
+        configuration.nucleusLogger.warning(
+            "Processes left in the component's cgroup after its stop: killed with SIGKILL",
+            metadata: ["eventType": "service-kill", "serviceName": .string(name), "pids": "\(stragglers.sorted())"])
+        for pid in stragglers { kill(pid, SIGKILL) }
+        for _ in 0..<200 where !cgroups.processes(of: name).isEmpty {
+            do { try await clock.sleep(for: .milliseconds(10)) } catch { return }
+        }
+    }
+
+    /// The `cgroup.procs` files a phase of `spec` joins before its command runs, its limits written; empty
+    /// (unconfined) without cgroups, and when they cannot be created: the reason is logged once in `greengrass.log`.
+    /// A limit the kernel refuses (a memory limit below what the component already uses, say) is logged against
+    /// the component, which still runs in its cgroup.
+    func cgroupProcsFiles(for spec: ComponentRunSpec, identity: PosixIdentity?) -> [String] {
+        guard let cgroups = configuration.cgroups, !cgroupsFailed.withLock({ $0 }) else { return [] }
+        do {
+            let files = try cgroups.prepare(spec.name, owner: identity.map { ($0.userID, $0.groupID) })
+            do { try cgroups.apply(spec.resourceLimits, to: spec.name) } catch {
+                configuration.nucleusLogger.error(
+                    "Cannot apply the resource limits: \(error)",
+                    metadata: ["eventType": "resource-limits-error", "serviceName": .string(spec.name)])
+            }
+            return files
+        } catch {
+            cgroupsFailed.withLock { $0 = true }
+            configuration.nucleusLogger.warning(
+                "Cannot manage cgroups (\(error)): components run unconfined; systemResourceLimits, PauseComponent and ResumeComponent have no effect",
+                metadata: ["eventType": "resource-control-unavailable"])
+            return []
         }
     }
 

@@ -156,3 +156,25 @@ private func configurationError(
         return error
     }
 }
+
+@Suite("runWithDefault.systemResourceLimits")
+struct DefaultResourceLimitsTests {
+    func settings(_ limits: JSONValue) throws -> NucleusSettings {
+        try NucleusSettings(tree: [
+            "services": ["aws.greengrass.Nucleus": ["configuration": ["runWithDefault": ["systemResourceLimits": limits]]]],
+        ])
+    }
+
+    @Test func memoryAndCpusAreRead() throws {
+        let read = try settings(["memory": 102400, "cpus": 0.5])
+        #expect(read.defaultMemoryKilobytes == 102400)
+        #expect(read.defaultCpus == 0.5)
+        let none = try NucleusSettings(tree: [:])
+        #expect(none.defaultMemoryKilobytes == nil && none.defaultCpus == nil)
+    }
+
+    @Test func badValuesNameTheKey() {
+        #expect { try settings(["memory": -1]) } throws: { "\($0)".contains("memory") }
+        #expect { try settings(["cpus": "many"]) } throws: { "\($0)".contains("cpus") }
+    }
+}
