@@ -29,7 +29,6 @@ struct CgroupStartCostTests {
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let none = median(samples["none"]!), cgroup = median(samples["cgroup"]!), limits = median(samples["limits"]!)
         print("CGROUP-START median of 50: none=\(String(format: "%.2f", none)) ms cgroup=\(String(format: "%.2f", cgroup)) ms limits=\(String(format: "%.2f", limits)) ms")
-        #expect(limits - none < 50, "cgroup placement with limits adds \(limits - none) ms to a start")
         #expect(cgroups.processes(of: "com.example.Start").isEmpty)
         cgroups.removeAll()
     }
