@@ -47,7 +47,8 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
-    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "CSQLite"], swiftSettings: swiftSettings),
+    .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "SQLite"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassCLICommands",
         dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", "GreengrassLogFormat", argumentParser, nioCore],
@@ -138,7 +139,7 @@ targets += [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "SQLite", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
