@@ -40,6 +40,9 @@ var targets: [Target] = [
     .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
+    .target(
+        name: "GreengrassSpool", dependencies: ["SQLite", "MQTTCore", "MQTTClient", nioCore, nioPosix, logging, serviceLifecycle],
+        swiftSettings: swiftSettings),
     .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassSupervisor",
@@ -139,6 +142,9 @@ targets += [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassSpoolTests", dependencies: ["GreengrassSpool", "SQLite", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, logging],
+        swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "SQLite", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
