@@ -80,7 +80,10 @@ var targets: [Target] = [
 
     .target(
         name: "GreengrassBridge",
-        dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "MQTTClient", "MQTTCore", nioCore, logging, serviceLifecycle],
+        dependencies: [
+            "EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "GreengrassSpool", "MQTTClient", "MQTTCore", nioCore, logging,
+            serviceLifecycle,
+        ],
         swiftSettings: swiftSettings
     ),
 
@@ -91,7 +94,7 @@ var targets: [Target] = [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
             "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
-            "MQTTClient", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
+            "MQTTClient", "GreengrassSpool", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings

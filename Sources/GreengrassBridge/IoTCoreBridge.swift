@@ -1,6 +1,7 @@
 import EventStreamRPCServer
 import GreengrassIPCModel
 import GreengrassIPCServices
+import GreengrassSpool
 import Logging
 import MQTTClient
 import MQTTCore
@@ -56,13 +57,18 @@ public final class IoTCoreBridge: Service, Sendable {
     }
 
     private let client: MQTTClient
+    /// `storageType: Disk`: QoS 1 publishes go here and are answered once durable.
+    private let durableSpool: DurableSpool?
     private let authorizer: any IPCAuthorizer
     private let limits: IoTCoreLimits
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), logger: Logger) {
+    public init(
+        client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), durableSpool: DurableSpool? = nil, logger: Logger
+    ) {
         self.client = client
+        self.durableSpool = durableSpool
         self.authorizer = authorizer
         self.limits = limits
         self.logger = logger
@@ -114,6 +120,18 @@ public final class IoTCoreBridge: Service, Sendable {
             properties.responseTopic = request.responseTopic
             properties.payloadFormatIndicator = request.payloadFormat.map { $0 == .utf8 ? 1 : 0 }
             properties.contentType = request.contentType
+            if qos == .atLeastOnce, let durableSpool {
+                let message = MQTTOutboundMessage(
+                    topic: topic, payload: ByteBuffer(bytes: payload), qos: .atLeastOnce, retain: request.retain ?? false, properties: properties)
+                do throws(DurableSpoolError) {
+                    // Answered only once the message is on disk: it then survives a crash or a power cut.
+                    try await durableSpool.append(message)
+                } catch {
+                    throw .serviceError("Publish to topic \(topic) failed: \(error.message)")
+                }
+                state.withLock { $0.published += 1 }
+                return .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8))
+            }
             do throws(MQTTClientError) {
                 // Greengrass answers once the message is accepted into the spool, not on PUBACK (reference §7);
                 // `enqueue` decides that without waiting for the MQTT client's event loop.
@@ -292,10 +310,12 @@ public final class IoTCoreBridge: Service, Sendable {
                         "sessionPresent": "\(sessionPresent)", "published": "\(counters.0)", "delivered": "\(counters.1)",
                         "droppedSlowSubscriber": "\(counters.2)",
                     ])
+                durableSpool?.logState("connected")
                 await resubscribeDeferred()
             case .disconnected(let error):
                 state.withLock { $0.granted.removeAll() }
                 logger.warning("Connection interrupted", metadata: ["eventType": "mqtt-disconnected", "reason": "\(error)"])
+                durableSpool?.logState("disconnected")
             case .connectFailed(let error):
                 // No connection existed, so nothing was interrupted: say what happened and why.
                 logger.warning("Failed to connect to AWS IoT Core", metadata: ["eventType": "mqtt-connect-failed", "reason": "\(error)"])
