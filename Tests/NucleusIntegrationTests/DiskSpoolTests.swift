@@ -101,6 +101,8 @@ struct DiskSpoolTests {
         #expect(acked.count == Self.count, "every publish is acknowledged (durable on disk): \(acked.count)")
         if let rate = log.components(separatedBy: "\n").first(where: { $0.contains("LOAD DONE") }) { print("disk spool, SDK component: \(rate)") }
 
+        print("power-cut snapshots checked: \(snapshots.count)")
+        #expect(!snapshots.isEmpty)
         for snapshot in snapshots {
             let numbers = try spooledNumbers(snapshot)
             let sorted = numbers.sorted()
