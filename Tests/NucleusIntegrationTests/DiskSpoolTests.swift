@@ -193,6 +193,37 @@ struct DiskSpoolTests {
         #expect(peak < baseline + 16_384, "RSS grew from \(baseline) KiB to \(peak) KiB while draining")
     }
 
+    /// The spool's file system fills up (a 256 KiB tmpfs mounted over the spool directory; needs root, as mounting
+    /// does): further publishes are refused to the component with a clear error, the nucleus keeps running, and every
+    /// acknowledged message is in the spool file.
+    @Test(.enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
+    func aFullDiskRefusesPublishesCleanlyAndLosesNothingAcknowledged() async throws {
+        let directory = try TemporaryDirectory(prefix: "ggdf")
+        let root = directory.file("root")
+        let spoolDirectory = root + "/work/aws.greengrass.DiskSpooler"
+        try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
+        let mounted = try await ChildProcess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", spoolDirectory], timeout: .seconds(10))
+        try #require(mounted.exitCode == 0, "\(mounted.stderr)")
+        defer { try? runProgram("/usr/bin/umount", "-l", spoolDirectory) }
+        let config = try writeUpstreamConfig(
+            in: directory, thingName: "full-disk-device", port: try FreePort.tcp(),
+            extraMQTT: ["minimumReconnectDelaySeconds: 0.2", "maximumReconnectDelaySeconds: 1", "spooler:", "  storageType: Disk"])
+        let nucleus = NucleusProcess(root: root)
+        try nucleus.start(configFile: config)
+        defer { nucleus.stop() }
+        try await deployPublisher(nucleus, in: directory, topic: "spool/full", count: 400)
+        #expect(await NucleusProcess.eventually(timeout: .seconds(120)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
+        let log = nucleus.log("com.example.Numbered")
+        let acked = acknowledged(nucleus)
+        let refusals = log.components(separatedBy: "\n").filter { $0.contains("stdout. FAILED ") }
+        print("full disk: \(acked.count) acknowledged, \(refusals.count) refused")
+        #expect(!acked.isEmpty)
+        #expect(!refusals.isEmpty, "a 256 KiB file system must fill up")
+        #expect(refusals.allSatisfy { $0.contains("ServiceError") && $0.contains("Publish to topic spool/full failed: Message could not be written to the spool") && $0.contains("full") }, "\(refusals.prefix(3))")
+        #expect(nucleus.isRunning)
+        #expect(Set(try spooledNumbers(spoolDirectory + "/spooler.db")).isSuperset(of: acked), "an acknowledged message is missing from the spool")
+    }
+
     /// A spool file that is no database is moved aside with a log line naming it; the nucleus starts and spools.
     @Test func corruptSpoolFileIsSetAsideAndTheNucleusStarts() async throws {
         let directory = try TemporaryDirectory(prefix: "ggdc")
@@ -269,4 +300,12 @@ func residentKilobytes(_ pid: Int32) -> Int {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
     return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+}
+
+func runProgram(_ executable: String, _ arguments: String...) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    try process.run()
+    process.waitUntilExit()
 }
