@@ -152,7 +152,7 @@ struct DiskSpoolTests {
             nucleus.stop()
         }
         let fullSpool = directory.file("full") + "/work/aws.greengrass.DiskSpooler/spooler.db"
-        try runPython("""
+        try pythonOutput("""
             import sqlite3, sys, time
             db = sqlite3.connect(sys.argv[1])
             now = int(time.time() * 1000)
@@ -204,7 +204,7 @@ struct DiskSpoolTests {
         try FileManager.default.createDirectory(atPath: spoolDirectory, withIntermediateDirectories: true)
         let mounted = try await ChildProcess.run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", spoolDirectory], timeout: .seconds(10))
         try #require(mounted.exitCode == 0, "\(mounted.stderr)")
-        defer { try? runProgram("/usr/bin/umount", "-l", spoolDirectory) }
+        defer { _ = try? programOutput("/usr/bin/umount", ["-l", spoolDirectory]) }
         let config = try writeUpstreamConfig(
             in: directory, thingName: "full-disk-device", port: try FreePort.tcp(),
             extraMQTT: ["minimumReconnectDelaySeconds: 0.2", "maximumReconnectDelaySeconds: 1", "spooler:", "  storageType: Disk"])
@@ -249,63 +249,51 @@ struct DiskSpoolTests {
     }
 }
 
-/// The numbers (payloads) in a spool file, in spool order, read with the sqlite3 shell.
+/// The numbers (payloads) in a spool file, in spool order.
 func spooledNumbers(_ path: String) throws -> [Int] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import sqlite3,sys; [print(r[0].decode()) for r in sqlite3.connect(sys.argv[1]).execute('SELECT payload FROM spooler ORDER BY message_id')]", path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw SpoolReadFailure(path: path) }
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
+    try pythonOutput(
+        "import sqlite3,sys; [print(r[0].decode()) for r in sqlite3.connect(sys.argv[1]).execute('SELECT payload FROM spooler ORDER BY message_id')]",
+        path
+    ).split(separator: "\n").compactMap { Int($0) }
+}
+
+/// Messages in a spool file, from its header row.
+func spooledCount(_ path: String) throws -> Int {
+    let text = try pythonOutput("import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT message_count FROM spooler_totals').fetchone()[0])", path)
+    guard let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw SpoolReadFailure(path: path) }
+    return count
 }
 
 struct SpoolReadFailure: Error {
     var path: String
 }
 
-func receivedNumbers(_ path: String) -> [Int] {
-    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
+/// Runs a Python snippet (the venv's python3, with its sqlite3 module) and returns its standard output.
+@discardableResult
+func pythonOutput(_ script: String, _ arguments: String...) throws -> String {
+    try programOutput("/usr/bin/env", ["python3", "-c", script] + arguments)
 }
 
-func runPython(_ script: String, _ arguments: String...) throws {
+@discardableResult
+func programOutput(_ executable: String, _ arguments: [String]) throws -> String {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw SpoolReadFailure(path: arguments.first ?? "") }
-}
-
-/// Messages in a spool file, from its header row.
-func spooledCount(_ path: String) throws -> Int {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT message_count FROM spooler_totals').fetchone()[0])", path]
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0, let count = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-        throw SpoolReadFailure(path: path)
-    }
-    return count
+    guard process.terminationStatus == 0 else { throw SpoolReadFailure(path: arguments.last ?? executable) }
+    return String(decoding: data, as: UTF8.self)
+}
+
+func receivedNumbers(_ path: String) -> [Int] {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int($0) }
 }
 
 func residentKilobytes(_ pid: Int32) -> Int {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
     return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-}
-
-func runProgram(_ executable: String, _ arguments: String...) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    try process.run()
-    process.waitUntilExit()
 }
