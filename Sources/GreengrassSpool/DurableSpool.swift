@@ -230,9 +230,9 @@ public final class DurableSpool: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.sendLoop()
         }
-        // Let the last acknowledged removals reach the disk, then stop the thread.
-        let finalCommit = state.withLock { scheduleCommitLocked(&$0) }
-        if finalCommit { scheduleCommit() }
+        // Let the last acknowledged removals reach the disk (work queued at shutdown is cancelled, so run it now),
+        // then stop the thread.
+        _ = try? await thread.runIfActive { [self] in commitPending() }
         try? await thread.shutdownGracefully()
     }
 
