@@ -252,7 +252,7 @@ public final class DurableSpool: Service, Sendable {
                 next = retried
             } else {
                 if index == page.count {
-                    page = (try? await readPage(after: cursor)) ?? []
+                    page = await readPageSkippingDamage(after: &cursor)
                     index = 0
                     if page.isEmpty {
                         guard await iterator.next() != nil else { return }
@@ -279,6 +279,30 @@ public final class DurableSpool: Service, Sendable {
             state.withLock { $0.window.sent(charge: charge) }
             sender.send(outgoing).whenComplete { [self] result in
                 finished(next, charge: charge, result: result)
+            }
+        }
+    }
+
+    /// The next page; a row that cannot be read (a damaged file) is logged, dropped and counted, never a stall.
+    private func readPageSkippingDamage(after cursor: inout Int64) async -> [MQTTSpooledMessage] {
+        while true {
+            do {
+                return try await readPage(after: cursor)
+            } catch {
+                let from = cursor
+                guard let damaged = try? await thread.runIfActive({ [self] in try store.withLock { try $0.firstSequence(after: from) } }) else {
+                    return []
+                }
+                // The page failed: read its first row alone. If that works the damage is further on, reached row by row.
+                if let single = try? await thread.runIfActive({ [self] in try store.withLock { try $0.messages(after: from, limit: 1) } }), !single.isEmpty {
+                    cursor = single[0].sequence - 1
+                    return single
+                }
+                logger.error(
+                    "Spooled message unreadable; dropped",
+                    metadata: ["eventType": "mqtt-spool-unreadable", "path": "\(configuration.path)", "messageId": "\(damaged)", "reason": "\(error)"])
+                cursor = damaged
+                remove(damaged, charge: 0, drop: .unreadable)
             }
         }
     }

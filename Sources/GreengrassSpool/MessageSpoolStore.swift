@@ -39,6 +39,8 @@ public protocol MessageSpoolStore {
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?)
     /// Up to `limit` messages numbered above `sequence`, oldest first.
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage]
+    /// The number of the first message above `sequence`, without reading it: to skip a row that cannot be read.
+    func firstSequence(after sequence: Int64) throws -> Int64?
 }
 
 /// A store in memory: what `storageType: Memory` would keep, and the reference the SQLite store is tested against.
@@ -67,6 +69,10 @@ public final class InMemoryMessageSpoolStore: MessageSpoolStore {
 
     public func messages(after sequence: Int64, limit: Int) -> [MQTTSpooledMessage] {
         Array(stored.lazy.filter { $0.sequence > sequence }.prefix(limit))
+    }
+
+    public func firstSequence(after sequence: Int64) -> Int64? {
+        stored.first { $0.sequence > sequence }?.sequence
     }
 }
 
@@ -156,6 +162,12 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
                 sequences = Array(first...last)
             }
             return (sequences, try oldest(connection))
+        }
+    }
+
+    public func firstSequence(after sequence: Int64) throws -> Int64? {
+        try opened().queryFirst("SELECT message_id FROM spooler WHERE message_id > ? ORDER BY message_id LIMIT 1", [.integer(sequence)]) {
+            try $0.int64(0)
         }
     }
 

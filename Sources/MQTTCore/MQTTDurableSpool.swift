@@ -65,6 +65,8 @@ public enum MQTTDurableSpoolDrop: String, Hashable, Sendable, CaseIterable {
     case storageFailed
     /// Dropped before sending: its message expiry interval passed while it was spooled.
     case expired
+    /// Dropped before sending: its stored row could not be read back (a damaged file); skipped, never a stall.
+    case unreadable
     /// Dropped after sending: the broker refused it with a failure reason code (retrying cannot help).
     case rejectedByBroker
 }

@@ -44,6 +44,7 @@ final class CountingStore: MessageSpoolStore {
         return inner.commit(appending: appending, removing: removing)
     }
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { inner.messages(after: sequence, limit: limit) }
+    func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
 }
 
 /// Waits (bounded) until `condition` holds.
@@ -132,6 +133,26 @@ struct DurableSpoolTests {
         #expect(try rows(path).isEmpty)
     }
 
+    @Test("a damaged row is dropped, logged and counted; the messages around it are still sent, in order")
+    func damagedRowIsSkipped() async throws {
+        do {
+            let offline = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+            let running = Task { try await offline.run() }
+            for number in 1...5 { try await offline.append(numbered(number)) }
+            running.cancel()
+            try await running.value
+        }
+        try SQLiteConnection(path: path, create: false).execute("UPDATE spooler SET properties = X'0501' WHERE message_id = 3")
+        let sender = RecordingSender()
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
+        let running = Task { try await spool.run() }
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 4 && spool.ledger.storedCount == 0 })
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/1", "spool/2", "spool/4", "spool/5"])
+        #expect(spool.ledger.drops[.unreadable] == 1)
+        running.cancel()
+        try await running.value
+    }
+
     @Test("appends arriving together share one commit (one fsync for the group)")
     func groupCommit() async throws {
         let commits = CommitLog()
@@ -204,6 +225,7 @@ final class FailingStore: MessageSpoolStore {
         throw SQLiteError(path: "spooler.db", code: 13, message: "database or disk is full", sql: "INSERT")
     }
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { [] }
+    func firstSequence(after sequence: Int64) throws -> Int64? { nil }
 }
 
 func directoryEntries(_ path: String) throws -> [String] {
