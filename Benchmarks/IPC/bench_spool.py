@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -119,13 +120,27 @@ class SpoolBench(Bench):
             self.stop_nucleus()
             if label == "full_100MiB":
                 collector = self.start_collector("spool/fill", rows)
+                # Sampled from a thread: the backlog can drain before start_spool_nucleus returns.
+                peak = [0]
+                sampling = threading.Event()
+
+                def sample():
+                    while not sampling.is_set():
+                        if self.nucleus is not None:
+                            try:
+                                peak[0] = max(peak[0], rss_kb(self.nucleus.pid))
+                            except (FileNotFoundError, ProcessLookupError):
+                                pass
+                        time.sleep(0.01)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
                 self.start_spool_nucleus(name, "Disk", self.port, capacity, root=root)
-                peak = 0
-                process = collector[0]
-                while process.poll() is None:
-                    peak = max(peak, rss_kb(self.nucleus.pid))
-                    time.sleep(0.1)
-                figures[label]["peak_rss_kb_while_draining"] = peak
+                drained = self.finish_collector(collector, rows)
+                sampling.set()
+                sampler.join()
+                figures[label]["peak_rss_kb_while_draining"] = peak[0]
+                figures[label]["drain"] = drained
                 self.stop_nucleus()
             log(f"memory {label}: {figures[label]}")
         return figures

@@ -37,7 +37,7 @@ public final class DurableSpool: Service, Sendable {
         public var path: String
         public var capacityBytes: Int
         /// Most messages read from the store at once.
-        public var pageSize = 256
+        public var pageSize = 64
         /// Most messages (and bytes) handed to the sender and not yet acknowledged.
         public var windowCount = 100
         public var windowBytes: Int
@@ -46,7 +46,8 @@ public final class DurableSpool: Service, Sendable {
             self.path = path
             self.capacityBytes = max(1, capacityBytes)
             // Half the MQTT client's own (same-sized) in-memory spool at most, so the window always fits in it.
-            self.windowBytes = max(1, min(1 << 20, capacityBytes / 2))
+            // 256 KiB keeps a loopback broker busy while keeping a full spool's memory close to an empty one's.
+            self.windowBytes = max(1, min(256 << 10, capacityBytes / 2))
         }
     }
 

@@ -119,6 +119,9 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
         let connection = try SQLiteConnection(path: path)
         _ = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.text(0) }
         try connection.execute("PRAGMA synchronous = FULL")
+        // Reads stream forward in pages and writes append at the end: a small page cache loses little, and keeps the
+        // nucleus's memory the same with a full spool as with an empty one.
+        try connection.execute("PRAGMA cache_size = -512")
         try connection.executeScript(Self.schema)
         let totals = try connection.queryFirst("SELECT message_count, byte_count FROM spooler_totals WHERE id = 1") {
             (Int(try $0.int64(0)), Int(try $0.int64(1)))
