@@ -29,7 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ipc import BENCH, HERE, Bench, free_port, log, read_json, rss_kb, wait_for_file  # noqa: E402
+from bench_ipc import BENCH, Bench, free_port, log, read_json, rss_kb  # noqa: E402
 
 
 class SpoolBench(Bench):
@@ -38,20 +38,10 @@ class SpoolBench(Bench):
         self.binaries = binaries
 
     def start_spool_nucleus(self, name, storage, broker_port, max_bytes, root=None):
-        self.root = root or f"{self.work}/root-{name}"
-        with open(f"{self.work}/config-{name}.yaml", "w") as conf:
-            conf.write("system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n"
-                       f"      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: {broker_port}\n"
-                       "        maxInFlightPublishes: 100\n        minimumReconnectDelaySeconds: 0.2\n"
-                       "        maximumReconnectDelaySeconds: 1\n"
+        self.start_nucleus(
+            self.binaries, name, broker_port=broker_port, root=root,
+            extra_mqtt="        minimumReconnectDelaySeconds: 0.2\n        maximumReconnectDelaySeconds: 1\n"
                        f"        spooler:\n          storageType: {storage}\n          maxSizeInBytes: {max_bytes}\n")
-        self.nucleus = subprocess.Popen(
-            [f"{self.binaries}/greengrass-nucleus", "--root", self.root, "--config", f"{self.work}/config-{name}.yaml"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_for_file(f"{self.root}/ipc.socket", 20):
-            raise RuntimeError("nucleus did not create its IPC socket")
-        self.deployed = []
-        time.sleep(1.0)
 
     def accept_run(self, storage, count, window, max_bytes):
         nobody = free_port()

@@ -48,20 +48,8 @@ struct DiskSpoolTests {
         let broker = try Mosquitto(Mosquitto.Options(persistence: true))
         let directory = try TemporaryDirectory(prefix: "ggds")
         let received = directory.file("received.txt")
-        _ = FileManager.default.createFile(atPath: received, contents: nil)
-        let collector = Process()
-        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        collector.arguments = [
-            RepositoryFiles.python3, repositoryRoot + "/Tests/NucleusIntegrationTests/Components/persistent_collector.py",
-            "\(broker.port)", "spool/numbered", received, "collector-\(UInt32.random(in: 0...UInt32.max))",
-        ]
-        collector.standardOutput = FileHandle.nullDevice
-        collector.standardError = FileHandle.nullDevice
-        try collector.run()
-        defer {
-            kill(collector.processIdentifier, SIGKILL)
-            collector.waitUntilExit()
-        }
+        let collector = try PersistentCollector(port: broker.port, topic: "spool/numbered", output: received)
+        defer { withExtendedLifetime(collector) {} }
         #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
         // The collector's persistent session is saved; while the broker is down the nucleus spools.
         broker.stop()
