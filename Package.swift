@@ -41,6 +41,9 @@ var targets: [Target] = [
     .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
+    .target(
+        name: "GreengrassSpool", dependencies: ["SQLite", "MQTTCore", "MQTTClient", nioCore, nioPosix, logging, serviceLifecycle],
+        swiftSettings: swiftSettings),
     .target(name: "GreengrassLogging", dependencies: ["GreengrassLogFormat", logging], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassSupervisor",
@@ -48,7 +51,8 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
-    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "CSQLite"], swiftSettings: swiftSettings),
+    .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+    .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "SQLite"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassCLICommands",
         dependencies: ["EventStreamRPCClient", "GreengrassIPCModel", "GreengrassJSON", "GreengrassLogFormat", argumentParser, nioCore],
@@ -78,7 +82,10 @@ var targets: [Target] = [
 
     .target(
         name: "GreengrassBridge",
-        dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "MQTTClient", "MQTTCore", nioCore, logging, serviceLifecycle],
+        dependencies: [
+            "EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "GreengrassSpool", "MQTTClient", "MQTTCore", nioCore, logging,
+            serviceLifecycle,
+        ],
         swiftSettings: swiftSettings
     ),
 
@@ -89,7 +96,7 @@ var targets: [Target] = [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
             "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
-            "MQTTClient", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
+            "MQTTClient", "GreengrassSpool", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -140,7 +147,10 @@ targets += [
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassSpoolTests", dependencies: ["GreengrassSpool", "SQLite", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, logging],
+        swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "SQLite", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(

@@ -134,12 +134,13 @@ class Bench:
         return f"{label}-{self.sequence}"
 
     # Nucleus ------------------------------------------------------------------------------------------------
-    def start_nucleus(self, binaries, name):
-        self.root = f"{self.work}/root-{name}"
+    def start_nucleus(self, binaries, name, broker_port=None, extra_mqtt="", root=None):
+        """extra_mqtt: more lines under `mqtt:`, each indented 8 spaces; root: reuse an existing root."""
+        self.root = root or f"{self.work}/root-{name}"
         with open(f"{self.work}/config.yaml", "w") as conf:
             conf.write("system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n"
-                       f"      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: {self.port}\n"
-                       "        maxInFlightPublishes: 100\n")
+                       f"      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: {broker_port or self.port}\n"
+                       "        maxInFlightPublishes: 100\n" + extra_mqtt)
         self.nucleus = subprocess.Popen(
             [f"{binaries}/greengrass-nucleus", "--root", self.root, "--config", f"{self.work}/config.yaml"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

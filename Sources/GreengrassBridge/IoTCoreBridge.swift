@@ -1,6 +1,7 @@
 import EventStreamRPCServer
 import GreengrassIPCModel
 import GreengrassIPCServices
+import GreengrassSpool
 import Logging
 import MQTTClient
 import MQTTCore
@@ -56,6 +57,8 @@ public final class IoTCoreBridge: Service, Sendable {
     }
 
     private let client: MQTTClient
+    /// `storageType: Disk`: QoS 1 publishes go here and are answered once durable.
+    private let durableSpool: DurableSpool?
     private let authorizer: any IPCAuthorizer
     private let limits: IoTCoreLimits
     private let logger: Logger
@@ -64,11 +67,12 @@ public final class IoTCoreBridge: Service, Sendable {
     private let connectionStatus: ConnectionStatusOperations?
 
     public init(
-        client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), logger: Logger,
-        connectionStatus: ConnectionStatusOperations? = nil
+        client: MQTTClient, authorizer: any IPCAuthorizer, limits: IoTCoreLimits = IoTCoreLimits(), durableSpool: DurableSpool? = nil,
+        logger: Logger, connectionStatus: ConnectionStatusOperations? = nil
     ) {
         self.connectionStatus = connectionStatus
         self.client = client
+        self.durableSpool = durableSpool
         self.authorizer = authorizer
         self.limits = limits
         self.logger = logger
@@ -120,6 +124,18 @@ public final class IoTCoreBridge: Service, Sendable {
             properties.responseTopic = request.responseTopic
             properties.payloadFormatIndicator = request.payloadFormat.map { $0 == .utf8 ? 1 : 0 }
             properties.contentType = request.contentType
+            if qos == .atLeastOnce, let durableSpool {
+                let message = MQTTOutboundMessage(
+                    topic: topic, payload: ByteBuffer(bytes: payload), qos: .atLeastOnce, retain: request.retain ?? false, properties: properties)
+                do throws(DurableSpoolError) {
+                    // Answered only once the message is on disk: it then survives a crash or a power cut.
+                    try await durableSpool.append(message)
+                } catch {
+                    throw .serviceError("Publish to topic \(topic) failed: \(error.message)")
+                }
+                state.withLock { $0.published += 1 }
+                return .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8))
+            }
             do throws(MQTTClientError) {
                 // Greengrass answers once the message is accepted into the spool, not on PUBACK (reference §7);
                 // `enqueue` decides that without waiting for the MQTT client's event loop.
@@ -299,11 +315,13 @@ public final class IoTCoreBridge: Service, Sendable {
                         "droppedSlowSubscriber": "\(counters.2)",
                     ])
                 await connectionStatus?.setConnected(true)
+                durableSpool?.logState("connected")
                 await resubscribeDeferred()
             case .disconnected(let error):
                 state.withLock { $0.granted.removeAll() }
                 await connectionStatus?.setConnected(false)
                 logger.warning("Connection interrupted", metadata: ["eventType": "mqtt-disconnected", "reason": "\(error)"])
+                durableSpool?.logState("disconnected")
             case .connectFailed(let error):
                 // No connection existed, so nothing was interrupted: say what happened and why.
                 logger.warning("Failed to connect to AWS IoT Core", metadata: ["eventType": "mqtt-connect-failed", "reason": "\(error)"])

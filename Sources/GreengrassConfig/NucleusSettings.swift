@@ -45,6 +45,12 @@ public struct NucleusSettings: Sendable, Equatable {
         public var spoolerMaxSizeInBytes: Int = 2_621_440
         public var spoolerKeepQos0WhenOffline: Bool = false
         public var spoolerStorageType: String = "Memory"
+        /// Greengrass names the disk spooler plugin here (`aws.greengrass.DiskSpooler`); accepted for compatibility,
+        /// the disk spool is built in.
+        public var spoolerPluginName: String?
+
+        /// `storageType: Disk` (any case): QoS 1 messages are spooled to disk before the component is answered.
+        public var spoolerUsesDisk: Bool { spoolerStorageType.lowercased() == "disk" }
     }
 
     public struct LoggingSettings: Sendable, Equatable {
@@ -97,6 +103,7 @@ public struct NucleusSettings: Sendable, Equatable {
         mqtt.spoolerMaxSizeInBytes = try reader.int(mqttPath + ["spooler", "maxSizeInBytes"], range: 0...Int(Int32.max)) ?? mqtt.spoolerMaxSizeInBytes
         mqtt.spoolerKeepQos0WhenOffline = try reader.bool(mqttPath + ["spooler", "keepQos0WhenOffline"]) ?? mqtt.spoolerKeepQos0WhenOffline
         mqtt.spoolerStorageType = try reader.string(mqttPath + ["spooler", "storageType"]) ?? mqtt.spoolerStorageType
+        mqtt.spoolerPluginName = try reader.string(mqttPath + ["spooler", "pluginName"])
         self.mqtt = mqtt
 
         var logging = LoggingSettings()

@@ -11,6 +11,7 @@ import GreengrassLogFormat
 import GreengrassLogging
 import GreengrassPubSub
 import GreengrassRecipe
+import GreengrassSpool
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
@@ -201,12 +202,21 @@ public enum Nucleus {
         var upstreamServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqttConfiguration = UpstreamConnection.configuration(settings) {
             let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger)
+            // `storageType: Disk`: Greengrass's DiskSpooler path, its own file (never contending with the state store).
+            // Opened by its own service, so start-up never waits for it however large it is.
+            let durableSpool = settings.mqtt.spoolerUsesDisk
+                ? DurableSpool(
+                    configuration: .init(path: paths.workDirectory + "/aws.greengrass.DiskSpooler/spooler.db", capacityBytes: settings.mqtt.spoolerMaxSizeInBytes),
+                    sender: client, logger: mqttLogger)
+                : nil
             let bridge = IoTCoreBridge(
                 client: client, authorizer: authorization,
-                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), logger: mqttLogger,
-                connectionStatus: connectionStatus)
+                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), durableSpool: durableSpool,
+                logger: mqttLogger, connectionStatus: connectionStatus)
             bridge.register(on: &router)
-            upstreamServices = [.init(service: client), .init(service: bridge)]
+            // Stopped in reverse: the bridge first (no new publishes), then the spool (its last removals committed),
+            // then the client.
+            upstreamServices = [.init(service: client)] + (durableSpool.map { [.init(service: $0)] } ?? []) + [.init(service: bridge)]
             mqttLogger.info(
                 "Connecting to the upstream broker",
                 metadata: ["eventType": "mqtt-client-start", "endpoint": "\(mqttConfiguration.host):\(mqttConfiguration.port)",

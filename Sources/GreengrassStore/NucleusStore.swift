@@ -1,5 +1,6 @@
 import GreengrassIPCModel
 import GreengrassJSON
+import SQLite
 import Synchronization
 
 #if canImport(FoundationEssentials)

@@ -1,5 +1,6 @@
 import GreengrassIPCModel
 import GreengrassJSON
+import SQLite
 
 /// One component of the deployed set, as committed by the last successful (or rolled-back) deployment.
 public struct DeployedComponent: Codable, Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SQLite
+
 /// The store's schema, built by numbered migrations, each applied once in its own transaction.
 ///
 /// Applied migrations are recorded where GRDB's `DatabaseMigrator` recorded them (the store used GRDB until issue

@@ -117,6 +117,15 @@ public final class MQTTClient: Service, Sendable {
         try await eventLoop.flatSubmit { core.value.publish(message, until: completion) }.get()
     }
 
+    /// Publishes an already validated message, completing when QoS 1/2 is acknowledged (QoS 0: written), without an
+    /// `async` hop: futures from calls made one after another are sent in call order. For senders that keep a window
+    /// of messages in flight (the disk spool).
+    /// - Fails with: as ``publish(topic:payload:qos:retain:properties:until:)``.
+    public func send(_ message: MQTTOutboundMessage) -> EventLoopFuture<Void> {
+        let core = self.core
+        return eventLoop.flatSubmit { core.value.publish(message, until: .acknowledged) }
+    }
+
     /// Hands a message to the client and returns at once, without the event-loop round trip that
     /// ``publish(topic:payload:qos:retain:properties:until:)`` awaits: for callers that forward many messages and
     /// answer their own callers at "accepted" (the IoT Core bridge), where that round trip per message costs about

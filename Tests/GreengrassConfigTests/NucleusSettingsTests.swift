@@ -19,6 +19,26 @@ struct NucleusSettingsTests {
         #expect(settings.componentStopGracePeriodSeconds == 5)
     }
 
+    @Test("spooler: Memory by default; storageType Disk (any case) selects the disk spool; pluginName is accepted")
+    func spoolerStorageType() throws {
+        let spooler = ["services", "aws.greengrass.Nucleus", "configuration", "mqtt", "spooler"]
+        #expect(try NucleusSettings(tree: [:]).mqtt.spoolerUsesDisk == false)
+        var tree: JSONValue = [:]
+        try tree.setValue("Disk", at: JSONPointer(tokens: spooler + ["storageType"]), createIntermediates: true)
+        try tree.setValue("aws.greengrass.DiskSpooler", at: JSONPointer(tokens: spooler + ["pluginName"]), createIntermediates: true)
+        try tree.setValue(104_857_600, at: JSONPointer(tokens: spooler + ["maxSizeInBytes"]), createIntermediates: true)
+        try tree.setValue(true, at: JSONPointer(tokens: spooler + ["keepQos0WhenOffline"]), createIntermediates: true)
+        let settings = try NucleusSettings(tree: tree)
+        #expect(settings.mqtt.spoolerUsesDisk)
+        #expect(settings.mqtt.spoolerPluginName == "aws.greengrass.DiskSpooler")
+        #expect(settings.mqtt.spoolerMaxSizeInBytes == 104_857_600)
+        #expect(settings.mqtt.spoolerKeepQos0WhenOffline)
+        try tree.setValue("disk", at: JSONPointer(tokens: spooler + ["storageType"]), createIntermediates: true)
+        #expect(try NucleusSettings(tree: tree).mqtt.spoolerUsesDisk)
+        try tree.setValue("Memory", at: JSONPointer(tokens: spooler + ["storageType"]), createIntermediates: true)
+        #expect(try NucleusSettings(tree: tree).mqtt.spoolerUsesDisk == false)
+    }
+
     @Test func reloadReportsWhatNeedsARestartButNotTheLogLevel() throws {
         let nucleus = ["services", "aws.greengrass.Nucleus", "configuration"]
         var tree: JSONValue = [:]

@@ -1,6 +1,7 @@
 import GreengrassIPCModel
 import GreengrassJSON
 @testable import GreengrassStore
+import SQLite
 import GreengrassTestSupport
 import Testing
 

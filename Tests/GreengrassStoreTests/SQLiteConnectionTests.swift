@@ -1,4 +1,5 @@
 @testable import GreengrassStore
+import SQLite
 import GreengrassTestSupport
 import Testing
 

@@ -37,20 +37,8 @@ struct BrokerRestartTests {
         let broker = try Mosquitto(Mosquitto.Options(persistence: true))
         let directory = try TemporaryDirectory(prefix: "ggbr")
         let received = directory.file("received.txt")
-        _ = FileManager.default.createFile(atPath: received, contents: nil)
-        let collector = Process()
-        collector.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        collector.arguments = [
-            RepositoryFiles.python3, repositoryRoot + "/Tests/NucleusIntegrationTests/Components/persistent_collector.py",
-            "\(broker.port)", "load/topic", received, "collector-\(UInt32.random(in: 0...UInt32.max))",
-        ]
-        collector.standardOutput = FileHandle.nullDevice
-        collector.standardError = FileHandle.nullDevice
-        try collector.run()
-        defer {
-            kill(collector.processIdentifier, SIGKILL)
-            collector.waitUntilExit()
-        }
+        let collector = try PersistentCollector(port: broker.port, topic: "load/topic", output: received)
+        defer { withExtendedLifetime(collector) {} }
         // The collector's persistent subscription must exist before the load starts.
         #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
 

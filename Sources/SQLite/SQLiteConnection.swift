@@ -2,12 +2,19 @@ import CSQLite
 
 /// A failed SQLite call: SQLite's own message and (extended) result code, the database file, and the SQL that
 /// was running, so a log line says which file is broken and what the nucleus was doing with it.
-public struct SQLiteError: Error, CustomStringConvertible, Equatable {
+public struct SQLiteError: Error, CustomStringConvertible, Equatable, Sendable {
     public var path: String
     /// The extended result code (`SQLITE_NOTADB` = 26, `SQLITE_CORRUPT` = 11, `SQLITE_BUSY` = 5, …).
     public var code: Int32
     public var message: String
     public var sql: String?
+
+    public init(path: String, code: Int32, message: String, sql: String?) {
+        self.path = path
+        self.code = code
+        self.message = message
+        self.sql = sql
+    }
 
     public var description: String {
         "SQLite database \(path): \(message) (code \(code))" + (sql.map { " while running: \($0)" } ?? "")
@@ -15,27 +22,27 @@ public struct SQLiteError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A value bound to a statement parameter.
-enum SQLiteValue: Equatable, Sendable {
+public enum SQLiteValue: Equatable, Sendable {
     case null
     case integer(Int64)
     case text(String)
     case blob([UInt8])
 
-    static func text(_ value: String?) -> SQLiteValue { value.map(SQLiteValue.text) ?? .null }
-    static func integer(_ value: Bool) -> SQLiteValue { .integer(value ? 1 : 0) }
-    static func integer(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
-    static func integer(_ value: Int32) -> SQLiteValue { .integer(Int64(value)) }
+    public static func text(_ value: String?) -> SQLiteValue { value.map(SQLiteValue.text) ?? .null }
+    public static func integer(_ value: Bool) -> SQLiteValue { .integer(value ? 1 : 0) }
+    public static func integer(_ value: Int) -> SQLiteValue { .integer(Int64(value)) }
+    public static func integer(_ value: Int32) -> SQLiteValue { .integer(Int64(value)) }
 }
 
 /// One connection to a database file, owning its `sqlite3*`. Not thread-safe by itself: its owner keeps it in one
 /// isolation domain (NucleusStore holds it in a Mutex), so SQLite can run in its multi-thread mode.
-final class SQLiteConnection {
-    let path: String
+public final class SQLiteConnection {
+    public let path: String
     private let handle: OpaquePointer
 
     /// Opens (creating if `create`) the database at `path`. SQLite opens files lazily: a file that is no database
     /// fails at the first statement, with `SQLITE_NOTADB`.
-    init(path: String, create: Bool = true) throws(SQLiteError) {
+    public init(path: String, create: Bool = true) throws(SQLiteError) {
         self.path = path
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -56,20 +63,36 @@ final class SQLiteConnection {
     deinit { sqlite3_close_v2(handle) }
 
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
-    func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+    public func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
-    var changes: Int { Int(sqlite3_changes(handle)) }
+    public var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Runs one statement to completion, discarding any rows.
-    func execute(_ sql: String, _ arguments: [SQLiteValue] = []) throws {
+    public func execute(_ sql: String, _ arguments: [SQLiteValue] = []) throws {
         try withStatement(sql, arguments) { statement in
             while try statement.step() {}
         }
     }
 
+    /// The rowid of the last row inserted on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs one statement once per argument list, prepared once (bulk inserts and deletes inside a transaction).
+    public func executeEach(_ sql: String, _ argumentLists: [[SQLiteValue]]) throws {
+        try withStatement(sql, argumentLists.first ?? []) { statement in
+            for (index, arguments) in argumentLists.enumerated() {
+                if index > 0 {
+                    try statement.reset()
+                    for (position, argument) in arguments.enumerated() { try statement.bind(argument, at: Int32(position + 1)) }
+                }
+                while try statement.step() {}
+            }
+        }
+    }
+
     /// Runs a script of several statements without parameters (schema migrations).
-    func executeScript(_ sql: String) throws(SQLiteError) {
+    public func executeScript(_ sql: String) throws(SQLiteError) {
         var message: UnsafeMutablePointer<CChar>?
         let code = sqlite3_exec(handle, sql, nil, nil, &message)
         defer { sqlite3_free(message) }
@@ -79,7 +102,7 @@ final class SQLiteConnection {
     }
 
     /// Every row of a query, each read by `read` while the statement is positioned on it.
-    func query<Row>(_ sql: String, _ arguments: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> Row) throws -> [Row] {
+    public func query<Row>(_ sql: String, _ arguments: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> Row) throws -> [Row] {
         try withStatement(sql, arguments) { statement in
             var rows: [Row] = []
             while try statement.step() { rows.append(try read(SQLiteRow(statement: statement))) }
@@ -88,7 +111,7 @@ final class SQLiteConnection {
     }
 
     /// The first row of a query, or nil when it returns none.
-    func queryFirst<Row>(_ sql: String, _ arguments: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> Row) throws -> Row? {
+    public func queryFirst<Row>(_ sql: String, _ arguments: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> Row) throws -> Row? {
         try withStatement(sql, arguments) { statement in
             try statement.step() ? try read(SQLiteRow(statement: statement)) : nil
         }
@@ -96,7 +119,7 @@ final class SQLiteConnection {
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction (the write lock taken up front, so a concurrent
     /// writer makes it wait at BEGIN rather than fail at its first write); any error rolls everything back.
-    func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         try execute("BEGIN IMMEDIATE")
         let result: Result
         do {
@@ -137,10 +160,10 @@ final class SQLiteConnection {
 }
 
 /// A prepared statement, valid only inside `SQLiteConnection.withStatement`.
-final class SQLiteStatement {
+public final class SQLiteStatement {
     private unowned let connection: SQLiteConnection
     fileprivate let pointer: OpaquePointer
-    let sql: String
+    public let sql: String
 
     fileprivate init(connection: SQLiteConnection, pointer: OpaquePointer, sql: String) {
         self.connection = connection
@@ -173,6 +196,12 @@ final class SQLiteStatement {
         try connection.check(code, sql: sql)
     }
 
+    /// Rewinds the statement for another run with new bindings.
+    fileprivate func reset() throws(SQLiteError) {
+        sqlite3_reset(pointer)
+        try connection.check(sqlite3_clear_bindings(pointer), sql: sql)
+    }
+
     /// Advances to the next row: true while there is one, false when the statement is done.
     fileprivate func step() throws(SQLiteError) -> Bool {
         switch sqlite3_step(pointer) {
@@ -190,19 +219,19 @@ final class SQLiteStatement {
 
 /// The row a statement is positioned on; columns by index (0-based) with the type the schema promises. A column
 /// holding another type (a file edited by hand, a damaged page) is an error naming the column, never a crash.
-struct SQLiteRow {
+public struct SQLiteRow {
     fileprivate let statement: SQLiteStatement
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.pointer, column) == SQLITE_NULL }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement.pointer, column) == SQLITE_NULL }
 
-    func int64(_ column: Int32) throws(SQLiteError) -> Int64 {
+    public func int64(_ column: Int32) throws(SQLiteError) -> Int64 {
         guard sqlite3_column_type(statement.pointer, column) == SQLITE_INTEGER else {
             throw statement.corrupt(column, "is \(typeName(column)), not an integer")
         }
         return sqlite3_column_int64(statement.pointer, column)
     }
 
-    func optionalText(_ column: Int32) throws(SQLiteError) -> String? {
+    public func optionalText(_ column: Int32) throws(SQLiteError) -> String? {
         switch sqlite3_column_type(statement.pointer, column) {
         case SQLITE_NULL:
             return nil
@@ -217,12 +246,12 @@ struct SQLiteRow {
         }
     }
 
-    func text(_ column: Int32) throws(SQLiteError) -> String {
+    public func text(_ column: Int32) throws(SQLiteError) -> String {
         guard let text = try optionalText(column) else { throw statement.corrupt(column, "is NULL, not text") }
         return text
     }
 
-    func blob(_ column: Int32) throws(SQLiteError) -> [UInt8]? {
+    public func blob(_ column: Int32) throws(SQLiteError) -> [UInt8]? {
         switch sqlite3_column_type(statement.pointer, column) {
         case SQLITE_NULL:
             return nil

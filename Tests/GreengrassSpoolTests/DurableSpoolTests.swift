@@ -1,0 +1,240 @@
+import GreengrassSpool
+import GreengrassTestSupport
+import Logging
+import MQTTCore
+import NIOCore
+import NIOPosix
+import SQLite
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Records what the spool sends and acknowledges each at once (or fails it as told).
+final class RecordingSender: SpoolSender {
+    let sent = Mutex<[MQTTOutboundMessage]>([])
+    let failure: (@Sendable (MQTTOutboundMessage) -> (any Error)?)
+
+    init(failure: @escaping @Sendable (MQTTOutboundMessage) -> (any Error)? = { _ in nil }) {
+        self.failure = failure
+    }
+
+    func send(_ message: MQTTOutboundMessage) -> EventLoopFuture<Void> {
+        sent.withLock { $0.append(message) }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        if let error = failure(message) { return loop.makeFailedFuture(error) }
+        return loop.makeSucceededFuture(())
+    }
+}
+
+final class CommitLog: Sendable {
+    let sizes = Mutex<[Int]>([])
+}
+
+/// Counts commits, so group commit is observable.
+final class CountingStore: MessageSpoolStore {
+    let inner = InMemoryMessageSpoolStore()
+    let commits: CommitLog
+    init(commits: CommitLog) { self.commits = commits }
+    func open() throws -> MessageSpoolStoreSummary { inner.open() }
+    func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
+        if !appending.isEmpty { commits.sizes.withLock { $0.append(appending.count) } }
+        return inner.commit(appending: appending, removing: removing)
+    }
+    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { inner.messages(after: sequence, limit: limit) }
+    func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
+}
+
+/// Waits (bounded) until `condition` holds.
+func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
+@Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
+struct DurableSpoolTests {
+    let directory: TemporaryDirectory
+    let logger = Logger(label: "spool-test")
+    init() throws { directory = try TemporaryDirectory() }
+
+    var path: String { directory.file("work/aws.greengrass.DiskSpooler/spooler.db") }
+
+    func rows(_ path: String) throws -> [MQTTSpooledMessage] {
+        let store = SQLiteMessageSpoolStore(path: path)
+        _ = try store.open()
+        return try store.messages(after: 0, limit: 1_000_000)
+    }
+
+    @Test("an append returns only once the message is in the file; offline messages stay there")
+    func durableBeforeAcknowledged() async throws {
+        // A sender that never completes: the broker is down.
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        for number in 1...20 { try await spool.append(numbered(number)) }
+        #expect(try rows(path).map(\.message) == (1...20).map { numbered($0) })
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).count == 20)
+    }
+
+    @Test("messages are sent in order, acknowledged ones leave the file, and a restart sends the rest")
+    func sendsAndRemoves() async throws {
+        do {
+            let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+            let running = Task { try await spool.run() }
+            for number in 1...300 { try await spool.append(numbered(number)) }
+            running.cancel()
+            try await running.value
+        }
+        let sender = RecordingSender()
+        var configuration = DurableSpool.Configuration(path: path, capacityBytes: 1 << 20)
+        configuration.pageSize = 7
+        configuration.windowCount = 3
+        let spool = DurableSpool(configuration: configuration, sender: sender, logger: logger)
+        let running = Task { try await spool.run() }
+        #expect(spool.ledger.storedCount <= 300)
+        try await spool.append(numbered(301))
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
+        #expect(sender.sent.withLock { $0 } == (1...301).map { numbered($0) })
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).isEmpty)
+    }
+
+    @Test("a message whose expiry passed while spooled is dropped and counted; a late one carries what is left")
+    func expiry() async throws {
+        let clock = Mutex<Int64>(1_000_000)
+        let now: @Sendable () -> Int64 = { clock.withLock { $0 } }
+        do {
+            let offline = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger, now: now)
+            let running = Task { try await offline.run() }
+            try await offline.append(numbered(1, expiry: 5))
+            try await offline.append(numbered(2, expiry: 60))
+            try await offline.append(numbered(3))
+            running.cancel()
+            try await running.value
+        }
+        clock.withLock { $0 += 10_000 }
+        let sender = RecordingSender()
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger, now: now)
+        let running = Task { try await spool.run() }
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2", "spool/3"])
+        #expect(sender.sent.withLock { $0[0].properties.messageExpiryInterval } == 50)
+        #expect(spool.ledger.drops[.expired] == 1)
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).isEmpty)
+    }
+
+    @Test("a damaged row is dropped, logged and counted; the messages around it are still sent, in order")
+    func damagedRowIsSkipped() async throws {
+        do {
+            let offline = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+            let running = Task { try await offline.run() }
+            for number in 1...5 { try await offline.append(numbered(number)) }
+            running.cancel()
+            try await running.value
+        }
+        try SQLiteConnection(path: path, create: false).execute("UPDATE spooler SET properties = X'0501' WHERE message_id = 3")
+        let sender = RecordingSender()
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
+        let running = Task { try await spool.run() }
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 4 && spool.ledger.storedCount == 0 })
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/1", "spool/2", "spool/4", "spool/5"])
+        #expect(spool.ledger.drops[.unreadable] == 1)
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("appends arriving together share one commit (one fsync for the group)")
+    func groupCommit() async throws {
+        let commits = CommitLog()
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 24), store: CountingStore(commits: commits), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for number in 1...500 { group.addTask { try await spool.append(numbered(number)) } }
+            try await group.waitForAll()
+        }
+        let counts = commits.sizes.withLock { $0 }
+        #expect(counts.reduce(0, +) == 500)
+        #expect(counts.count < 500)
+        #expect(counts.contains { $0 > 1 })
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("a full spool refuses with Greengrass's wording; nothing accepted is lost")
+    func full() async throws {
+        let charge = numbered(1).spoolCharge
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: charge * 3 + charge / 2), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        for number in 1...3 { try await spool.append(numbered(number)) }
+        let error = await #expect(throws: DurableSpoolError.self) { try await spool.append(numbered(4)) }
+        #expect(error?.message == "Message spool is full. Message could not be added.")
+        #expect(spool.ledger.drops[.spoolFull] == 1)
+        #expect(try rows(path).count == 3)
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("an unreadable spool file is moved aside with a log line naming it, and the spool starts empty")
+    func corruptFileSetAside() async throws {
+        _ = mkdir(directory.file("work"), 0o700)
+        _ = mkdir(directory.file("work/aws.greengrass.DiskSpooler"), 0o700)
+        try writeFile(path, Array(String(repeating: "garbage! ", count: 1000).utf8))
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        try await spool.append(numbered(1))
+        #expect(try rows(path).map(\.message) == [numbered(1)])
+        let aside = try directoryEntries(directory.file("work/aws.greengrass.DiskSpooler")).filter { $0.hasPrefix("spooler.db.corrupt-") }
+        #expect(aside.count == 1)
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("a store that cannot write refuses the append with a clear error and counts it")
+    func storageFailure() async throws {
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 20), store: FailingStore(), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        let error = await #expect(throws: DurableSpoolError.self) { try await spool.append(numbered(1)) }
+        #expect(error?.message.contains("database or disk is full") == true)
+        #expect(spool.ledger.drops[.storageFailed] == 1 && spool.ledger.storedCount == 0 && spool.ledger.reservedBytes == 0)
+        running.cancel()
+        try await running.value
+    }
+}
+
+struct NeverSender: SpoolSender {
+    func send(_ message: MQTTOutboundMessage) -> EventLoopFuture<Void> {
+        MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self).futureResult
+    }
+}
+
+final class FailingStore: MessageSpoolStore {
+    func open() throws -> MessageSpoolStoreSummary { MessageSpoolStoreSummary(count: 0, bytes: 0, oldestSpooledAtMilliseconds: nil) }
+    func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
+        throw SQLiteError(path: "spooler.db", code: 13, message: "database or disk is full", sql: "INSERT")
+    }
+    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { [] }
+    func firstSequence(after sequence: Int64) throws -> Int64? { nil }
+}
+
+func directoryEntries(_ path: String) throws -> [String] {
+    guard let handle = opendir(path) else { throw WriteFailure() }
+    defer { closedir(handle) }
+    var names: [String] = []
+    while let entry = readdir(handle) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}

@@ -1,0 +1,27 @@
+"""Publishes COUNT numbered QoS 1 messages (payload = number) to IoT Core through the nucleus, one after the other,
+printing `ACKED <i>` once the nucleus answered each, then `LOAD DONE`. Runs once per work directory: a marker file
+keeps a restarted component from publishing again, so a test can count exactly what one run acknowledged.
+argv: topic count
+"""
+import os
+import sys
+import time
+
+from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
+from awsiot.greengrasscoreipc.model import QOS
+
+topic, count = sys.argv[1], int(sys.argv[2])
+marker = "published.marker"
+if not os.path.exists(marker):
+    client = GreengrassCoreIPCClientV2()
+    started = time.monotonic()
+    for index in range(count):
+        try:
+            client.publish_to_iot_core(topic_name=topic, qos=QOS.AT_LEAST_ONCE, payload=str(index).encode())
+            print(f"ACKED {index}", flush=True)
+        except Exception as error:  # not acknowledged: allowed to be lost
+            print(f"FAILED {index} {type(error).__name__}: {getattr(error, 'message', None) or error!r}", flush=True)
+    print(f"LOAD DONE {count / (time.monotonic() - started):.0f} per second", flush=True)
+    open(marker, "w").close()
+while True:
+    time.sleep(3600)
