@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 PURE=(EventStream MQTTCore GreengrassJSON GreengrassRecipe GreengrassLifecycle GreengrassLogFormat
       GreengrassIPCModel GreengrassAuthorization GreengrassConfig)
-SHELLS=(EventStreamRPCServer EventStreamRPCClient MQTTClient GreengrassLogging GreengrassSupervisor GreengrassStore
+SHELLS=(EventStreamRPCServer EventStreamRPCClient MQTTClient GreengrassLogging GreengrassSupervisor SQLite GreengrassStore GreengrassSpool
         GreengrassDeployment GreengrassIPCServices GreengrassPubSub GreengrassBridge SystemdNotify GreengrassCLICommands ZipExtraction)
 ROOTS=(GreengrassNucleus)
 violations=0
