@@ -1,6 +1,16 @@
 import EventStream
-import Foundation
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A response or stream event: its `service-model-type` and JSON body.
 public struct IPCResponse: Sendable, Hashable {
@@ -29,8 +39,18 @@ public struct IPCRemoteError: Error, Sendable, Hashable, CustomStringConvertible
     public init(shape: String?, body: [UInt8]) {
         self.shape = shape
         self.body = body
-        let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
-        self.message = (object?["message"] as? String) ?? (object?["_message"] as? String)
+        self.message = (try? JSONDecoder().decode(MessageMembers.self, from: Data(body)))?.message
+    }
+
+    /// `message`, else `_message`; a member that is not a string is ignored (JSONDecoder, not JSONSerialization,
+    /// which is in full Foundation only).
+    private struct MessageMembers: Decodable {
+        var message: String?
+        enum CodingKeys: String, CodingKey { case message, underscoreMessage = "_message" }
+        init(from decoder: any Decoder) throws {
+            let members = try decoder.container(keyedBy: CodingKeys.self)
+            message = (try? members.decode(String.self, forKey: .message)) ?? (try? members.decode(String.self, forKey: .underscoreMessage))
+        }
     }
 
     /// The short error name (`UnauthorizedError`), without the `aws.greengrass#` namespace.

@@ -1,7 +1,12 @@
 import EventStream
-import Foundation
 import Logging
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The I/O shell of one IPC connection: feeds decoded messages to ``RPCServerConnectionStateMachine`` and performs
 /// the actions it returns in one `switch`. Runs operation handlers and the authenticator on tasks and hops back

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Nucleus memory and start-up for several builds in ONE run (issue 16's benchmark), measured the same way for each:
+#   bash scripts/bench-memory.sh [LABEL=BINDIR ...]
+# Each BINDIR holds a `greengrass-nucleus` and a `greengrass-cli` (release builds). Without arguments: the release
+# build of this checkout (`swift build -c release`). For each build, on loopback only:
+#   - exec → IPC socket accepting (empty root; median of $RUNS, default 5);
+#   - the two samples (recipes/, artifacts/) deployed, the upstream MQTT connection up over mutual TLS to a local
+#     Mosquitto (a throw-away CA, a server certificate for localhost and 127.0.0.1, a client certificate; the nucleus
+#     trusts `system.rootCaPath` only), then after 5 s idle: VmRSS, Pss (smaps_rollup), RssAnon, RssFile;
+#   - the same after a third component (bench.Flood, Python SDK) has forwarded 100, then 10,000 QoS 1
+#     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker);
+#   - `greengrass-cli component list` wall time (median of $RUNS).
+# GG_BENCH_BREAKDOWN=1 also prints the resident kB of each mapped file (top 12) at idle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+RUNS="${RUNS:-5}"
+# localhost by default: releases before MQTTTLSServerIdentity sent an IP endpoint as SNI, which NIOSSL refuses, so
+# they cannot connect to 127.0.0.1 over TLS. GG_BENCH_ENDPOINT=127.0.0.1 checks the IP SAN path of newer builds.
+ENDPOINT="${GG_BENCH_ENDPOINT:-localhost}"
+if [ $# -eq 0 ]; then
+    swift build -c release >/dev/null
+    set -- "this=$(swift build -c release --show-bin-path)"
+fi
+for python in "$REPO/.venv/bin" /work/venv/bin; do
+    if [ -x "$python/python3" ]; then export PATH="$python:$PATH"; break; fi
+done
+python3 -c 'import awsiot' || { echo "needs awsiotsdk: bash scripts/setup-deps.sh" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/ggmem.XXXXXX)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 0.5
+    if [ -z "${GG_BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+
+# PKI: a CA, a server certificate for 127.0.0.1, a client certificate (EC P-256: fast).
+PKI="$WORK/pki"
+mkdir -p "$PKI"
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+key "$PKI/ca.key"
+openssl req -x509 -new -key "$PKI/ca.key" -days 2 -subj "/CN=Bench CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$PKI/ca.pem" 2>/dev/null
+issue() { # name commonName extensions
+    key "$PKI/$1.key"
+    printf '%b' "$3" > "$PKI/$1.ext"
+    openssl req -new -key "$PKI/$1.key" -subj "/CN=$2" -out "$PKI/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial -days 2 \
+        -extfile "$PKI/$1.ext" -out "$PKI/$1.pem" 2>/dev/null
+}
+issue server localhost 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n'
+issue client bench 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n'
+# Mosquitto started as root reads its files as the user `mosquitto` (throw-away keys, loopback only).
+chmod -R a+rX "$WORK"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$WORK/mosquitto.conf" <<EOF
+listener $PORT 127.0.0.1
+cafile $PKI/ca.pem
+certfile $PKI/server.pem
+keyfile $PKI/server.key
+require_certificate true
+allow_anonymous true
+log_dest stdout
+connection_messages true
+EOF
+setsid stdbuf -oL /usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+PIDS+=($!)
+
+# bench.Flood (recipe per build below): publishes the number of messages written to go-K, then writes done-K (bounded: 4 rounds, 10 min).
+mkdir -p "$WORK/artifacts/bench.Flood/1.0.0" "$WORK/flood"
+cat > "$WORK/artifacts/bench.Flood/1.0.0/flood.py" <<'PY'
+import os, sys, time
+from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
+from awsiot.greengrasscoreipc.model import QOS
+directory, topic = sys.argv[1], sys.argv[2]
+client = GreengrassCoreIPCClientV2()
+deadline = time.time() + 600
+for round in range(1, 5):
+    go = "%s/go-%d" % (directory, round)
+    while not os.path.exists(go) and time.time() < deadline:
+        time.sleep(0.05)
+    if not os.path.exists(go):
+        break
+    count = int(open(go).read())
+    for i in range(count):
+        client.publish_to_iot_core(topic_name=topic, qos=QOS.AT_LEAST_ONCE, payload=b'{"n":%d}' % i)
+    open("%s/done-%d" % (directory, round), "w").close()
+time.sleep(max(0, deadline - time.time()))
+PY
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now_ns() { date +%s%N; }
+# Waits (bounded, 0.1 s steps) until the command succeeds.
+wait_for() { local what="$1" tries="$2"; shift 2; for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done; echo "timed out: $what" >&2; return 1; }
+
+# Starts the nucleus from Python, which is already polling when the process is spawned, so interpreter start-up is
+# not counted; prints "<ms to socket accepting> <pid>". The nucleus keeps running (output in <root>.out).
+start_nucleus() {
+    python3 - "$@" <<'PY'
+import os, socket, subprocess, sys, time
+binary, root, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.makedirs(root, exist_ok=True)
+path = root + "/ipc.socket"
+output = open(root + ".out", "w")
+start = time.monotonic_ns()
+process = subprocess.Popen([binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path); s.close()
+        print((time.monotonic_ns() - start) / 1e6, process.pid); sys.exit(0)
+    except OSError:
+        time.sleep(0.0005)
+sys.exit(1)
+PY
+}
+stop_nucleus() { kill -TERM "$1"; for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; kill -KILL "$1"; }
+
+# "rss pss anon file" in kB.
+memory() {
+    local rss pss anon file
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status")
+    anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status")
+    file=$(awk '/^RssFile:/ {print $2}' "/proc/$1/status")
+    pss=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup")
+    echo "$rss $pss $anon $file"
+}
+breakdown() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anonymous]" : $6)} /^Rss:/ {rss[name] += $2}
+         END {for (n in rss) if (rss[n] > 0) printf "%8d kB  %s\n", rss[n], n}' "/proc/$1/smaps" | sort -rn | head -12
+}
+
+RESULTS="$WORK/results"
+: > "$RESULTS"
+record() { echo "$1|$2|$3" >> "$RESULTS"; } # label|metric|value
+
+for set in "$@"; do
+    label="${set%%=*}"
+    bin="$(cd "${set#*=}" && pwd)"
+    echo "== $label ($bin)" >&2
+    mkdir -p "$WORK/flood/$label" "$WORK/recipes-$label"
+    cat > "$WORK/recipes-$label/bench.Flood-1.0.0.yaml" <<EOF
+RecipeFormatVersion: "2020-01-25"
+ComponentName: bench.Flood
+ComponentVersion: "1.0.0"
+ComponentConfiguration:
+  DefaultConfiguration:
+    accessControl:
+      aws.greengrass.ipc.mqttproxy:
+        bench.Flood:mqttproxy:1:
+          operations: [aws.greengrass#PublishToIoTCore]
+          resources: [bench/flood]
+Manifests:
+  - Lifecycle:
+      Run: python3 -u {artifacts:path}/flood.py "$WORK/flood/$label" bench/flood
+EOF
+
+    for i in $(seq 1 "$RUNS"); do
+        read -r ms pid < <(start_nucleus "$bin/greengrass-nucleus" "$WORK/$label-start$i")
+        stop_nucleus "$pid"
+        echo "$ms"
+    done | median | { read -r ms; record "$label" "exec → socket accepting (ms, empty root)" "$(printf %.1f "$ms")"; }
+
+    thing="bench-$label"
+    cat > "$WORK/$label-config.yaml" <<EOF
+system:
+  thingName: $thing
+  rootCaPath: $PKI/ca.pem
+  certificateFilePath: $PKI/client.pem
+  privateKeyPath: $PKI/client.key
+services:
+  aws.greengrass.Nucleus:
+    configuration:
+      iotDataEndpoint: $ENDPOINT
+      mqtt:
+        port: $PORT
+EOF
+    ROOT="$WORK/$label-root"
+    read -r _ NPID < <(start_nucleus "$bin/greengrass-nucleus" "$ROOT" --config "$WORK/$label-config.yaml")
+    PIDS+=("$NPID")
+    CLI="$ROOT/bin/greengrass-cli"
+    wait_for "CLI installed" 100 test -x "$CLI"
+    wait_for "TLS connection of $thing" 300 grep -q "as $thing" "$WORK/mosquitto.log"
+    "$CLI" deployment create --recipeDir "$REPO/recipes" --artifactDir "$REPO/artifacts" \
+        --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
+    running() { [ "$("$CLI" component list | grep -c 'State: RUNNING')" -ge "$1" ]; }
+    wait_for "samples RUNNING" 600 running 2
+    sleep 5
+    read -r rss pss anon file < <(memory "$NPID")
+    record "$label" "idle, 2 samples, TLS up: RSS (kB)" "$rss"
+    record "$label" "idle, 2 samples, TLS up: Pss (kB)" "$pss"
+    record "$label" "idle, 2 samples, TLS up: RssAnon (kB)" "$anon"
+    record "$label" "idle, 2 samples, TLS up: RssFile (kB)" "$file"
+    if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping at idle" >&2; breakdown "$NPID" >&2; fi
+
+    for i in $(seq 1 "$RUNS"); do
+        t0=$(now_ns); "$CLI" component list >/dev/null; echo $(( ($(now_ns) - t0) / 100000 ))
+    done | median | { read -r t; record "$label" "greengrass-cli component list (ms)" "$(awk -v t="$t" 'BEGIN {printf "%.1f", t / 10}')"; }
+
+    # The flood component: subscribe at the broker first, so every forwarded message is counted.
+    timeout 600 mosquitto_sub -h 127.0.0.1 -p "$PORT" --cafile "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" \
+        -i "counter-$label" -t bench/flood -q 1 > "$WORK/flood/$label.received" 2>/dev/null &
+    PIDS+=($!)
+    "$CLI" deployment create --recipeDir "$WORK/recipes-$label" --artifactDir "$WORK/artifacts" --merge bench.Flood=1.0.0 >/dev/null
+    wait_for "bench.Flood RUNNING" 600 running 3
+    sleep 3
+    read -r rss _ _ _ < <(memory "$NPID")
+    record "$label" "bench.Flood deployed, 0 messages: RSS (kB)" "$rss"
+    total=0; round=0
+    for count in 100 9900; do
+        round=$((round + 1)); total=$((total + count))
+        echo "$count" > "$WORK/flood/$label/go-$round"
+        wait_for "$total messages published" 3000 test -e "$WORK/flood/$label/done-$round"
+        wait_for "$total messages at the broker" 300 sh -c "[ \$(wc -l < '$WORK/flood/$label.received') -ge $total ]"
+        sleep 2
+        read -r rss pss anon _ < <(memory "$NPID")
+        record "$label" "after $total forwarded messages: RSS (kB)" "$rss"
+        record "$label" "after $total forwarded messages: RssAnon (kB)" "$anon"
+    done
+    stop_nucleus "$NPID"
+done
+
+echo
+python3 - "$RESULTS" "$@" <<'PY'
+import sys
+rows, labels = {}, [s.split("=", 1)[0] for s in sys.argv[2:]]
+order = []
+for line in open(sys.argv[1]):
+    label, metric, value = line.rstrip("\n").split("|")
+    if metric not in rows: rows[metric] = {}; order.append(metric)
+    rows[metric][label] = value
+print("| metric | " + " | ".join(labels) + " |")
+print("|---|" + "---:|" * len(labels))
+for metric in order:
+    print("| " + metric + " | " + " | ".join(rows[metric].get(l, "") for l in labels) + " |")
+PY
