@@ -96,28 +96,8 @@ now_ns() { date +%s%N; }
 # Waits (bounded, 0.1 s steps) until the command succeeds.
 wait_for() { local what="$1" tries="$2"; shift 2; for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done; echo "timed out: $what" >&2; return 1; }
 
-# Starts the nucleus from Python, which is already polling when the process is spawned, so interpreter start-up is
-# not counted; prints "<ms to socket accepting> <pid>". The nucleus keeps running (output in <root>.out).
-start_nucleus() {
-    python3 - "$@" <<'PY'
-import os, socket, subprocess, sys, time
-binary, root, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
-os.makedirs(root, exist_ok=True)
-path = root + "/ipc.socket"
-output = open(root + ".out", "w")
-start = time.monotonic_ns()
-process = subprocess.Popen([binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_UNIX)
-    try:
-        s.connect(path); s.close()
-        print((time.monotonic_ns() - start) / 1e6, process.pid); sys.exit(0)
-    except OSError:
-        time.sleep(0.0005)
-sys.exit(1)
-PY
-}
+# start_nucleus BINARY ROOT [ARGS...] (scripts/lib/start-nucleus.sh)
+source scripts/lib/start-nucleus.sh  # the working directory is the repository root from here on
 stop_nucleus() { kill -TERM "$1"; for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; kill -KILL "$1"; }
 
 # "rss pss anon file" in kB.

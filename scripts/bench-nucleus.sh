@@ -25,40 +25,19 @@ printf 'system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    c
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now_ns() { date +%s%N; }
 
-# Starts the nucleus with the given root (and extra arguments) from Python, which is already polling when the
-# process is spawned, so interpreter start-up is not counted; prints "<ms to socket accepting> <pid>". The nucleus
-# keeps running (its output goes to <root>.out).
-start_nucleus() {
-    python3 - "$BIN/greengrass-nucleus" "$@" <<'PY'
-import os, socket, subprocess, sys, time
-binary, root, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
-os.makedirs(root, exist_ok=True)
-path = root + "/ipc.socket"
-output = open(root + ".out", "w")
-start = time.monotonic_ns()
-process = subprocess.Popen([binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-deadline = time.monotonic() + 20
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_UNIX)
-    try:
-        s.connect(path); s.close()
-        print((time.monotonic_ns() - start) / 1e6, process.pid); sys.exit(0)
-    except OSError:
-        time.sleep(0.0005)
-sys.exit(1)
-PY
-}
+# start_nucleus BINARY ROOT [ARGS...] (scripts/lib/start-nucleus.sh)
+source scripts/lib/start-nucleus.sh  # the working directory is the repository root from here on
 stop_nucleus() { kill -TERM "$1"; while kill -0 "$1" 2>/dev/null; do sleep 0.01; done; }
 
 echo "== start to IPC socket accepting (empty root), ms"
 for i in $(seq 1 "$RUNS"); do
-    read -r ms pid < <(start_nucleus "$WORK/start$i")
+    read -r ms pid < <(start_nucleus "$BIN/greengrass-nucleus" "$WORK/start$i")
     stop_nucleus "$pid"
     echo "$ms"
 done | median | sed 's/^/median: /'
 
 ROOT="$WORK/root"
-read -r _ NPID < <(start_nucleus "$ROOT" --config "$WORK/config.yaml")
+read -r _ NPID < <(start_nucleus "$BIN/greengrass-nucleus" "$ROOT" --config "$WORK/config.yaml")
 "$ROOT/bin/greengrass-cli" deployment create --recipeDir recipes --artifactDir artifacts \
     --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
 for _ in $(seq 1 200); do
@@ -85,7 +64,7 @@ stop_nucleus "$NPID"
 : > "$WORK/restart-socket"; : > "$WORK/restart-running"
 for i in $(seq 1 "$RUNS"); do
     t0=$(now_ns)
-    read -r ms NPID < <(start_nucleus "$ROOT")
+    read -r ms NPID < <(start_nucleus "$BIN/greengrass-nucleus" "$ROOT")
     echo "$ms" >> "$WORK/restart-socket"
     until [ "$("$ROOT/bin/greengrass-cli" component list | grep -c 'State: RUNNING')" = 3 ]; do :; done
     echo $(( ($(now_ns) - t0) / 1000000 )) >> "$WORK/restart-running"
