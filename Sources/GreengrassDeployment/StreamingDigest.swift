@@ -1,4 +1,5 @@
 import CCrypto
+import ZipExtraction
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -100,15 +101,7 @@ enum DigestingFileReader {
     }
 
     private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws(ArtifactError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw ArtifactError("cannot write \(path): errno \(errno)")
-            }
-            offset += written
-        }
+        if let failure = writeFully(bytes, to: descriptor) { throw ArtifactError("cannot write \(path): errno \(failure)") }
     }
 }
 

@@ -154,14 +154,8 @@ public struct ZipExtractor: Sendable {
     }
 
     private static func writeAll(_ chunk: UnsafeRawBufferPointer, to fd: Int32, shownAs path: String) throws(ZipExtractionError) {
-        var offset = 0
-        while offset < chunk.count {
-            let written = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw ZipExtractionError("cannot write \(path): \(errnoText())")
-            }
-            offset += written
+        if let failure = writeFully(chunk, to: fd) {
+            throw ZipExtractionError("cannot write \(path): \(String(cString: strerror(failure)))")
         }
     }
 
