@@ -56,10 +56,15 @@ public struct JSONParsingOptions: Sendable, Hashable {
     public var maximumDepth: Int
     /// Largest input accepted, in bytes.
     public var maximumInputSize: Int
+    /// Read an unpaired UTF-16 surrogate escape (`\ud800` alone) as U+FFFD instead of refusing the text. Java
+    /// strings may hold lone surrogates and Jackson writes them as such escapes, so a reader of Java-written logs
+    /// takes them; everything else refuses them (they are not text).
+    public var replacesUnpairedSurrogates: Bool
 
-    public init(maximumDepth: Int = 512, maximumInputSize: Int = 64 << 20) {
+    public init(maximumDepth: Int = 512, maximumInputSize: Int = 64 << 20, replacesUnpairedSurrogates: Bool = false) {
         self.maximumDepth = maximumDepth
         self.maximumInputSize = maximumInputSize
+        self.replacesUnpairedSurrogates = replacesUnpairedSurrogates
     }
 
     /// 512 levels, 64 MiB.
@@ -71,54 +76,77 @@ extension JSONValue {
     /// are allowed, anything else after the value is an error. Repeated object keys: the last one wins
     /// (as Jackson).
     public init(parsing text: String, options: JSONParsingOptions = .default) throws(JSONParseError) {
-        var text = text
-        let result: Result<JSONValue, JSONParseError> = text.withUTF8 { buffer in
-            Self.parse(buffer, options: options)
-        }
-        self = try result.get()
+        self = try parseJSONTree(text, options: options)
     }
 
     /// Parses one JSON value from UTF-8 `bytes`; see `init(parsing:options:)` for `String`.
     public init(parsing bytes: some Collection<UInt8>, options: JSONParsingOptions = .default) throws(JSONParseError) {
-        let result: Result<JSONValue, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Self.parse(buffer, options: options)
-        }
-        if let result {
-            self = try result.get()
-        } else {
-            let copy = Array(bytes)
-            self = try copy.withUnsafeBufferPointer { buffer in Self.parse(buffer, options: options) }.get()
-        }
+        self = try parseJSONTree(bytes, options: options)
     }
+}
 
-    private static func parse(
-        _ buffer: UnsafeBufferPointer<UInt8>, options: JSONParsingOptions
-    ) -> Result<JSONValue, JSONParseError> {
-        var parser = JSONByteParser(input: buffer, options: options)
-        do throws(JSONParseError) {
-            guard buffer.count <= options.maximumInputSize else {
-                throw parser.error(.inputTooLarge, at: 0,
-                                   "input is \(buffer.count) bytes, more than the limit of \(options.maximumInputSize)")
-            }
-            // A UTF-8 byte order mark is allowed and ignored (RFC 8259 §8.1), as Jackson does.
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { parser.position = 3 }
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            if parser.position < buffer.count {
-                throw parser.error(.trailingContent, at: parser.position,
-                                   "unexpected \(parser.describe(parser.position)) after the end of the JSON value")
-            }
-            return .success(value)
-        } catch {
-            return .failure(error)
+/// What the parser builds: ``JSONValue`` (objects as dictionaries) or ``OrderedJSONValue`` (objects as member
+/// lists in document order). One parser, so both accept exactly the same texts with the same limits and errors.
+protocol JSONParsedTree {
+    associatedtype Members
+    static var null: Self { get }
+    static func bool(_ value: Bool) -> Self
+    static func int(_ value: Int) -> Self
+    static func double(_ value: Double) -> Self
+    static func string(_ value: String) -> Self
+    static func array(_ elements: [Self]) -> Self
+    static func object(_ members: Members) -> Self
+    static var noMembers: Members { get }
+    static func add(_ key: String, _ value: Self, to members: inout Members)
+}
+
+extension JSONValue: JSONParsedTree {
+    static var noMembers: [String: JSONValue] { [:] }
+    static func add(_ key: String, _ value: JSONValue, to members: inout [String: JSONValue]) { members[key] = value }
+}
+
+func parseJSONTree<Tree: JSONParsedTree>(_ text: String, options: JSONParsingOptions) throws(JSONParseError) -> Tree {
+    var text = text
+    let result: Result<Tree, JSONParseError> = text.withUTF8 { buffer in parseJSONTree(buffer, options: options) }
+    return try result.get()
+}
+
+func parseJSONTree<Tree: JSONParsedTree>(_ bytes: some Collection<UInt8>, options: JSONParsingOptions) throws(JSONParseError) -> Tree {
+    let result: Result<Tree, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
+        parseJSONTree(buffer, options: options)
+    }
+    if let result { return try result.get() }
+    let copy = Array(bytes)
+    return try copy.withUnsafeBufferPointer { buffer in parseJSONTree(buffer, options: options) }.get()
+}
+
+private func parseJSONTree<Tree: JSONParsedTree>(
+    _ buffer: UnsafeBufferPointer<UInt8>, options: JSONParsingOptions
+) -> Result<Tree, JSONParseError> {
+    var parser = JSONByteParser<Tree>(input: buffer, options: options)
+    do throws(JSONParseError) {
+        guard buffer.count <= options.maximumInputSize else {
+            throw parser.error(.inputTooLarge, at: 0,
+                               "input is \(buffer.count) bytes, more than the limit of \(options.maximumInputSize)")
         }
+        // A UTF-8 byte order mark is allowed and ignored (RFC 8259 §8.1), as Jackson does.
+        if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { parser.position = 3 }
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.position < buffer.count {
+            throw parser.error(.trailingContent, at: parser.position,
+                               "unexpected \(parser.describe(parser.position)) after the end of the JSON value")
+        }
+        return .success(value)
+    } catch {
+        return .failure(error)
     }
 }
 
 /// Recursive-descent parser over a UTF-8 buffer. Positions are byte offsets; line and column are only
 /// computed when an error is reported.
-private struct JSONByteParser {
+private struct JSONByteParser<Tree: JSONParsedTree> {
     let input: UnsafeBufferPointer<UInt8>
     let options: JSONParsingOptions
     var position = 0
@@ -137,7 +165,7 @@ private struct JSONByteParser {
         }
     }
 
-    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> Tree {
         guard position < input.count else {
             throw error(.unexpectedEndOfInput, at: position, "unexpected end of input, expected a value")
         }
@@ -186,10 +214,10 @@ private struct JSONByteParser {
         }
     }
 
-    private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+    private mutating func parseObject(depth: Int) throws(JSONParseError) -> Tree {
         try checkDepth(depth)
         position += 1  // {
-        var members: [String: JSONValue] = [:]
+        var members = Tree.noMembers
         skipWhitespace()
         if position < input.count, input[position] == UInt8(ascii: "}") {
             position += 1
@@ -208,17 +236,17 @@ private struct JSONByteParser {
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "expected ':' after member name \"\(key)\"")
             skipWhitespace()
-            members[key] = try parseValue(depth: depth)
+            Tree.add(key, try parseValue(depth: depth), to: &members)
             if try closesContainer(UInt8(ascii: "}"), container: "an object", element: "an object member") {
                 return .object(members)
             }
         }
     }
 
-    private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+    private mutating func parseArray(depth: Int) throws(JSONParseError) -> Tree {
         try checkDepth(depth)
         position += 1  // [
-        var elements: [JSONValue] = []
+        var elements: [Tree] = []
         skipWhitespace()
         if position < input.count, input[position] == UInt8(ascii: "]") {
             position += 1
@@ -331,19 +359,21 @@ private struct JSONByteParser {
             var scalarValue = try parseHex4(escapeStart: escapeStart)
             if (0xD800...0xDBFF).contains(scalarValue) {
                 // A high surrogate must be followed by an escaped low surrogate.
+                let lowStart = position
                 guard position + 1 < input.count, input[position] == UInt8(ascii: "\\"),
                       input[position + 1] == UInt8(ascii: "u")
                 else {
-                    throw error(.invalidEscape, at: escapeStart, "unpaired UTF-16 surrogate in \\u escape")
+                    return try unpairedSurrogate(escapeStart, into: &bytes)
                 }
                 position += 2
                 let low = try parseHex4(escapeStart: escapeStart)
                 guard (0xDC00...0xDFFF).contains(low) else {
-                    throw error(.invalidEscape, at: escapeStart, "unpaired UTF-16 surrogate in \\u escape")
+                    position = lowStart  // the second escape is read again on its own
+                    return try unpairedSurrogate(escapeStart, into: &bytes)
                 }
                 scalarValue = 0x10000 + ((scalarValue - 0xD800) << 10) + (low - 0xDC00)
             } else if (0xDC00...0xDFFF).contains(scalarValue) {
-                throw error(.invalidEscape, at: escapeStart, "unpaired UTF-16 surrogate in \\u escape")
+                return try unpairedSurrogate(escapeStart, into: &bytes)
             }
             guard let scalar = Unicode.Scalar(scalarValue) else {
                 throw error(.invalidEscape, at: escapeStart, "invalid \\u escape")
@@ -352,6 +382,14 @@ private struct JSONByteParser {
         default:
             throw error(.invalidEscape, at: escapeStart, "invalid escape sequence \\\(describeByte(letter))")
         }
+    }
+
+    /// U+FFFD when the options say so, else the error.
+    private func unpairedSurrogate(_ escapeStart: Int, into bytes: inout [UInt8]) throws(JSONParseError) {
+        guard options.replacesUnpairedSurrogates else {
+            throw error(.invalidEscape, at: escapeStart, "unpaired UTF-16 surrogate in \\u escape")
+        }
+        bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
     }
 
     private mutating func parseHex4(escapeStart: Int) throws(JSONParseError) -> UInt32 {
@@ -377,7 +415,7 @@ private struct JSONByteParser {
 
     // MARK: Numbers
 
-    private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+    private mutating func parseNumber() throws(JSONParseError) -> Tree {
         let start = position
         var isInteger = true
         if input[position] == UInt8(ascii: "-") { position += 1 }

@@ -233,8 +233,13 @@ extension JSONValue: ExpressibleByDictionaryLiteral {
 // MARK: - Codable
 
 extension JSONValue: Codable {
-    /// Decodes any JSON value; integers that fit `Int` stay exact.
+    /// ``JSONValueDecoder`` hands over the value its parser built. Only another `Decoder` (a test cross-checking
+    /// against Foundation, say) gets the fallback below, which can only find the kind of value by trying each.
     public init(from decoder: any Decoder) throws {
+        if let ours = decoder as? JSONValueDecoding {
+            self = ours.value
+            return
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

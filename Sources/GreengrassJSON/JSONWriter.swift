@@ -110,23 +110,45 @@ private struct JSONWriter {
         bytes.append(contentsOf: text.utf8)
     }
 
+    mutating func writeString(_ text: String) {
+        JSONStringLiteral.append(text, to: &bytes)
+    }
+
+    /// Swift's shortest round-trip rendering (`1.5`, `1.0`, `1e+20`) is valid JSON for finite values.
+    static func render(_ number: Double) -> String {
+        number.isFinite ? number.description : "null"
+    }
+}
+
+/// The one JSON string escaper (the value writer, the coders, the Greengrass JSON log format and the event-stream
+/// error bodies all use it), with Jackson's choices, so our files and messages read like the Java nucleus's:
+/// `"` and `\` escaped, `\b \f \n \r \t` for those controls, `\u00XX` (upper-case hex) for the other controls
+/// below U+0020, everything else (`/`, non-ASCII) written as UTF-8.
+public enum JSONStringLiteral {
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
-    mutating func writeString(_ text: String) {
+    /// `true` when `text` has a byte that must be escaped.
+    public static func needsEscaping(_ text: String) -> Bool {
+        text.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
+    /// Appends `text` as a quoted JSON string literal to `bytes`.
+    public static func append(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): append("\\\"")
-            case UInt8(ascii: "\\"): append("\\\\")
-            case 0x08: append("\\b")
-            case 0x0C: append("\\f")
-            case 0x0A: append("\\n")
-            case 0x0D: append("\\r")
-            case 0x09: append("\\t")
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0x08: appendEscape(UInt8(ascii: "b"), to: &bytes)
+            case 0x0C: appendEscape(UInt8(ascii: "f"), to: &bytes)
+            case 0x0A: appendEscape(UInt8(ascii: "n"), to: &bytes)
+            case 0x0D: appendEscape(UInt8(ascii: "r"), to: &bytes)
+            case 0x09: appendEscape(UInt8(ascii: "t"), to: &bytes)
             case 0x00..<0x20:
-                append("\\u00")
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                bytes.append(hexDigits[Int(byte >> 4)])
+                bytes.append(hexDigits[Int(byte & 0x0F)])
             default:
                 bytes.append(byte)
             }
@@ -134,8 +156,30 @@ private struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Swift's shortest round-trip rendering (`1.5`, `1.0`, `1e+20`) is valid JSON for finite values.
-    static func render(_ number: Double) -> String {
-        number.isFinite ? number.description : "null"
+    /// Appends `text` as a quoted JSON string literal to `output`; text without anything to escape (most log
+    /// lines) is appended as is, without a detour through bytes.
+    public static func append(_ text: String, to output: inout String) {
+        guard needsEscaping(text) else {
+            output.append("\"")
+            output.append(text)
+            output.append("\"")
+            return
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 16)
+        append(text, to: &bytes)
+        output.append(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// `text` as a quoted JSON string literal.
+    public static func quoted(_ text: String) -> String {
+        var output = ""
+        append(text, to: &output)
+        return output
+    }
+
+    private static func appendEscape(_ letter: UInt8, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\\"))
+        bytes.append(letter)
     }
 }

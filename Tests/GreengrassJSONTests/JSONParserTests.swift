@@ -173,3 +173,36 @@ import Testing
         #expect((try? JSONValue(parsing: bytes)) != nil)
     }
 }
+
+@Suite("one parser, two trees")
+struct OrderedJSONValueTests {
+    @Test func objectsKeepDocumentOrderAndRepeats() throws {
+        let value = try OrderedJSONValue(parsing: #"{"z":1,"a":[true,null,"s",2.5],"z":{"k":"v"}}"#)
+        guard case .object(let members) = value else {
+            Issue.record("not an object: \(value)")
+            return
+        }
+        #expect(members.map(\.key) == ["z", "a", "z"])
+        #expect(value.firstMember("z") == .int(1))
+        #expect(value.unordered == ["z": ["k": "v"], "a": [true, nil, "s", 2.5]])
+    }
+
+    @Test func sameGrammarAndLimitsAsJSONValue() {
+        for text in ["{", #"{"a":01}"#, "[1,]", #""\x""#, String(repeating: "[", count: 600)] {
+            let ordered = Result { () throws(JSONParseError) in try OrderedJSONValue(parsing: text) }
+            let plain = Result { () throws(JSONParseError) in try JSONValue(parsing: text) }
+            guard case .failure(let orderedError) = ordered, case .failure(let plainError) = plain else {
+                Issue.record("accepted \(text.prefix(20))")
+                continue
+            }
+            #expect(orderedError == plainError)
+        }
+    }
+
+    @Test func unpairedSurrogatesAreReplacedOnlyWhenAsked() throws {
+        let text = #"["\ud800x\udc00","\ud83d\ude00","\ud800\u0041"]"#
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+        let lenient = JSONParsingOptions(replacesUnpairedSurrogates: true)
+        #expect(try JSONValue(parsing: text, options: lenient) == ["\u{FFFD}x\u{FFFD}", "😀", "\u{FFFD}A"])
+    }
+}

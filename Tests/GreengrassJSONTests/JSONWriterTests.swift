@@ -77,3 +77,19 @@ import Testing
         #expect(try JSONValue(parsing: data) == value)
     }
 }
+
+@Suite("the one string escaper")
+struct JSONStringLiteralTests {
+    @Test(arguments: [
+        ("plain", #""plain""#), ("a/b é 😀", #""a/b é 😀""#), ("\"\\", #""\"\\""#),
+        ("\u{08}\u{0C}\n\r\t", #""\b\f\n\r\t""#), ("\u{0}\u{1F}\u{7F}", "\"\\u0000\\u001F\u{7F}\""),
+    ])
+    func escapesLikeJackson(text: String, literal: String) throws {
+        #expect(JSONStringLiteral.quoted(text) == literal)
+        var bytes: [UInt8] = []
+        JSONStringLiteral.append(text, to: &bytes)
+        #expect(bytes == Array(literal.utf8))
+        #expect(JSONStringLiteral.needsEscaping(text) == (literal != "\"\(text)\""))
+        #expect(try JSONValue(parsing: literal) == .string(text))
+    }
+}
