@@ -33,12 +33,12 @@ let leanReleaseLinking: [LinkerSetting] = [
 
 var targets: [Target] = [
     // MARK: Pure cores (no sockets, no processes, no file system)
-    .target(name: "EventStream", dependencies: [nioCore], swiftSettings: swiftSettings),
+    .target(name: "EventStream", dependencies: ["GreengrassJSON", nioCore], swiftSettings: swiftSettings),
     .target(name: "MQTTCore", dependencies: [nioCore], swiftSettings: swiftSettings),
     .target(name: "GreengrassJSON", swiftSettings: swiftSettings),
     .target(name: "GreengrassRecipe", dependencies: ["CYAML", "GreengrassJSON", "GreengrassLifecycle"], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
-    .target(name: "GreengrassLogFormat", swiftSettings: swiftSettings),
+    .target(name: "GreengrassLogFormat", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
@@ -51,8 +51,8 @@ var targets: [Target] = [
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
 
     // MARK: I/O shells
-    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
-    .target(name: "EventStreamRPCClient", dependencies: ["EventStream", nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", "GreengrassJSON", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
+    .target(name: "EventStreamRPCClient", dependencies: ["EventStream", "GreengrassJSON", nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassSpool", dependencies: ["SQLite", "MQTTCore", "MQTTClient", nioCore, nioPosix, logging, serviceLifecycle],

@@ -1,3 +1,4 @@
+import GreengrassJSON
 import NIOCore
 
 /// `:message-type` values of the event-stream RPC layer.
@@ -197,25 +198,12 @@ extension RPCMessage {
 }
 
 extension ByteBuffer {
-    /// Writes `string` as a JSON string literal (quotes and RFC 8259 escapes). Lives here because the codec module
-    /// has no JSON library and ProtocolError/ModeledError bodies only need string members.
+    /// Writes `string` as a JSON string literal, with GreengrassJSON's one escaper (ProtocolError and modeled-error
+    /// bodies only need string members, so they are written directly).
     public mutating func writeJSONString(_ string: String) {
-        writeInteger(UInt8(ascii: "\""))
-        let hexDigits = Array("0123456789abcdef".utf8)
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): writeStaticString("\\\\")
-            case 0x0A: writeStaticString("\\n")
-            case 0x0D: writeStaticString("\\r")
-            case 0x09: writeStaticString("\\t")
-            case 0..<0x20:
-                writeStaticString("\\u00")
-                writeInteger(hexDigits[Int(byte >> 4)])
-                writeInteger(hexDigits[Int(byte & 0x0F)])
-            default: writeInteger(byte)
-            }
-        }
-        writeInteger(UInt8(ascii: "\""))
+        var literal: [UInt8] = []
+        literal.reserveCapacity(string.utf8.count + 2)
+        JSONStringLiteral.append(string, to: &literal)
+        writeBytes(literal)
     }
 }

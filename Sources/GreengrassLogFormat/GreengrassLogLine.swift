@@ -1,3 +1,5 @@
+import GreengrassJSON
+
 /// One key/value context of a log event; rendered `key=value` in TEXT and `"key":"value"` in JSON.
 public struct GreengrassLogContext: Hashable, Sendable, CustomStringConvertible {
     public var key: String
@@ -123,65 +125,33 @@ public struct GreengrassLogLine: Hashable, Sendable {
     /// Appends ``renderJSON()`` to `out`.
     public func appendJSON(to out: inout String) {
         out.append("{\"thread\":")
-        JSONString.append(thread, to: &out)
+        JSONStringLiteral.append(thread, to: &out)
         out.append(",\"level\":\"")
         out.append(level.rawValue)
         out.append("\",\"eventType\":")
-        JSONString.appendOptional(eventType, to: &out)
+        appendOptionalJSON(eventType, to: &out)
         out.append(",\"message\":")
-        JSONString.appendOptional(message, to: &out)
+        appendOptionalJSON(message, to: &out)
         out.append(",\"contexts\":{")
         for (index, context) in contexts.enumerated() {
             if index > 0 { out.append(",") }
-            JSONString.append(context.key, to: &out)
+            JSONStringLiteral.append(context.key, to: &out)
             out.append(":")
-            JSONString.append(context.value, to: &out)
+            JSONStringLiteral.append(context.value, to: &out)
         }
         out.append("},\"loggerName\":")
-        JSONString.append(loggerName, to: &out)
+        JSONStringLiteral.append(loggerName, to: &out)
         out.append(",\"timestamp\":")
         out.append(String(timestamp))
         out.append(",\"cause\":null}")
     }
-}
 
-/// JSON string literal encoding with Jackson's escaping choices.
-enum JSONString {
-    private static let hexDigits: [Unicode.Scalar] = Array("0123456789ABCDEF".unicodeScalars)
-
-    static func appendOptional(_ text: String?, to out: inout String) {
+    private func appendOptionalJSON(_ text: String?, to out: inout String) {
         if let text {
-            append(text, to: &out)
+            JSONStringLiteral.append(text, to: &out)
         } else {
             out.append("null")
         }
-    }
-
-    static func append(_ text: String, to out: inout String) {
-        out.append("\"")
-        let needsEscaping = text.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        if !needsEscaping {
-            out.append(text)
-        } else {
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out.append("\\\"")
-                case "\\": out.append("\\\\")
-                case "\n": out.append("\\n")
-                case "\r": out.append("\\r")
-                case "\t": out.append("\\t")
-                case "\u{08}": out.append("\\b")
-                case "\u{0C}": out.append("\\f")
-                case let control where control.value < 0x20:
-                    out.append("\\u00")
-                    out.unicodeScalars.append(hexDigits[Int(control.value >> 4)])
-                    out.unicodeScalars.append(hexDigits[Int(control.value & 0xF)])
-                default:
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out.append("\"")
     }
 }
 
