@@ -1,4 +1,5 @@
 import EventStream
+import GreengrassJSON
 import NIOCore
 
 #if canImport(FoundationEssentials)
@@ -39,11 +40,10 @@ public struct IPCRemoteError: Error, Sendable, Hashable, CustomStringConvertible
     public init(shape: String?, body: [UInt8]) {
         self.shape = shape
         self.body = body
-        self.message = (try? JSONDecoder().decode(MessageMembers.self, from: Data(body)))?.message
+        self.message = (try? JSONValueDecoder().decode(MessageMembers.self, from: body))?.message
     }
 
-    /// `message`, else `_message`; a member that is not a string is ignored (JSONDecoder, not JSONSerialization,
-    /// which is in full Foundation only).
+    /// `message`, else `_message`; a member that is not a string is ignored.
     private struct MessageMembers: Decodable {
         var message: String?
         enum CodingKeys: String, CodingKey { case message, underscoreMessage = "_message" }

@@ -1,4 +1,5 @@
 import EventStream
+import GreengrassJSON
 import Logging
 import NIOCore
 
@@ -300,6 +301,6 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     /// `{"authToken": "…"}` with a space, Java writes it compactly).
     static func authToken(from payload: ByteBuffer) -> String? {
         struct ConnectPayload: Decodable { var authToken: String? }
-        return try? JSONDecoder().decode(ConnectPayload.self, from: Data(payload.readableBytesView)).authToken
+        return try? JSONValueDecoder().decode(ConnectPayload.self, from: payload.readableBytesView).authToken
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GreengrassIPCModel
+import GreengrassJSON
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -152,17 +153,17 @@ struct DeploymentRequestBuilder {
             runWithInfo[name, default: RunWithInfo()].posixUser = info
         }
         if let systemLimits {
-            let limits = try JSONDecoder().decode(
+            let limits = try JSONValueDecoder().decode(
                 [String: SystemResourceLimits].self, from: try readJSONArgument(systemLimits, flag: "--systemLimits"))
             for (name, limit) in limits { runWithInfo[name, default: RunWithInfo()].systemResourceLimits = limit }
         }
         var configuration: [String: ConfigurationUpdate]?
         if let updateConfig {
             do {
-                configuration = try JSONDecoder().decode(
+                configuration = try JSONValueDecoder().decode(
                     [String: ConfigurationUpdate].self, from: try readJSONArgument(updateConfig, flag: "--update-config"))
             } catch let error as DecodingError {
-                throw ValidationError("--update-config: expected {\"ComponentName\": {\"MERGE\": {...}, \"RESET\": [\"/path\"]}}: \(CLIOutput.describe(error))")
+                throw ValidationError("--update-config: expected {\"ComponentName\": {\"MERGE\": {...}, \"RESET\": [\"/path\"]}}: \(error.jsonSummary)")
             }
         }
         return CreateLocalDeploymentRequest(

@@ -1,5 +1,6 @@
 import EventStreamRPCClient
 import GreengrassIPCModel
+import GreengrassJSON
 import NIOCore
 
 #if canImport(FoundationEssentials)
@@ -44,7 +45,7 @@ struct NucleusConnection {
         }
         for name in candidates {
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { continue }
-            if let info = try? JSONDecoder().decode(CLIAuthenticationInfo.self, from: data) { return info }
+            if let info = try? JSONValueDecoder().decode(CLIAuthenticationInfo.self, from: data) { return info }
         }
         if !FileManager.default.fileExists(atPath: root + "/ipc.socket") {
             throw CLIError.nucleusUnreachable(socketPath: root + "/ipc.socket", reason: "no such socket")
@@ -61,11 +62,11 @@ struct NucleusConnection {
     /// Calls any request/response operation by its short name (`PublishToTopic`); the CLI is an ordinary IPC
     /// client of the nucleus's own services too.
     func call<Request: Encodable, Response: Decodable>(named name: String, _ request: Request) async throws -> Response {
-        let payload = try JSONEncoder().encode(request)
+        let payload = try JSONValueEncoder().encode(request)
         let response: IPCResponse
         do {
             response = try await client.call(
-                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: Array(payload))
+                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: payload)
         } catch {
             throw Self.describe(error, of: name)
         }
@@ -74,10 +75,10 @@ struct NucleusConnection {
 
     /// Opens a streaming operation (`SubscribeToTopic`, `SubscribeToIoTCore`) by its short name.
     func openStream<Request: Encodable>(named name: String, _ request: Request) async throws -> IPCClientStream {
-        let payload = try JSONEncoder().encode(request)
+        let payload = try JSONValueEncoder().encode(request)
         do {
             return try await client.openStream(
-                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: Array(payload))
+                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: payload)
         } catch {
             throw Self.describe(error, of: name)
         }
@@ -85,9 +86,9 @@ struct NucleusConnection {
 
     static func decode<Response: Decodable>(_ type: Response.Type, from response: IPCResponse, of name: String) throws -> Response {
         do {
-            return try JSONDecoder().decode(Response.self, from: Data(response.payload))
+            return try JSONValueDecoder().decode(Response.self, from: response.payload)
         } catch let error as DecodingError {
-            throw CLIError.remote("\(name): unexpected response from the nucleus: \(CLIOutput.describe(error))")
+            throw CLIError.remote("\(name): unexpected response from the nucleus: \(error.jsonSummary)")
         }
     }
 

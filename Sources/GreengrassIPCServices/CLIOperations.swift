@@ -155,7 +155,7 @@ package enum IPCJSON {
     package static func decode<Request: Decodable>(_ type: Request.Type, from payload: [UInt8]) throws(IPCModeledError) -> Request {
         let bytes = payload.isEmpty ? Array("{}".utf8) : payload
         do {
-            return try JSONDecoder().decode(type, from: Data(bytes))
+            return try JSONValueDecoder().decode(type, from: bytes)
         } catch let DecodingError.dataCorrupted(context) {
             throw IPCModeledError.invalidArguments(context.debugDescription)
         } catch {
@@ -165,9 +165,7 @@ package enum IPCJSON {
 
     package static func encode<Response: Encodable>(_ response: Response) throws(IPCModeledError) -> [UInt8] {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            return Array(try encoder.encode(response))
+            return try JSONValueEncoder().encode(response)
         } catch {
             throw IPCModeledError.serviceError("Cannot encode the response: \(error)")
         }

@@ -525,7 +525,7 @@ public enum Nucleus {
             cliAuthToken: tokens.issue(for: CLIAuthenticationInfo.principal(uid: uid)), domainSocketPath: paths.ipcSocket)
         let file = "\(paths.cliAuthDirectory)/user-\(uid)"
         do {
-            let data = try JSONEncoder().encode(info)
+            let data = try JSONValueEncoder().encode(info)
             // Create with 0600 before writing the token, so it is never readable by others, even briefly.
             _ = unlink(file)
             let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -261,12 +261,10 @@ public enum StoreError: Error, CustomStringConvertible {
 /// JSON text as stored in the database: sorted keys, so identical values give identical text.
 enum StoredJSON {
     static func encode<Value: Encodable>(_ value: Value) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        try JSONValueEncoder().encodeToString(value)
     }
 
     static func decode<Value: Decodable>(_ type: Value.Type, from text: String) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        try JSONValueDecoder().decode(type, from: text)
     }
 }
