@@ -219,6 +219,6 @@ let package = Package(
 )
 
 // Library products for the separate benchmark packages under Benchmarks/, which depend on this package by path.
-for library in ["EventStream", "EventStreamRPCServer", "EventStreamRPCClient"] where targets.contains(where: { $0.name == library }) {
+for library in ["EventStream", "EventStreamRPCServer", "EventStreamRPCClient", "GreengrassJSON", "GreengrassIPCModel"] where targets.contains(where: { $0.name == library }) {
     package.products.append(.library(name: library, targets: [library]))
 }

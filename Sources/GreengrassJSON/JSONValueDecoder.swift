@@ -6,7 +6,7 @@ import Foundation
 
 /// Decodes `Decodable` values from JSON text through ``JSONValue``: the one JSON reader of the nucleus and the CLI.
 ///
-/// It reads what Foundation's `JSONDecoder` with default strategies reads, so existing `Codable` shapes keep their
+/// It reads what Foundation's JSON decoder with default strategies reads, so existing `Codable` shapes keep their
 /// wire format: member names as declared (or as their `CodingKeys` say), `Data` as a base64 string, an optional
 /// member may be absent or `null`, unknown members are ignored, integers must be exact and in range (`1.0` is an
 /// acceptable `Int`, `1.5` is not). Differences, on purpose:

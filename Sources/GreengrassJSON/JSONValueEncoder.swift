@@ -6,7 +6,7 @@ import Foundation
 
 /// Encodes `Encodable` values as JSON through ``JSONValue``: the one JSON writer of the nucleus and the CLI.
 ///
-/// The wire format is what Foundation's `JSONEncoder` with default strategies writes for the same shapes (member
+/// The wire format is what Foundation's JSON encoder with default strategies writes for the same shapes (member
 /// names as declared or as `CodingKeys` say, `nil` optionals omitted, `Data` as base64, non-finite numbers refused),
 /// written by ``JSONValue/serializedBytes(_:)``: keys sorted (so equal values give equal bytes), strings escaped
 /// like Jackson (no `\/`), integers as integers and doubles in Swift's shortest round-trip form (`2.0`, `0.1`).
