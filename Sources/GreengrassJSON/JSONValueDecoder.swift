@@ -189,7 +189,17 @@ private struct KeyedJSONDecodingContainer<Key: CodingKey>: KeyedDecodingContaine
         return JSONValueDecoding(value, codingPath: codingPath + [key])
     }
 
-    func decodeNil(forKey key: Key) throws -> Bool { try member(key).decodeNil() }
+    func decodeNil(forKey key: Key) throws -> Bool {
+        guard let value = members[key.stringValue] else { return try member(key).decodeNil() }  // keyNotFound
+        return value.isNull
+    }
+
+    /// One lookup for the common optional member (the default implementation looks the key up three times).
+    func decodeIfPresent<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value? {
+        guard let value = members[key.stringValue], !value.isNull else { return nil }
+        return try JSONValueDecoding(value, codingPath: codingPath + [key]).unwrap(type)
+    }
+
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try member(key).decode(type) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try member(key).decode(type) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try member(key).decode(type) }
