@@ -3,6 +3,7 @@ import EventStreamRPCServer
 import GreengrassAuthorization
 import GreengrassJSON
 import GreengrassPubSub
+import GreengrassTestSupport
 import Testing
 
 /// The service driven through a real IPC server and client over a Unix socket, as components use it.
