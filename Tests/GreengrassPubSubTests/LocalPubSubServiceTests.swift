@@ -1,6 +1,7 @@
 import EventStreamRPCClient
 import EventStreamRPCServer
 import GreengrassAuthorization
+import GreengrassIPCModel
 import GreengrassJSON
 import GreengrassPubSub
 import GreengrassTestSupport
