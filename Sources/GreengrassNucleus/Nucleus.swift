@@ -131,7 +131,7 @@ public enum Nucleus {
                 cgroups: cgroups))
         let authorization = AuthorizationEngine(
             configurations: [:], thingName: settings.thingName,
-            builtInPolicies: AuthorizationEngine.cliPolicies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
+            builtInPolicies: CLIAuthorization.policies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
         let policies = PolicyReloader(engine: authorization, store: store)
         policies.reload()
 
