@@ -168,6 +168,10 @@ targets += [
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassIPCModel", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
+        name: "GreengrassNucleusTests",
+        dependencies: ["GreengrassNucleus", "EventStreamRPCClient", "GreengrassDeployment", "GreengrassIPCModel", "SystemdNotify", "GreengrassTestSupport", nioCore, nioPosix, serviceLifecycle],
+        swiftSettings: swiftSettings),
+    .testTarget(
         name: "GreengrassPubSubTests",
         dependencies: [
             "GreengrassPubSub", "GreengrassAuthorization", "GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "EventStreamRPCClient",

@@ -67,13 +67,6 @@ private final class NotifyListener: @unchecked Sendable {
     }
 }
 
-/// `CLOCK_MONOTONIC` in seconds, the clock Python's `time.monotonic()` reads on Linux.
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-}
-
 /// Whether a client can connect to the Unix socket at `path` right now.
 private func acceptsConnections(_ path: String) -> Bool {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -220,31 +213,5 @@ struct SystemdNotifyIntegrationTests {
         defer { nucleus.kill() }
         #expect(acceptsConnections(nucleus.socketPath))
         #expect(nucleus.stop(timeout: .seconds(60)) == 0, "\(nucleus.consoleOutput())")
-    }
-
-    /// `GG_TEST_WEDGE_AFTER_MS` (test-only hook read by the nucleus) blocks one event loop that long after READY=1;
-    /// the liveness probe then fails and the pings must stop, as a real wedge would make systemd restart us.
-    @Test func wedgedLoopStopsTheWatchdogPings() async throws {
-        let directory = try TemporaryDirectory(prefix: "ggsd")
-        let listener = try await NotifyListener(directory: directory)
-        let nucleus = NucleusProcess(root: directory.file("root"))
-        try nucleus.start(environment: [
-            "NOTIFY_SOCKET": listener.socketPath, "WATCHDOG_USEC": "\(Self.watchdogMicroseconds)", "GG_TEST_WEDGE_AFTER_MS": "1500",
-        ])
-        defer { nucleus.kill() }
-
-        // Pings flow first…
-        let pinged = await eventually(timeout: .seconds(20)) {
-            listener.datagrams.filter { $0.text == "WATCHDOG=1" }.count >= 2
-        }
-        try #require(pinged, "no pings before the wedge: \(listener.datagrams.map(\.text))")
-        // …then stop: wait until no ping arrived for 3 whole intervals (bounded), while the process stays alive.
-        let quiet = await eventually(timeout: .seconds(30)) {
-            guard let last = listener.datagrams.last(where: { $0.text == "WATCHDOG=1" }) else { return false }
-            return monotonicSeconds() - last.time > 3.0
-        }
-        #expect(quiet, "pings did not stop after the wedge: \(listener.datagrams.map(\.text))")
-        #expect(listener.indexOfFirst("STATUS=Watchdog: liveness check failed; no more keep-alive pings") != nil)
-        #expect(nucleus.isRunning, "the wedge must stop the pings, not end the process")
     }
 }
