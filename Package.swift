@@ -48,10 +48,10 @@ var targets: [Target] = [
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
-    .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
+    .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON", "GreengrassIPCModel"], swiftSettings: swiftSettings),
 
     // MARK: I/O shells
-    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", "GreengrassJSON", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
+    .target(name: "EventStreamRPCServer", dependencies: ["EventStream", "GreengrassJSON", "GreengrassIPCModel", nioCore, nioPosix, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(name: "EventStreamRPCClient", dependencies: ["EventStream", "GreengrassJSON", nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "MQTTClient", dependencies: ["MQTTCore", nioCore, nioPosix, nioSSL, logging, serviceLifecycle], swiftSettings: swiftSettings),
     .target(
@@ -79,7 +79,7 @@ var targets: [Target] = [
     ),
     .target(
         name: "GreengrassPubSub",
-        dependencies: ["GreengrassAuthorization", "GreengrassIPCServices", "EventStreamRPCServer", "GreengrassJSON", "MQTTCore", logging],
+        dependencies: ["GreengrassAuthorization", "GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "GreengrassJSON", "MQTTCore", logging],
         swiftSettings: swiftSettings
     ),
 
@@ -125,7 +125,7 @@ var targets: [Target] = [
     .testTarget(name: "EventStreamTests", dependencies: ["EventStream", "GreengrassTestSupport", nioCore], swiftSettings: swiftSettings),
     .testTarget(
         name: "EventStreamRPCTests",
-        dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle],
+        dependencies: ["EventStreamRPCServer", "EventStreamRPCClient", "EventStream", "GreengrassIPCModel", "GreengrassTestSupport", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycle],
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "MQTTCoreTests", dependencies: ["MQTTCore", "GreengrassTestSupport", nioCore], swiftSettings: swiftSettings),
@@ -166,11 +166,15 @@ targets += [
         swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "SQLite", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),
-    .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(name: "GreengrassAuthorizationTests", dependencies: ["GreengrassAuthorization", "GreengrassIPCModel", "GreengrassJSON", "MQTTCore", "GreengrassTestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "GreengrassNucleusTests",
+        dependencies: ["GreengrassNucleus", "EventStreamRPCClient", "GreengrassDeployment", "GreengrassIPCModel", "SystemdNotify", "GreengrassTestSupport", nioCore, nioPosix, serviceLifecycle],
+        swiftSettings: swiftSettings),
     .testTarget(
         name: "GreengrassPubSubTests",
         dependencies: [
-            "GreengrassPubSub", "GreengrassAuthorization", "GreengrassIPCServices", "EventStreamRPCServer", "EventStreamRPCClient",
+            "GreengrassPubSub", "GreengrassAuthorization", "GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "EventStreamRPCClient",
             "GreengrassJSON", "GreengrassTestSupport", "EventStream", "MQTTCore", logging, nioCore, nioPosix,
         ],
         swiftSettings: swiftSettings

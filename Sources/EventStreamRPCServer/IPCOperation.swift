@@ -1,4 +1,5 @@
 import EventStream
+import GreengrassIPCModel
 
 /// Decides who a Connect's `authToken` belongs to.
 public protocol IPCAuthenticator: Sendable {

@@ -1,4 +1,5 @@
 import EventStream
+import GreengrassIPCModel
 import GreengrassJSON
 import Logging
 import NIOCore

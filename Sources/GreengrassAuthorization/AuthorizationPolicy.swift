@@ -1,3 +1,5 @@
+import GreengrassIPCModel
+
 /// One `accessControl` policy: a principal may call `operations` of `service` on `resources`.
 public struct AuthorizationPolicy: Sendable, Hashable {
     /// The policy's key in `accessControl.<service>` (unique across components by convention; used in logs).
@@ -90,26 +92,27 @@ public struct AuthorizationServiceCatalog: Sendable, Hashable {
     /// The services and operations of AWS IoT Greengrass v2 (Java nucleus, Greengrass CLI and Lite).
     /// The Cli component registers `CancelLocalDeployment` too (`CLIService` sets `CancelLocalDeploymentHandler`).
     public static let greengrass: AuthorizationServiceCatalog = {
-        func ops(_ names: String...) -> Set<String> { Set(names.map { "aws.greengrass#" + $0 }) }
+        typealias Name = IPCOperationName
         return AuthorizationServiceCatalog(
             operations: [
-                IPCAuthorizationService.pubsub: ops("PublishToTopic", "SubscribeToTopic"),
-                IPCAuthorizationService.mqttProxy: ops("PublishToIoTCore", "SubscribeToIoTCore", "SubscribeToIoTCoreConnectionStatus"),
-                IPCAuthorizationService.config: ops(
-                    "GetConfiguration", "UpdateConfiguration", "SubscribeToConfigurationUpdate",
-                    "SubscribeToValidateConfigurationUpdates", "SendConfigurationValidityReport"),
-                IPCAuthorizationService.lifecycle: ops("PauseComponent", "ResumeComponent"),
-                IPCAuthorizationService.componentMetric: ops("PutComponentMetric"),
-                IPCAuthorizationService.cli: ops(
-                    "GetComponentDetails", "ListComponents", "RestartComponent", "StopComponent", "CreateLocalDeployment",
-                    "GetLocalDeploymentStatus", "ListLocalDeployments", "CancelLocalDeployment", "CreateDebugPassword"),
-                IPCAuthorizationService.secretManager: ops("GetSecretValue"),
-                IPCAuthorizationService.shadowManager: ops(
-                    "GetThingShadow", "UpdateThingShadow", "DeleteThingShadow", "ListNamedShadowsForThing"),
-                IPCAuthorizationService.clientDeviceAuth: ops(
-                    "SubscribeToCertificateUpdates", "VerifyClientDeviceIdentity", "GetClientDeviceAuthToken",
-                    "AuthorizeClientDeviceAction"),
-                IPCAuthorizationService.authorizationAgent: ops("ValidateAuthorizationToken"),
+                IPCAuthorizationService.pubsub: [Name.publishToTopic, Name.subscribeToTopic],
+                IPCAuthorizationService.mqttProxy: [Name.publishToIoTCore, Name.subscribeToIoTCore, Name.subscribeToIoTCoreConnectionStatus],
+                IPCAuthorizationService.config: [
+                    Name.getConfiguration, Name.updateConfiguration, Name.subscribeToConfigurationUpdate,
+                    Name.subscribeToValidateConfigurationUpdates, Name.sendConfigurationValidityReport,
+                ],
+                IPCAuthorizationService.lifecycle: [Name.pauseComponent, Name.resumeComponent],
+                IPCAuthorizationService.componentMetric: [Name.putComponentMetric],
+                IPCAuthorizationService.cli: Set(GreengrassOperation.allCases.map(\.operationName)).union([Name.createDebugPassword]),
+                IPCAuthorizationService.secretManager: [Name.getSecretValue],
+                IPCAuthorizationService.shadowManager: [
+                    Name.getThingShadow, Name.updateThingShadow, Name.deleteThingShadow, Name.listNamedShadowsForThing,
+                ],
+                IPCAuthorizationService.clientDeviceAuth: [
+                    Name.subscribeToCertificateUpdates, Name.verifyClientDeviceIdentity, Name.getClientDeviceAuthToken,
+                    Name.authorizeClientDeviceAction,
+                ],
+                IPCAuthorizationService.authorizationAgent: [Name.validateAuthorizationToken],
                 IPCAuthorizationService.tokenExchange: ["getCredentials"],
             ],
             mqttStyleServices: [IPCAuthorizationService.mqttProxy])

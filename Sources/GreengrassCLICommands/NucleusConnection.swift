@@ -59,6 +59,16 @@ struct NucleusConnection {
         try await call(named: operation.rawValue, request)
     }
 
+    /// Calls an operation by its ``IPCOperationName`` constant.
+    func call<Request: Encodable, Response: Decodable>(_ operation: String, _ request: Request) async throws -> Response {
+        try await call(named: IPCOperationName.shortName(of: operation), request)
+    }
+
+    /// Opens a streaming operation by its ``IPCOperationName`` constant.
+    func openStream<Request: Encodable>(_ operation: String, _ request: Request) async throws -> IPCClientStream {
+        try await openStream(named: IPCOperationName.shortName(of: operation), request)
+    }
+
     /// Calls any request/response operation by its short name (`PublishToTopic`); the CLI is an ordinary IPC
     /// client of the nucleus's own services too.
     func call<Request: Encodable, Response: Decodable>(named name: String, _ request: Request) async throws -> Response {
@@ -66,7 +76,8 @@ struct NucleusConnection {
         let response: IPCResponse
         do {
             response = try await client.call(
-                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: payload)
+                operation: IPCOperationName.namespace + name, requestShape: IPCOperationName.requestShape(of: IPCOperationName.namespace + name),
+                payload: payload)
         } catch {
             throw Self.describe(error, of: name)
         }
@@ -78,7 +89,8 @@ struct NucleusConnection {
         let payload = try JSONValueEncoder().encode(request)
         do {
             return try await client.openStream(
-                operation: "aws.greengrass#\(name)", requestShape: "aws.greengrass#\(name)Request", payload: payload)
+                operation: IPCOperationName.namespace + name, requestShape: IPCOperationName.requestShape(of: IPCOperationName.namespace + name),
+                payload: payload)
         } catch {
             throw Self.describe(error, of: name)
         }

@@ -37,7 +37,7 @@ struct IoTCoreCommand: AsyncParsableCommand {
                 payload: Data(TopicInput.content(of: message, currentDirectory: FileManager.default.currentDirectoryPath).utf8))
             try await global.withConnection { connection in
                 try await TopicInput.publishing(to: topic) {
-                    let _: EmptyShape = try await connection.call(named: "PublishToIoTCore", request)
+                    let _: EmptyShape = try await connection.call(IPCOperationName.publishToIoTCore, request)
                 }
             }
         }
@@ -58,7 +58,7 @@ struct IoTCoreCommand: AsyncParsableCommand {
         func run() async throws {
             let request = SubscribeToIoTCoreRequest(topicName: topic, qos: try TopicInput.qos(qos))
             try await global.withConnection { connection in
-                let stream = try await connection.openStream(named: "SubscribeToIoTCore", request)
+                let stream = try await connection.openStream(IPCOperationName.subscribeToIoTCore, request)
                 try await TopicInput.printEvents(of: stream, topic: topic, closedLine: "Subscribe to IoT Core stream closed.") { event in
                     let decoded = try NucleusConnection.decode(IoTCoreMessageEvent.self, from: event, of: "IoTCoreMessage")
                     return String(decoding: decoded.message.payload, as: UTF8.self)
@@ -87,7 +87,7 @@ struct PubSubCommand: AsyncParsableCommand {
             let request = PubSubPublishRequest(topic: topic, binary: Data(content.utf8))
             try await global.withConnection { connection in
                 try await TopicInput.publishing(to: topic) {
-                    let _: EmptyShape = try await connection.call(named: "PublishToTopic", request)
+                    let _: EmptyShape = try await connection.call(IPCOperationName.publishToTopic, request)
                 }
             }
         }
@@ -104,7 +104,7 @@ struct PubSubCommand: AsyncParsableCommand {
             // The Greengrass CLI hears its own publishes too.
             let request = PubSubSubscribeRequest(topic: topic, receiveMode: "RECEIVE_ALL_MESSAGES")
             try await global.withConnection { connection in
-                let stream = try await connection.openStream(named: "SubscribeToTopic", request)
+                let stream = try await connection.openStream(IPCOperationName.subscribeToTopic, request)
                 try await TopicInput.printEvents(of: stream, topic: topic, closedLine: "Subscribe to topic stream closed.") { event in
                     let decoded = try NucleusConnection.decode(PubSubSubscriptionMessage.self, from: event, of: "SubscriptionResponseMessage")
                     return decoded.printedText

@@ -78,7 +78,7 @@ public enum GreengrassOperation: String, Sendable, CaseIterable {
     case stopComponent = "StopComponent"
     case cancelLocalDeployment = "CancelLocalDeployment"
 
-    public var operationName: String { "aws.greengrass#\(rawValue)" }
-    public var requestShape: String { "aws.greengrass#\(rawValue)Request" }
-    public var responseShape: String { "aws.greengrass#\(rawValue)Response" }
+    public var operationName: String { IPCOperationName.namespace + rawValue }
+    public var requestShape: String { IPCOperationName.requestShape(of: operationName) }
+    public var responseShape: String { operationName + "Response" }
 }

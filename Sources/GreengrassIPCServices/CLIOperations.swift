@@ -27,14 +27,10 @@ public protocol ComponentManagementService: Sendable {
     func stopComponent(named name: String) async -> (RequestStatus, String?)
 }
 
-/// Decides whether a principal may call an operation on a resource (the `accessControl` engine).
-public protocol IPCAuthorizer: Sendable {
-    func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool
-}
-
 /// The operations behind `greengrass-cli` (in AWS Greengrass they live in the `aws.greengrass.Cli` component;
-/// here the nucleus serves them itself). CLI connections (`greengrass-cli#…` principals) are always allowed;
-/// components need an `aws.greengrass.Cli` policy, as with the AWS CLI component.
+/// here the nucleus serves them itself). Every call is decided by the authorizer: CLI connections
+/// (`greengrass-cli#…` principals) are allowed by its built-in CLI policies (`CLIAuthorization`), components need an
+/// `aws.greengrass.Cli` policy, as with the AWS CLI component.
 public struct CLIOperations: Sendable {
     public static let authorizationService = "aws.greengrass.Cli"
 
@@ -138,40 +134,11 @@ public struct CLIOperations: Sendable {
     }
 
     private func authorize(_ call: IPCCall, _ operation: GreengrassOperation, resource: String) async throws(IPCModeledError) {
-        if call.principal.hasPrefix("greengrass-cli#") { return }
         let allowed = await authorizer.isAuthorized(
             principal: call.principal, service: Self.authorizationService, operation: operation.operationName, resource: resource)
         guard allowed else {
             throw IPCModeledError.unauthorized(
                 "Principal \(call.principal) is not authorized to perform \(Self.authorizationService):\(operation.operationName) on resource \(resource)")
         }
-    }
-}
-
-/// JSON bodies of IPC requests and responses.
-package enum IPCJSON {
-    /// Decodes a request; a body that is not the expected shape is the caller's fault (`InvalidArgumentsError`).
-    /// A value a shape's own decoder rejected (e.g. "Invalid QoS value") is reported with that decoder's words.
-    package static func decode<Request: Decodable>(_ type: Request.Type, from payload: [UInt8]) throws(IPCModeledError) -> Request {
-        let bytes = payload.isEmpty ? Array("{}".utf8) : payload
-        do {
-            return try JSONValueDecoder().decode(type, from: bytes)
-        } catch let DecodingError.dataCorrupted(context) {
-            throw IPCModeledError.invalidArguments(context.debugDescription)
-        } catch {
-            throw IPCModeledError.invalidArguments("Request body is not a valid \(type): \(error)")
-        }
-    }
-
-    package static func encode<Response: Encodable>(_ response: Response) throws(IPCModeledError) -> [UInt8] {
-        do {
-            return try JSONValueEncoder().encode(response)
-        } catch {
-            throw IPCModeledError.serviceError("Cannot encode the response: \(error)")
-        }
-    }
-
-    package static func reply<Response: Encodable>(_ operation: GreengrassOperation, _ response: Response) throws(IPCModeledError) -> IPCReply {
-        .response(shape: operation.responseShape, json: try encode(response))
     }
 }

@@ -107,7 +107,7 @@ public struct ComponentMetricTable: Sendable, Equatable {
 /// (``ComponentMetricTable``) and handed to `onAccepted` (the nucleus logs them).
 public final class ComponentMetricOperations: Sendable {
     public static let authorizationService = "aws.greengrass.ipc.componentmetric"
-    static let operation = "aws.greengrass#PutComponentMetric"
+    static let operation = IPCOperationName.putComponentMetric
     static let streamManager = "aws.greengrass.StreamManager"
 
     private let authorizer: any IPCAuthorizer

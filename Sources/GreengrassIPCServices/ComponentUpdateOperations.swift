@@ -7,8 +7,8 @@ import Synchronization
 /// changes anything, ``updateFinished(deploymentID:)`` after. No authorization (as Greengrass); a component
 /// subscribes for itself and must be deployed.
 public final class ComponentUpdateOperations: Sendable {
-    static let subscribeOperation = "aws.greengrass#SubscribeToComponentUpdates"
-    static let deferOperation = "aws.greengrass#DeferComponentUpdate"
+    static let subscribeOperation = IPCOperationName.subscribeToComponentUpdates
+    static let deferOperation = IPCOperationName.deferComponentUpdate
 
     enum Signal: Sendable {
         case answer(component: String, recheckAfterMs: Int64)

@@ -1,4 +1,5 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 import GreengrassJSON
 import Synchronization
 
@@ -68,12 +69,12 @@ public final class ConfigurationOperations: Sendable {
     }
 
     public func register(on router: inout IPCRouter) {
-        router.register("aws.greengrass#GetConfiguration") { await self.getConfiguration($0) }
-        router.register("aws.greengrass#UpdateConfiguration") { await self.updateConfiguration($0) }
-        router.register("aws.greengrass#SubscribeToConfigurationUpdate") { await self.subscribeToUpdates($0) }
-        router.register("aws.greengrass#SubscribeToValidateConfigurationUpdates") { await self.subscribeToValidation($0) }
-        router.register("aws.greengrass#SendConfigurationValidityReport") { await self.validityReport($0) }
-        router.register("aws.greengrass#UpdateState") { await self.updateState($0) }
+        router.register(IPCOperationName.getConfiguration) { await self.getConfiguration($0) }
+        router.register(IPCOperationName.updateConfiguration) { await self.updateConfiguration($0) }
+        router.register(IPCOperationName.subscribeToConfigurationUpdate) { await self.subscribeToUpdates($0) }
+        router.register(IPCOperationName.subscribeToValidateConfigurationUpdates) { await self.subscribeToValidation($0) }
+        router.register(IPCOperationName.sendConfigurationValidityReport) { await self.validityReport($0) }
+        router.register(IPCOperationName.updateState) { await self.updateState($0) }
     }
 
     // MARK: Requests

@@ -6,7 +6,7 @@ import Synchronization
 /// upstream link as the first event, then one event per connect and disconnect. No authorization, as in Java:
 /// it exposes no topic data. Offline devices (no `iotDataEndpoint`) are simply DISCONNECTED.
 public final class ConnectionStatusOperations: Sendable {
-    static let operation = "aws.greengrass#SubscribeToIoTCoreConnectionStatus"
+    static let operation = IPCOperationName.subscribeToIoTCoreConnectionStatus
 
     struct State: Sendable {
         var connected = false

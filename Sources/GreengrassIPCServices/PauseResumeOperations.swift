@@ -1,4 +1,5 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 
 /// Why a pause or resume did not happen, in the terms Greengrass answers with.
 public enum PauseResumeFailure: Error, Sendable, Hashable {
@@ -19,8 +20,8 @@ public protocol ComponentPauseService: Sendable {
 /// is the target component; answers mirror the Java nucleus's `LifecycleIPCEventStreamAgent`.
 public struct PauseResumeOperations: Sendable {
     public static let authorizationService = "aws.greengrass.ipc.lifecycle"
-    public static let pauseOperation = "aws.greengrass#PauseComponent"
-    public static let resumeOperation = "aws.greengrass#ResumeComponent"
+    public static let pauseOperation = IPCOperationName.pauseComponent
+    public static let resumeOperation = IPCOperationName.resumeComponent
 
     let components: any ComponentPauseService
     let authorizer: any IPCAuthorizer

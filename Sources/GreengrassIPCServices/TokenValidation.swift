@@ -1,9 +1,10 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 
 /// `ValidateAuthorizationToken`: only `aws.greengrass.StreamManager` may ask whether a token is one the nucleus
 /// issued (Greengrass's `aws.greengrass.authorizationagent` rule); everyone else gets UnauthorizedError.
 public struct TokenValidation: Sendable {
-    public static let operation = "aws.greengrass#ValidateAuthorizationToken"
+    public static let operation = IPCOperationName.validateAuthorizationToken
     static let allowedPrincipal = "aws.greengrass.StreamManager"
 
     let tokens: AuthenticationTokens

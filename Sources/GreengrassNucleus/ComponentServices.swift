@@ -43,15 +43,3 @@ struct PolicyReloader: Sendable {
         engine.update(configurations: configurations)
     }
 }
-
-extension AuthorizationEngine {
-    /// What the AWS Greengrass CLI component grants its own CLI identities (reference §6.5): every pub/sub and
-    /// MQTT proxy operation on every resource, so `greengrass-cli pubsub`/`iotcore` work.
-    static func cliPolicies(principal: String) -> [AuthorizationPolicy] {
-        ["aws.greengrass.ipc.pubsub", "aws.greengrass.ipc.mqttproxy"].enumerated().map { index, service in
-            AuthorizationPolicy(
-                policyID: "aws.greengrass.Cli:\(service):\(index)", principal: principal, service: service,
-                operations: ["*"], resources: [try! ResourcePattern("*")])
-        }
-    }
-}

@@ -5,9 +5,6 @@ import GreengrassConfig
 import GreengrassDeployment
 import GreengrassIPCModel
 import GreengrassIPCServices
-import GreengrassJSON
-import GreengrassLifecycle
-import GreengrassLogFormat
 import GreengrassLogging
 import GreengrassPubSub
 import GreengrassRecipe
@@ -16,17 +13,12 @@ import GreengrassStore
 import GreengrassSupervisor
 import Logging
 import MQTTClient
+import NIOCore
 import NIOPosix
 import SystemdNotify
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -46,22 +38,45 @@ public struct NucleusOptions: Sendable {
     }
 }
 
-/// Where the nucleus keeps its configuration tree in the store.
-enum NucleusConfigurationStore {
-    static let documentName = "nucleus"
-}
+/// What a nucleus is built from besides its options: the process-wide things the `greengrass-nucleus` process
+/// takes from its environment and a test replaces to build and run a nucleus inside its own process.
+public struct NucleusDependencies: Sendable {
+    public var options: NucleusOptions
+    /// systemd's notification socket (silent when its environment has no `NOTIFY_SOCKET`).
+    public var systemd: SystemdNotifier
+    /// The event loops of the IPC server and the MQTT client; the watchdog pings only while each of them runs tasks.
+    public var eventLoops: any EventLoopGroup
+    /// The signals that stop the nucleus gracefully; none for a nucleus its caller stops with
+    /// ``RunnableNucleus/stop()``.
+    public var terminationSignals: [UnixSignal]
+    /// Whether SIGHUP reloads the configuration (one nucleus per process may trap it).
+    public var reloadsOnHangup: Bool
+    /// Whether a termination was asked for before the service group handled signals: start-up then ends before any
+    /// component starts.
+    public var terminationRequestedDuringStartup: @Sendable () -> Bool
 
-/// What the nucleus remembers about the run that recorded the process groups in the store.
-enum NucleusRunRecord {
-    static let documentName = "nucleusRun"
-    static let bootIDKey = "bootId"
-}
+    public init(
+        options: NucleusOptions,
+        systemd: SystemdNotifier = SystemdNotifier(environment: [:]),
+        eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        terminationSignals: [UnixSignal] = [],
+        reloadsOnHangup: Bool = false,
+        terminationRequestedDuringStartup: @escaping @Sendable () -> Bool = { false }
+    ) {
+        self.options = options
+        self.systemd = systemd
+        self.eventLoops = eventLoops
+        self.terminationSignals = terminationSignals
+        self.reloadsOnHangup = reloadsOnHangup
+        self.terminationRequestedDuringStartup = terminationRequestedDuringStartup
+    }
 
-/// The kernel's id of the current boot (`/proc/sys/kernel/random/boot_id`), or nil where there is none.
-func bootID() -> String? {
-    guard let data = FileManager.default.contents(atPath: "/proc/sys/kernel/random/boot_id") else { return nil }
-    let text = String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
-    return text.isEmpty ? nil : text
+    /// The `greengrass-nucleus` process's own: systemd from the environment, SIGTERM/SIGINT stop, SIGHUP reloads.
+    public static func process(options: NucleusOptions) -> NucleusDependencies {
+        NucleusDependencies(
+            options: options, systemd: SystemdNotifier(), terminationSignals: [.sigterm, .sigint], reloadsOnHangup: true,
+            terminationRequestedDuringStartup: { EarlyTermination.requested })
+    }
 }
 
 /// Something the nucleus refuses to start with, reported as one line.
@@ -70,8 +85,6 @@ public struct NucleusStartupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The composition root: wires store, logging, supervisor, deployments and the IPC server, and runs them in one
-/// `ServiceGroup` until SIGTERM/SIGINT.
 /// How a nucleus run ended.
 public enum NucleusExit: Sendable, Equatable {
     /// Stopped by a signal (SIGTERM/SIGINT) or a start-up interruption: exit 0.
@@ -81,25 +94,83 @@ public enum NucleusExit: Sendable, Equatable {
     case restartRequested
 }
 
+/// A nucleus built and ready to run: its service group, and what outlives the group's run (the root lock, the log
+/// files).
+public final class RunnableNucleus: Sendable {
+    /// Every service of the nucleus, started in order and stopped in reverse.
+    public let serviceGroup: ServiceGroup
+    /// Where the nucleus lives (socket, CLI token files, logs).
+    public let paths: NucleusPaths
+    private let rootLock: RootLock
+    private let restart: RestartRequest
+    private let logFiles: GreengrassLogFiles
+    private let logger: Logger
+
+    fileprivate init(
+        serviceGroup: ServiceGroup, paths: NucleusPaths, rootLock: RootLock, restart: RestartRequest,
+        logFiles: GreengrassLogFiles, logger: Logger
+    ) {
+        self.serviceGroup = serviceGroup
+        self.paths = paths
+        self.rootLock = rootLock
+        self.restart = restart
+        self.logFiles = logFiles
+        self.logger = logger
+    }
+
+    /// Runs every service until a termination signal, ``stop()`` or a restart request.
+    public func run() async throws -> NucleusExit {
+        await restart.attach(serviceGroup)
+        do {
+            try await serviceGroup.run()
+        } catch {
+            logger.error("Nucleus stopped with an error: \(error)")
+            throw error
+        }
+        let exit: NucleusExit = await restart.isRequested ? .restartRequested : .stopped
+        logger.info(
+            exit == .stopped ? "Nucleus stopped" : "Nucleus stopped; restarting",
+            metadata: ["eventType": exit == .stopped ? "system-shutdown" : "system-restart"])
+        logFiles.flush()
+        // The root stays ours until the services have stopped, whoever holds this value.
+        withExtendedLifetime(rootLock) {}
+        return exit
+    }
+
+    /// Stops the nucleus as SIGTERM does: components first, while IPC and MQTT still work.
+    public func stop() async {
+        await serviceGroup.triggerGracefulShutdown()
+    }
+}
+
+/// The composition root: builds store, logging, supervisor, deployments and the IPC server from their
+/// dependencies, and runs them in one `ServiceGroup`.
 public enum Nucleus {
+    /// The `greengrass-nucleus` process: its signals, then the nucleus built from the process's dependencies, run
+    /// until SIGTERM/SIGINT or a restart request.
     @discardableResult
     public static func run(options: NucleusOptions) async throws -> NucleusExit {
-        unblockTerminationSignals()
-        EarlyTermination.install()
-        let systemd = SystemdNotifier()
+        TerminationSignals.prepare()
+        return try await build(.process(options: options)).run()
+    }
+
+    /// Takes the root, opens the store and the configuration, cleans up after a previous run, wires every service
+    /// and binds the IPC socket; nothing runs until ``RunnableNucleus/run()``.
+    public static func build(_ dependencies: NucleusDependencies) async throws -> RunnableNucleus {
+        let options = dependencies.options
+        let systemd = dependencies.systemd
         systemd.status("Opening the state store")
-        let paths = NucleusPaths(root: absolutePath(options.root))
+        let paths = NucleusPaths(root: NucleusLayout.absolutePath(options.root))
         // First, before orphan cleanup, the store or the socket: one nucleus per root.
         let rootLock = try RootLock.acquire(root: paths.root)
-        defer { withExtendedLifetime(rootLock) {} }
-        try createLayout(paths)
+        try NucleusLayout.create(paths)
         let store: NucleusStore
         do {
             store = try NucleusStore(path: paths.storeDatabase)
         } catch {
             throw NucleusStartupError("Cannot open the state store \(paths.storeDatabase): \(error)")
         }
-        let tree = try loadConfiguration(options: options, store: store, paths: paths)
+        let tree = try ConfigurationFiles.load(options: options, store: store, paths: paths)
         let settings: NucleusSettings
         do {
             settings = try NucleusSettings(tree: tree)
@@ -107,17 +178,16 @@ public enum Nucleus {
             throw NucleusStartupError("Invalid persisted configuration: \(error)")
         }
 
-        let logFiles = GreengrassLogFiles(configuration: logConfiguration(settings, paths))
+        let logFiles = GreengrassLogFiles(configuration: ConfigurationFiles.logConfiguration(settings, paths))
         _ = GreengrassLoggingSystem.bootstrap(logFiles)
         let logger = logFiles.nucleusLogger(label: "com.aws.greengrass.lifecyclemanager.Kernel")
         logger.info("Nucleus starting", metadata: ["eventType": "system-start", "root": "\(paths.root)", "version": "\(NucleusVersion.current)"])
 
-        let cgroups = resourceControl(root: paths.root, logger: logger)
-        if let cgroups { killLeftoverCgroupProcesses(cgroups, logger: logger) }
-        killLeftoverProcessGroups(store: store, socketPath: paths.ipcSocket, logger: logger)
+        let cgroups = ResourceControl.detect(root: paths.root, logger: logger)
+        OrphanCleanup.run(store: store, socketPath: paths.ipcSocket, cgroups: cgroups, logger: logger)
 
         let tokens = AuthenticationTokens()
-        let platform = Platform.linux(machine: machineName(), overrides: settings.platformOverride)
+        let platform = Platform.linux(machine: Host.machineName(), overrides: settings.platformOverride)
         let supervisor = Supervisor(
             configuration: SupervisorConfiguration(
                 workRoot: paths.workDirectory,
@@ -131,7 +201,7 @@ public enum Nucleus {
                 cgroups: cgroups))
         let authorization = AuthorizationEngine(
             configurations: [:], thingName: settings.thingName,
-            builtInPolicies: AuthorizationEngine.cliPolicies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
+            builtInPolicies: CLIAuthorization.policies(principal: CLIAuthenticationInfo.principal(uid: geteuid())))
         let policies = PolicyReloader(engine: authorization, store: store)
         policies.reload()
 
@@ -143,7 +213,7 @@ public enum Nucleus {
         let socketPath = paths.ipcSocket
         let launcher = ComponentLauncher(
             paths: paths, settings: settings, platform: platform, tokens: tokens,
-            componentSocketPath: socketPath.utf8.count < 108 ? socketPath : "../../ipc.socket")
+            componentSocketPath: IPCSocketAccess.componentSocketPath(socketPath))
         let runtime = SupervisorRuntime(
             supervisor: supervisor, launcher: launcher, packages: packages, tokens: tokens,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
@@ -201,7 +271,7 @@ public enum Nucleus {
         let mqttLogger = logFiles.nucleusLogger(label: "com.aws.greengrass.mqttclient.MqttClient")
         var upstreamServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let mqttConfiguration = UpstreamConnection.configuration(settings) {
-            let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger)
+            let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger, eventLoopGroup: dependencies.eventLoops)
             // `storageType: Disk`: Greengrass's DiskSpooler path, its own file (never contending with the state store).
             // Opened by its own service, so start-up never waits for it however large it is.
             let durableSpool = settings.mqtt.spoolerUsesDisk
@@ -231,23 +301,31 @@ public enum Nucleus {
             server = try await IPCServer.bind(
                 configuration: IPCServerConfiguration(socketPath: socketPath),
                 authenticator: TokenAuthenticator(tokens: tokens), handler: router,
-                logger: logFiles.nucleusLogger(label: "com.aws.greengrass.ipc.IPCEventStreamService"))
+                logger: logFiles.nucleusLogger(label: "com.aws.greengrass.ipc.IPCEventStreamService"),
+                eventLoopGroup: dependencies.eventLoops)
         } catch {
             throw NucleusStartupError("\(error)")
         }
-        shareSocketWithComponentGroup(socketPath, posixUser: settings.defaultPosixUser, logger: logger)
-        try writeCLIAuthentication(paths: paths, tokens: tokens)
-        placeCLI(paths: paths, logger: logger)
+        IPCSocketAccess.shareWithComponentGroup(socketPath, posixUser: settings.defaultPosixUser, logger: logger)
+        try CLIAccess.writeToken(paths: paths, tokens: tokens)
+        CLIAccess.placeExecutable(paths: paths, logger: logger)
         logger.info("IPC server listening", metadata: ["eventType": "ipc-server-started", "socket": "\(socketPath)"])
 
         let restored = (try? store.deployedComponents()) ?? []
+        let reload: [ServiceGroupConfiguration.ServiceConfiguration] = dependencies.reloadsOnHangup
+            ? [.init(service: ConfigurationReloadService(notifier: systemd, reload: {
+                ConfigurationFiles.reload(
+                    options: options, store: store, paths: paths, running: settings, logFiles: logFiles,
+                    onReloaded: { policies.reload() }, logger: logger)
+            }))]
+            : []
         var groupConfiguration = ServiceGroupConfiguration(
                 // Started in this order, stopped in reverse: components stop while IPC and MQTT still work.
                 services: [.init(service: server)] + upstreamServices + [
                     .init(service: supervisor),
                     .init(service: StartupService(work: {
                         // SIGTERM before the service group listened: stop now, before starting any component.
-                        if EarlyTermination.requested {
+                        if dependencies.terminationRequestedDuringStartup() {
                             logger.info("Termination requested during start-up", metadata: ["eventType": "system-shutdown"])
                             return false
                         }
@@ -264,369 +342,18 @@ public enum Nucleus {
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: DeploymentService(queue: deployments)),
-                    .init(service: ConfigurationReloadService(notifier: systemd, reload: {
-                        reloadConfiguration(
-                            options: options, store: store, paths: paths, running: settings, logFiles: logFiles,
-                            onReloaded: { policies.reload() }, logger: logger)
-                    })),
+                ] + reload + [
                     .init(service: SystemdService(
-                        notifier: systemd, supervisor: supervisor, eventLoops: MultiThreadedEventLoopGroup.singleton,
+                        notifier: systemd, supervisor: supervisor, eventLoops: dependencies.eventLoops,
                         isRestarting: { await restart.isRequested })),
                 ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: dependencies.terminationSignals,
                 cancellationSignals: [],
                 logger: logger)
         // Past this bound the group cancels what is left; the supervisor then SIGKILLs every component.
         groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout ?? .seconds(settings.gracefulShutdownTimeoutSeconds)
-        let group = ServiceGroup(configuration: groupConfiguration)
-        await restart.attach(group)
-        do {
-            try await group.run()
-        } catch {
-            logger.error("Nucleus stopped with an error: \(error)")
-            throw error
-        }
-        let exit: NucleusExit = await restart.isRequested ? .restartRequested : .stopped
-        logger.info(
-            exit == .stopped ? "Nucleus stopped" : "Nucleus stopped; restarting",
-            metadata: ["eventType": exit == .stopped ? "system-shutdown" : "system-restart"])
-        logFiles.flush()
-        return exit
-    }
-
-    // MARK: Start-up steps
-
-    /// A parent may start us with SIGTERM/SIGINT/SIGHUP blocked (children of `Foundation.Process` inherit the
-    /// spawning Dispatch thread's mask); then `systemctl stop` or a supervisor's SIGTERM would never reach the
-    /// ServiceGroup. Unblock them on this thread so the signals have somewhere to land.
-    /// SIGHUP: merges the configuration file again (`--config`, else `<root>/config/config.yaml` when present)
-    /// into the persisted configuration and applies what can change while running: the log level, access-control
-    /// policies, `effectiveConfig.yaml`. A bad file changes nothing. Returns the systemd status line.
-    static func reloadConfiguration(
-        options: NucleusOptions, store: NucleusStore, paths: NucleusPaths, running: NucleusSettings,
-        logFiles: GreengrassLogFiles, onReloaded: () -> Void, logger: Logger
-    ) -> String {
-        let initialFile = paths.configDirectory + "/config.yaml"
-        let file = options.configFile ?? (FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
-        logger.info("Reloading the configuration", metadata: ["eventType": "config-reload", "file": "\(file ?? "none")"])
-        let reloaded: NucleusSettings
-        do {
-            let persisted = try? store.document(named: NucleusConfigurationStore.documentName)
-            let tree = try mergedConfiguration(persisted: persisted, file: file, paths: paths)
-            do {
-                reloaded = try NucleusSettings(tree: tree)
-            } catch {
-                throw NucleusStartupError("Invalid configuration: \(error)")
-            }
-            try saveConfiguration(tree, store: store, paths: paths)
-        } catch {
-            logger.error(
-                "Configuration reload failed; the previous configuration stays in effect: \(error)",
-                metadata: ["eventType": "config-reload-failed"])
-            return "Reload failed: \(error)"
-        }
-        logFiles.setLevel(GreengrassLogLevel(rawValue: reloaded.logging.level) ?? .info)
-        logger.debug(
-            "Settings in effect after the reload",
-            metadata: ["eventType": "config-reload-settings", "thingName": "\(reloaded.thingName)",
-                       "iotDataEndpoint": "\(reloaded.iotDataEndpoint ?? "none")", "logging": "\(reloaded.logging)"])
-        onReloaded()
-        let pending = reloaded.changesRequiringRestart(since: running)
-        if !pending.isEmpty {
-            logger.warning(
-                "Changed settings take effect at the next nucleus restart: \(pending.joined(separator: ", "))",
-                metadata: ["eventType": "config-reload-pending-restart"])
-        }
-        logger.info("Configuration reloaded", metadata: ["eventType": "config-reloaded", "level": "\(reloaded.logging.level)"])
-        return "Configuration reloaded" + (pending.isEmpty ? "" : "; at next restart: " + pending.joined(separator: ", "))
-    }
-
-    static func unblockTerminationSignals() {
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-    }
-
-    static func createLayout(_ paths: NucleusPaths) throws {
-        for (path, mode) in paths.directoriesToCreate {
-            do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            } catch {
-                throw NucleusStartupError("Cannot create \(path): \(error)")
-            }
-            _ = chmod(path, mode_t(mode))
-        }
-    }
-
-    /// Persisted configuration, with `--config` merged on top (and saved) when given.
-    static func loadConfiguration(options: NucleusOptions, store: NucleusStore, paths: NucleusPaths) throws -> JSONValue {
-        let persisted = try? store.document(named: NucleusConfigurationStore.documentName)
-        // Like the Java nucleus, a first start without --config takes `<root>/config/config.yaml` when present
-        // (scripts/install.sh --init-config puts it there).
-        let initialFile = paths.configDirectory + "/config.yaml"
-        let configFile = options.configFile ?? (persisted == nil && FileManager.default.fileExists(atPath: initialFile) ? initialFile : nil)
-        let tree = try mergedConfiguration(persisted: persisted, file: configFile, paths: paths)
-        // An unchanged configuration (every restart without --config) costs no store commit and no fsync.
-        if tree != persisted {
-            try saveConfiguration(tree, store: store, paths: paths)
-        } else {
-            EffectiveConfiguration.write(tree, to: paths.effectiveConfig)
-        }
-        return tree
-    }
-
-    /// `persisted` with `file` (config.yaml shape) merged on top; validates nothing beyond the file's own shape.
-    static func mergedConfiguration(persisted: JSONValue?, file: String?, paths: NucleusPaths) throws -> JSONValue {
-        var tree = persisted ?? [:]
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw NucleusStartupError("Cannot read the configuration file \(file)")
-            }
-            do {
-                tree = try ConfigurationFile.merge(bytes: data, fileName: file, onto: tree)
-            } catch {
-                throw NucleusStartupError("Invalid configuration: \(error)")
-            }
-        }
-        if tree.objectValue == nil { tree = [:] }
-        try? tree.setValue(.string(paths.root), at: JSONPointer(tokens: ["system", "rootpath"]), createIntermediates: true)
-        return tree
-    }
-
-    static func saveConfiguration(_ tree: JSONValue, store: NucleusStore, paths: NucleusPaths) throws {
-        do {
-            try store.setDocument(tree, named: NucleusConfigurationStore.documentName)
-        } catch {
-            throw NucleusStartupError("Cannot save the configuration: \(error)")
-        }
-        EffectiveConfiguration.write(tree, to: paths.effectiveConfig)
-    }
-
-    static func logConfiguration(_ settings: NucleusSettings, _ paths: NucleusPaths) -> GreengrassLogConfiguration {
-        var configuration = GreengrassLogConfiguration(rootPath: paths.root)
-        configuration.outputDirectory = settings.logging.outputDirectory ?? paths.logsDirectory
-        configuration.level = GreengrassLogLevel(rawValue: settings.logging.level) ?? .info
-        configuration.format = settings.logging.format == "JSON" ? .json : .text
-        configuration.outputType = settings.logging.outputType == "CONSOLE" ? .console : .file
-        configuration.fileSizeKB = settings.logging.fileSizeKB
-        configuration.totalLogsSizeKB = settings.logging.totalLogsSizeKB
-        return configuration
-    }
-
-    /// Process groups a previous nucleus recorded and that still exist were orphaned by a crash: stop them
-    /// before starting components again, so nothing runs twice.
-    static func killLeftoverProcessGroups(store: NucleusStore, socketPath: String, logger: Logger) {
-        var groups = (try? store.processGroups()) ?? []
-        // After a reboot (a power cut) every recorded group is gone and its number may now belong to an unrelated
-        // process: signal nothing from a previous boot.
-        let currentBoot = bootID()
-        let recordedBoot = (try? store.document(named: NucleusRunRecord.documentName))?[NucleusRunRecord.bootIDKey]?.stringValue
-        if let recordedBoot, let currentBoot, recordedBoot != currentBoot, !groups.isEmpty {
-            logger.info(
-                "The host rebooted since the previous nucleus run: its recorded process groups are gone, none is signalled",
-                metadata: ["eventType": "orphan-cleanup-skipped", "groups": "\(groups.count)"])
-            for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
-            groups = []
-        }
-        // Only a new boot is written: a plain restart costs no store commit (and no fsync) here.
-        if let currentBoot, currentBoot != recordedBoot {
-            try? store.setDocument([NucleusRunRecord.bootIDKey: .string(currentBoot)], named: NucleusRunRecord.documentName)
-        }
-        let live = LeftoverSessions.live(among: Set(groups.map(\.pgid).filter { $0 > 1 }))
-        for (pgid, component) in groups where live.contains(pgid) {
-            logger.warning(
-                "Stopping a process group left by the previous nucleus run",
-                metadata: ["eventType": "orphan-cleanup", "serviceName": "\(component)", "pgid": "\(pgid)"])
-        }
-        // A process spawned just before a crash may not be recorded yet; every component process carries this
-        // root's socket path in its environment, and none of this run's components has started yet.
-        let unrecorded = LeftoverSessions.sessions(withEnvironment: "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH=\(socketPath)")
-            .subtracting(live)
-        if !unrecorded.isEmpty {
-            logger.warning(
-                "Stopping unrecorded component processes left by the previous nucleus run",
-                metadata: ["eventType": "orphan-cleanup", "pgids": "\(unrecorded.sorted())"])
-        }
-        // All groups at once, and exited processes that init has not reaped yet count as gone: stopping them one
-        // by one with `kill(-pgid, 0)` waited the full 2 s per group whenever init reaps slowly.
-        let killed = LeftoverSessions.terminate(live.union(unrecorded), gracePeriod: .seconds(2))
-        if !killed.isEmpty {
-            logger.warning(
-                "Left-over process groups ignored SIGTERM: killed with SIGKILL",
-                metadata: ["eventType": "orphan-cleanup", "pgids": "\(killed.sorted())"])
-        }
-        for (pgid, _) in groups { try? store.forgetProcessGroup(pgid) }
-    }
-
-    /// The host's cgroups for component limits and pause, or `nil` (components unconfined) with the reason logged
-    /// once in `greengrass.log`. A nucleus without permission to write them is found at the first component start
-    /// (the supervisor then logs why, once, and runs components unconfined).
-    static func resourceControl(root: String, logger: Logger) -> CgroupController? {
-        switch CgroupController.detectHost(group: CgroupLayout.groupName(forRoot: root)) {
-        case .success(let layout):
-            logger.info(
-                "Component resource control through cgroups",
-                metadata: ["eventType": "resource-control", "groups": "\(layout.groupDirectories)"])
-            return CgroupController(layout: layout)
-        case .failure(let reason):
-            logger.warning(
-                "No usable cgroups (\(reason)): components run unconfined; systemResourceLimits, PauseComponent and ResumeComponent have no effect",
-                metadata: ["eventType": "resource-control-unavailable"])
-            return nil
-        }
-    }
-
-    /// After a crash (`kill -9`) every process of the previous run's components is still in its component's
-    /// cgroup, whatever session or process group it moved to: kill them all before anything starts, wait until the
-    /// cgroups are empty (bounded), then remove them.
-    static func killLeftoverCgroupProcesses(_ cgroups: CgroupController, logger: Logger) {
-        let names = cgroups.componentNames()
-        var leftovers: [String: Set<Int32>] = [:]
-        for name in names {
-            let pids = cgroups.processes(of: name)
-            if !pids.isEmpty { leftovers[name] = pids }
-        }
-        for (name, pids) in leftovers.sorted(by: { $0.key < $1.key }) {
-            logger.warning(
-                "Killing processes left in the component's cgroup by the previous nucleus run",
-                metadata: ["eventType": "orphan-cleanup", "serviceName": "\(name)", "pids": "\(pids.sorted())"])
-            // A frozen (paused) process only dies once thawed.
-            try? cgroups.setFrozen(name, false)
-            for pid in pids { kill(pid, SIGKILL) }
-        }
-        for _ in 0..<200 where names.contains(where: { !cgroups.processes(of: $0).isEmpty }) {
-            usleep(10_000)
-        }
-        for name in names { try? cgroups.remove(name) }
-    }
-
-    /// Components running as `runWithDefault.posixUser` must reach the 0660 socket: give it their group.
-    static func shareSocketWithComponentGroup(_ path: String, posixUser: String?, logger: Logger) {
-        guard geteuid() == 0, let posixUser else { return }
-        let parts = posixUser.split(separator: ":", maxSplits: 1).map(String.init)
-        var gid: gid_t?
-        if parts.count == 2 {
-            if let number = gid_t(parts[1]) { gid = number } else if let group = getgrnam(parts[1]) { gid = group.pointee.gr_gid }
-        } else if let user = getpwnam(parts[0]) {
-            gid = user.pointee.pw_gid
-        }
-        guard let gid else {
-            logger.warning("Unknown group for runWithDefault.posixUser \(posixUser); components may not reach the IPC socket")
-            return
-        }
-        _ = chown(path, 0, gid)
-    }
-
-    /// `<root>/cli_ipc_info/user-<euid>`, mode 0600: what `greengrass-cli` run by this user authenticates with.
-    static func writeCLIAuthentication(paths: NucleusPaths, tokens: AuthenticationTokens) throws {
-        let uid = geteuid()
-        let info = CLIAuthenticationInfo(
-            cliAuthToken: tokens.issue(for: CLIAuthenticationInfo.principal(uid: uid)), domainSocketPath: paths.ipcSocket)
-        let file = "\(paths.cliAuthDirectory)/user-\(uid)"
-        do {
-            let data = try JSONValueEncoder().encode(info)
-            // Create with 0600 before writing the token, so it is never readable by others, even briefly.
-            _ = unlink(file)
-            let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else { throw NucleusStartupError("open failed: errno \(errno)") }
-            defer { close(descriptor) }
-            let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            guard written == data.count else { throw NucleusStartupError("short write") }
-        } catch {
-            throw NucleusStartupError("Cannot write the CLI token file \(file): \(error)")
-        }
-    }
-
-    /// `<root>/bin/greengrass-cli` → the CLI installed beside this nucleus binary.
-    static func placeCLI(paths: NucleusPaths, logger: Logger) {
-        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return }
-        let directory = String(executable[..<(executable.lastIndex(of: "/") ?? executable.startIndex)])
-        let cli = directory + "/greengrass-cli"
-        let link = paths.binDirectory + "/greengrass-cli"
-        guard FileManager.default.isExecutableFile(atPath: cli), cli != link else { return }
-        if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == cli { return }
-        _ = unlink(link)
-        if symlink(cli, link) != 0 {
-            logger.warning("Cannot place \(link): errno \(errno)")
-        }
-    }
-
-    static func machineName() -> String {
-        var system = utsname()
-        guard uname(&system) == 0 else { return "unknown" }
-        return withUnsafeBytes(of: &system.machine) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-    }
-
-    static func absolutePath(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        let current = FileManager.default.currentDirectoryPath
-        return path == "." ? current : current + "/" + path
-    }
-}
-
-func epochMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}
-
-/// A one-shot start-up step inside the service group (after the services it needs are running), that then
-/// stays until shutdown so the group does not treat its return as a failure. When `work` returns false the
-/// service returns at once, which ends the group (start-up was interrupted by a termination request).
-struct StartupService: Service {
-    let work: @Sendable () async -> Bool
-
-    func run() async throws {
-        guard await work() else { return }
-        try? await gracefulShutdown()
-    }
-}
-
-/// SIGTERM/SIGINT that arrive before the service group installs its signal handling (store opening, socket bind)
-/// would otherwise kill the process with the default disposition; record them instead and stop cleanly.
-enum EarlyTermination {
-    private static let flag = Atomic<Bool>(false)
-
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    static func install() {
-        let handler: @convention(c) (Int32) -> Void = { _ in EarlyTermination.flag.store(true, ordering: .relaxed) }
-        signal(SIGTERM, handler)
-        signal(SIGINT, handler)
-        // SIGHUP means "reload" once the service group runs; until then it must not kill the process.
-        signal(SIGHUP, SIG_IGN)
-    }
-}
-
-/// A restart asked for by a deployment (Bootstrap exit 100/101): shuts the service group down gracefully and
-/// remembers why, so `run` returns ``NucleusExit/restartRequested``.
-actor RestartRequest {
-    private var group: ServiceGroup?
-    private(set) var isRequested = false
-
-    func attach(_ group: ServiceGroup) {
-        self.group = group
-        if isRequested { Task { await group.triggerGracefulShutdown() } }
-    }
-
-    func trigger() async {
-        isRequested = true
-        await group?.triggerGracefulShutdown()
-    }
-}
-
-/// Runs the deployment queue; on graceful shutdown it stops taking new work.
-struct DeploymentService: Service {
-    let queue: DeploymentQueue
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await queue.run()
-        } onGracefulShutdown: {
-            queue.finish()
-        }
+        return RunnableNucleus(
+            serviceGroup: ServiceGroup(configuration: groupConfiguration), paths: paths, rootLock: rootLock,
+            restart: restart, logFiles: logFiles, logger: logger)
     }
 }

@@ -98,12 +98,6 @@ struct SupervisedComponents: ComponentManagementService {
     }
 }
 
-/// Until the `accessControl` engine lands, components get no `aws.greengrass.Cli` rights (CLI clients always
-/// have them); deny by default is the safe default.
-struct DenyAllAuthorizer: IPCAuthorizer {
-    func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool { false }
-}
-
 /// The deployment queue's `componentUpdatePolicy` step, backed by the `SubscribeToComponentUpdates` operations.
 func componentUpdateNotifier(_ operations: ComponentUpdateOperations) -> ComponentUpdateNotifier {
     ComponentUpdateNotifier(

@@ -1,5 +1,6 @@
 import EventStreamRPCServer
 import GreengrassAuthorization
+import GreengrassIPCModel
 import GreengrassIPCServices
 import Logging
 import MQTTCore
@@ -58,9 +59,9 @@ public final class LocalPubSubService: Sendable {
     /// The `accessControl` service id.
     public static let authorizationService = IPCAuthorizationService.pubsub
     /// `aws.greengrass#PublishToTopic`.
-    public static let publishOperation = "aws.greengrass#PublishToTopic"
+    public static let publishOperation = IPCOperationName.publishToTopic
     /// `aws.greengrass#SubscribeToTopic`.
-    public static let subscribeOperation = "aws.greengrass#SubscribeToTopic"
+    public static let subscribeOperation = IPCOperationName.subscribeToTopic
     static let eventShape = "aws.greengrass#SubscriptionResponseMessage"
 
     private struct State: ~Copyable {

@@ -2,6 +2,7 @@ import EventStream
 import EventStreamRPCClient
 import EventStreamRPCServer
 import Foundation
+import GreengrassIPCModel
 import GreengrassTestSupport
 import NIOCore
 import Testing

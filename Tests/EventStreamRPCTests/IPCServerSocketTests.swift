@@ -128,7 +128,7 @@ struct IPCServerSocketTests {
         }
         try await first.ping()
         await second.close()
-        #expect(await pollUntil { server.server.connectionCount == 1 })
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { server.server.connectionCount == 1 })
         let third = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
         try await third.ping()
         await first.close()

@@ -2,6 +2,7 @@ import EventStream
 import EventStreamRPCClient
 import EventStreamRPCServer
 import Foundation
+import GreengrassTestSupport
 import NIOCore
 import Testing
 
@@ -69,7 +70,7 @@ struct RobustnessTests {
         let client = try await IPCClient.connect(socketPath: path, authToken: Conformance.token)
         try await client.ping()
         await client.close()
-        #expect(await pollUntil { server.server.connectionCount == 0 })
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { server.server.connectionCount == 0 })
         try await server.stop()
     }
 }

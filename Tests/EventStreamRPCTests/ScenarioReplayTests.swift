@@ -1,6 +1,8 @@
 import EventStream
 import EventStreamRPCServer
 import Foundation
+import GreengrassIPCModel
+import GreengrassTestSupport
 import NIOCore
 import Testing
 
@@ -135,18 +137,9 @@ struct ScenarioReplayTests {
         // Nothing can be answered: the server is still waiting for the rest of the 290-byte frame.
         #expect(await connection.next(timeout: .milliseconds(300)) == nil)
         await connection.close()
-        #expect(await pollUntil { server.server.connectionCount == 0 })
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(10)) { server.server.connectionCount == 0 })
         try await server.stop()
     }
 }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes.
-func pollUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}

@@ -1,6 +1,7 @@
 import EventStream
 import EventStreamRPCServer
 import Foundation
+import GreengrassIPCModel
 import GreengrassTestSupport
 import Logging
 import NIOCore

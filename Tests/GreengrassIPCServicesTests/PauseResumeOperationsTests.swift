@@ -1,4 +1,5 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 import GreengrassIPCServices
 import NIOEmbedded
 import Synchronization

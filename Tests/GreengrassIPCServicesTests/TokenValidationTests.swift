@@ -1,4 +1,5 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 import NIOEmbedded
 import GreengrassIPCServices
 import Testing

@@ -1,8 +1,10 @@
 import EventStreamRPCClient
 import EventStreamRPCServer
 import GreengrassAuthorization
+import GreengrassIPCModel
 import GreengrassJSON
 import GreengrassPubSub
+import GreengrassTestSupport
 import Testing
 
 /// The service driven through a real IPC server and client over a Unix socket, as components use it.

@@ -177,11 +177,6 @@ func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable 
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes (for state that changes asynchronously on the server).
-func eventually(timeout: Duration = .seconds(20), _ condition: @escaping @Sendable () async -> Bool) async -> Bool {
-    await NucleusProcess.eventually(timeout: timeout, condition)
-}
-
 /// A connection that sends raw frames and never reads what the server sends back: a stuck client.
 final class NonReadingConnection: Sendable {
     private let channel: any Channel

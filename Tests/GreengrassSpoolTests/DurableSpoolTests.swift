@@ -47,16 +47,6 @@ final class CountingStore: MessageSpoolStore {
     func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
 }
 
-/// Waits (bounded) until `condition` holds.
-func eventually(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now > deadline { return false }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return true
-}
-
 @Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
 struct DurableSpoolTests {
     let directory: TemporaryDirectory
@@ -100,7 +90,7 @@ struct DurableSpoolTests {
         let running = Task { try await spool.run() }
         #expect(spool.ledger.storedCount <= 300)
         try await spool.append(numbered(301))
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
+        #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0 } == (1...301).map { numbered($0) })
         running.cancel()
         try await running.value
@@ -124,7 +114,7 @@ struct DurableSpoolTests {
         let sender = RecordingSender()
         let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger, now: now)
         let running = Task { try await spool.run() }
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
+        #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2", "spool/3"])
         #expect(sender.sent.withLock { $0[0].properties.messageExpiryInterval } == 50)
         #expect(spool.ledger.drops[.expired] == 1)
@@ -146,7 +136,7 @@ struct DurableSpoolTests {
         let sender = RecordingSender()
         let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
         let running = Task { try await spool.run() }
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 4 && spool.ledger.storedCount == 0 })
+        #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 4 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/1", "spool/2", "spool/4", "spool/5"])
         #expect(spool.ledger.drops[.unreadable] == 1)
         running.cancel()

@@ -166,14 +166,7 @@ final class SupervisorFixture: Sendable {
         _ what: Comment, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
         _ condition: () -> Bool
     ) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        for _ in 0..<10_000 {
-            if condition() { return true }
-            if clock.now >= deadline { break }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        let result = condition()
+        let result = await GreengrassTestSupport.eventually(timeout: timeout, every: .milliseconds(20), condition)
         if !result {
             Issue.record("timed out waiting: \(what); states: \(changes.map { "\($0.name):\($0.to)" })", sourceLocation: sourceLocation)
         }

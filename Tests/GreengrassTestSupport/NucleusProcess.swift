@@ -120,14 +120,4 @@ public final class NucleusProcess: @unchecked Sendable {
     public func log(_ name: String) -> String {
         (try? String(contentsOfFile: "\(root)/logs/\(name).log", encoding: .utf8)) ?? ""
     }
-
-    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-    public static func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
-    }
 }

@@ -10,14 +10,10 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Polls `condition` until it holds or `timeout` passes (bounded in time and in iterations).
+/// Waits for `condition` (the shared bounded `eventually`), throwing ``TimedOut`` naming `what` when it never held.
 func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    var polls = 0
-    while try await !condition() {
-        polls += 1
-        guard ContinuousClock.now < deadline, polls < 100_000 else { throw TimedOut(description: "timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(5))
+    guard try await eventually(timeout: timeout, every: .milliseconds(5), condition) else {
+        throw TimedOut(description: "timed out after \(timeout) waiting for \(what)")
     }
 }
 

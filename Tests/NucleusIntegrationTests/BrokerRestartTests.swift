@@ -40,7 +40,7 @@ struct BrokerRestartTests {
         let collector = try PersistentCollector(port: broker.port, topic: "load/topic", output: received)
         defer { withExtendedLifetime(collector) {} }
         // The collector's persistent subscription must exist before the load starts.
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
+        #expect(await eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
 
         let config = try writeUpstreamConfig(
             in: directory, thingName: "restart-device", port: broker.port,
@@ -56,12 +56,12 @@ struct BrokerRestartTests {
                 line.range(of: "stdout. ACKED ").map { String(line[$0.upperBound...].prefix { $0.isNumber }) }
             })
         }
-        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { acknowledged().count >= 50 }, "load did not start")
+        #expect(await eventually(timeout: .seconds(60)) { acknowledged().count >= 50 }, "load did not start")
         try broker.restart()
-        #expect(await NucleusProcess.eventually(timeout: .seconds(120)) { nucleus.log("com.example.Load").contains("LOAD DONE") })
+        #expect(await eventually(timeout: .seconds(120)) { nucleus.log("com.example.Load").contains("LOAD DONE") })
         let acked = acknowledged()
         #expect(acked.count >= 250, "most publishes are acknowledged (spooled while the broker was away): \(acked.count)")
-        let arrived = await NucleusProcess.eventually(timeout: .seconds(60)) {
+        let arrived = await eventually(timeout: .seconds(60)) {
             let lines = Set(((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
             return acked.isSubset(of: lines)
         }
@@ -82,7 +82,7 @@ struct BrokerRestartTests {
         defer { nucleus.stop() }
 
         try await deployQoS1Load(on: nucleus, in: directory, name: "com.example.Spool", topic: "spool/topic", count: 6)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Spool").contains("LOAD DONE") })
+        #expect(await eventually(timeout: .seconds(60)) { nucleus.log("com.example.Spool").contains("LOAD DONE") })
         let log = nucleus.log("com.example.Spool")
         // Each message costs payload + topic + 64 bytes of overhead (76 bytes here): three fit in 300, not four.
         for index in 0..<3 { #expect(log.contains("ACKED \(index)"), "\(log)") }

@@ -48,7 +48,7 @@ struct CLIParityCommandsTests {
             let first = try await nucleus.cli([
                 "deployment", "create", "--recipeDir", input.recipes, "--merge", "com.example.Blocker=1.0.0"])
             let firstID = try #require(first.stdout.components(separatedBy: "Deployment Id: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
-            #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: started) })
+            #expect(await eventually(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: started) })
             let second = try await nucleus.cli([
                 "deployment", "create", "--recipeDir", input.recipes, "--merge", "com.example.Never=1.0.0"])
             let secondID = try #require(second.stdout.components(separatedBy: "Deployment Id: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -65,7 +65,7 @@ struct CLIParityCommandsTests {
             #expect(late.stdout == "Cancellation request is not processed because deployment is already changing components. Deployment ID: \(firstID)\n")
 
             _ = FileManager.default.createFile(atPath: gate, contents: nil)
-            #expect(await NucleusProcess.eventually(timeout: .seconds(60)) {
+            #expect(await eventually(timeout: .seconds(60)) {
                 (try? await nucleus.cli(["deployment", "status", "-i", firstID]).stdout.hasPrefix("\(firstID): SUCCEEDED")) == true
             })
             let finished = try await nucleus.cli(["deployment", "cancel", "-i", secondID])
@@ -98,14 +98,14 @@ struct CLIParityCommandsTests {
     @Test func pubsubPubAndSubThroughTheNucleus() async throws {
         try await withNucleus { nucleus, directory in
             let subscription = try CLISubscription(root: nucleus.root, arguments: ["pubsub", "sub", "-t", "cli/local"], directory: directory)
-            #expect(await NucleusProcess.eventually { subscription.text.contains("Successfully subscribed to topic: cli/local\n") })
+            #expect(await eventually { subscription.text.contains("Successfully subscribed to topic: cli/local\n") })
             let published = try await nucleus.cli(["pubsub", "pub", "-t", "cli/local", "-m", "hello local"])
             #expect(published.exitCode == 0, "\(published.stderr)")
             #expect(published.stdout.isEmpty)
             let file = directory.file("message.json")
             try #"{"from":"file"}"#.write(toFile: file, atomically: true, encoding: .utf8)
             #expect(try await nucleus.cli(["pubsub", "pub", "--topic", "cli/local", "--message", file]).exitCode == 0)
-            #expect(await NucleusProcess.eventually {
+            #expect(await eventually {
                 subscription.text == "Successfully subscribed to topic: cli/local\nhello local\n{\"from\":\"file\"}\n"
             }, "\(subscription.text)")
 
@@ -124,7 +124,7 @@ struct CLIParityCommandsTests {
             let published = try await nucleus.cli(["iotcore", "pub", "-t", "cli/up", "-m", "to the cloud", "-q", "1"])
             #expect(published.exitCode == 0, "\(published.stderr)")
             #expect(published.stdout.isEmpty)
-            #expect(await NucleusProcess.eventually { outside.lines.contains("cli/up to the cloud") }, "\(outside.lines)")
+            #expect(await eventually { outside.lines.contains("cli/up to the cloud") }, "\(outside.lines)")
 
             let refused = try await nucleus.cli(["iotcore", "pub", "-t", "cli/+/x", "-m", "never"])
             #expect(refused.exitCode != 0)
@@ -135,12 +135,12 @@ struct CLIParityCommandsTests {
             #expect(badQos.stderr.contains("--qos must be 0 or 1, got '2'"), "\(badQos.stderr)")
 
             let subscription = try CLISubscription(root: nucleus.root, arguments: ["iotcore", "sub", "-t", "cli/down/#", "-q", "1"], directory: directory)
-            #expect(await NucleusProcess.eventually { subscription.text.contains("Successfully subscribed to topic: cli/down/#\n") })
+            #expect(await eventually { subscription.text.contains("Successfully subscribed to topic: cli/down/#\n") })
             let outsidePublish = try await ChildProcess.run(
                 "/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "cli/down/1", "-m", "from the cloud", "-q", "1"],
                 timeout: .seconds(10))
             #expect(outsidePublish.exitCode == 0)
-            #expect(await NucleusProcess.eventually {
+            #expect(await eventually {
                 subscription.text == "Successfully subscribed to topic: cli/down/#\nfrom the cloud\n"
             }, "\(subscription.text)")
             #expect(!outside.lines.contains { $0.contains("never") })

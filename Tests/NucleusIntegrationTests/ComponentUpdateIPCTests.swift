@@ -37,7 +37,7 @@ struct ComponentUpdateIPCTests {
         try Self.component(input, name, role: role)
         let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "\(name)=1.0.0"])
         #expect(status.contains(": SUCCEEDED"), "\(status)")
-        #expect(await NucleusProcess.eventually { nucleus.log(name).contains("SUBSCRIBED") }, "\(nucleus.log(name))")
+        #expect(await eventually { nucleus.log(name).contains("SUBSCRIBED") }, "\(nucleus.log(name))")
     }
 
     @Test func plainLocalDeploymentNotifiesNoOneAsGreengrassDoes() async throws {
@@ -50,7 +50,7 @@ struct ComponentUpdateIPCTests {
                 "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Recorder=1.0.1",
             ])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            #expect(await NucleusProcess.eventually { Self.count(nucleus.log("com.example.Recorder"), "SUBSCRIBED") == 2 })
+            #expect(await eventually { Self.count(nucleus.log("com.example.Recorder"), "SUBSCRIBED") == 2 })
             #expect(!nucleus.log("com.example.Recorder").contains("EVENT"), "\(nucleus.log("com.example.Recorder"))")
         }
     }
@@ -70,7 +70,7 @@ struct ComponentUpdateIPCTests {
             ])
             let took = ContinuousClock.now - started
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            #expect(await NucleusProcess.eventually { nucleus.log(subscriber).contains("EVENT post \(id)") }, "\(nucleus.log(subscriber))")
+            #expect(await eventually { nucleus.log(subscriber).contains("EVENT post \(id)") }, "\(nucleus.log(subscriber))")
             result = (id, took, nucleus.log(subscriber))
         }
         return result
@@ -128,7 +128,7 @@ struct ComponentUpdateIPCTests {
                 """)
             let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "\(name)=1.0.0"])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log(name).contains("CHECKS DONE") }, "\(nucleus.log(name))")
+            #expect(await eventually(timeout: .seconds(60)) { nucleus.log(name).contains("CHECKS DONE") }, "\(nucleus.log(name))")
             let log = nucleus.log(name)
             for check in ["metrics", "cli-operations", "defer-unsubscribed", "connection-status"] {
                 #expect(log.contains("CHECK \(check) ok"), "check \(check): \(log)")
@@ -138,9 +138,9 @@ struct ComponentUpdateIPCTests {
             #expect(greengrassLog.contains("component-metric") && greengrassLog.contains("metric=cpu"), "metric not logged")
 
             broker.stop()
-            #expect(await NucleusProcess.eventually { nucleus.log(name).contains("STATUS DISCONNECTED") }, "\(nucleus.log(name))")
+            #expect(await eventually { nucleus.log(name).contains("STATUS DISCONNECTED") }, "\(nucleus.log(name))")
             try broker.restart()
-            #expect(await NucleusProcess.eventually(timeout: .seconds(60)) {
+            #expect(await eventually(timeout: .seconds(60)) {
                 Self.count(nucleus.log(name), "STATUS CONNECTED") == 2
             }, "\(nucleus.log(name))")
         }

@@ -50,7 +50,7 @@ struct DiskSpoolTests {
         let received = directory.file("received.txt")
         let collector = try PersistentCollector(port: broker.port, topic: "spool/numbered", output: received)
         defer { withExtendedLifetime(collector) {} }
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
+        #expect(await eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
         // The collector's persistent session is saved; while the broker is down the nucleus spools.
         broker.stop()
 
@@ -104,7 +104,7 @@ struct DiskSpoolTests {
         nucleus.kill()
         try nucleus.start(configFile: config)
         try broker.restart()
-        let arrived = await NucleusProcess.eventually(timeout: .seconds(120)) {
+        let arrived = await eventually(timeout: .seconds(120)) {
             Set(receivedNumbers(received)).isSuperset(of: acked)
         }
         let lines = receivedNumbers(received)
@@ -136,7 +136,7 @@ struct DiskSpoolTests {
         // First starts create the spool files; then one of them gets 100,000 messages while its nucleus is stopped.
         for nucleus in [empty, full] {
             try nucleus.start(configFile: config)
-            #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { nucleus.log("greengrass").contains("Message spool state") })
+            #expect(await eventually(timeout: .seconds(20)) { nucleus.log("greengrass").contains("Message spool state") })
             nucleus.stop()
         }
         let fullSpool = directory.file("full") + "/work/aws.greengrass.DiskSpooler/spooler.db"
@@ -168,11 +168,11 @@ struct DiskSpoolTests {
         // Drain against the broker, sampling the nucleus's RSS: it must not grow with the backlog.
         try full.start(configFile: config)
         defer { full.stop() }
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { full.log("greengrass").contains("spooledMessages=100000") })
+        #expect(await eventually(timeout: .seconds(20)) { full.log("greengrass").contains("spooledMessages=100000") })
         let baseline = residentKilobytes(try #require(full.pid))
         try broker.restart()
         var peak = baseline
-        let drained = await NucleusProcess.eventually(timeout: .seconds(180)) {
+        let drained = await eventually(timeout: .seconds(180)) {
             peak = max(peak, residentKilobytes(full.pid ?? 0))
             return (try? spooledCount(fullSpool)) == 0
         }
@@ -200,7 +200,7 @@ struct DiskSpoolTests {
         try nucleus.start(configFile: config)
         defer { nucleus.stop() }
         try await deployPublisher(nucleus, in: directory, topic: "spool/full", count: 400)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(120)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
+        #expect(await eventually(timeout: .seconds(120)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
         let log = nucleus.log("com.example.Numbered")
         let acked = acknowledged(nucleus)
         let refusals = log.components(separatedBy: "\n").filter { $0.contains("stdout. FAILED ") }
@@ -226,7 +226,7 @@ struct DiskSpoolTests {
         try nucleus.start(configFile: config)
         defer { nucleus.stop() }
         try await deployPublisher(nucleus, in: directory, topic: "spool/corrupt", count: 10)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
+        #expect(await eventually(timeout: .seconds(60)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
         #expect(acknowledged(nucleus).count == 10)
         let log = nucleus.log("greengrass")
         #expect(log.contains("Message spool file is unreadable; moved aside"), "\(log)")

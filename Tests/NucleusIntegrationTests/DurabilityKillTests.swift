@@ -38,7 +38,7 @@ struct DurabilityKillTests {
                 try #require(ended, "\(context): deployment \(id) stuck at \(status ?? "unknown")")
                 // SUCCEEDED: the new set; FAILED: rolled back to the previous one. Nothing in between.
                 let expected = status == "SUCCEEDED" ? target : committed
-                let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(expected) }
+                let settled = try await eventually(timeout: .seconds(30)) { try await nucleus.shows(expected) }
                 let listed = try await nucleus.listedComponents()
                 try #require(settled, "\(context): deployment \(status ?? "?"), expected \(expected), component list shows \(String(describing: listed))")
                 let survivors = killedRun.filter(\.isAlive)
@@ -64,7 +64,7 @@ struct DurabilityKillTests {
                 // Watch the nucleus's children (only `stat` files: a few milliseconds per scan) and kill as soon as a
                 // new one exists, ideally before the nucleus has recorded its process group.
                 var spawned: Set<Int32> = []
-                let appeared = await NucleusProcess.eventually(timeout: .seconds(30)) {
+                let appeared = await eventually(timeout: .seconds(30)) {
                     for _ in 0..<2_000 {
                         spawned = ProcessIdentity.children(of: nucleusPid).subtracting(before)
                         if !spawned.isEmpty { return true }
@@ -77,7 +77,7 @@ struct DurabilityKillTests {
                 try nucleus.start()
                 let ended = try await nucleus.awaitEnd(ofDeployment: id).ended
                 try #require(ended, "iteration \(iteration): deployment \(id) did not end")
-                let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(target) }
+                let settled = try await eventually(timeout: .seconds(30)) { try await nucleus.shows(target) }
                 if !settled {
                     let listed = try await nucleus.listedComponents()
                     Issue.record("iteration \(iteration): \(String(describing: listed))")
@@ -105,7 +105,7 @@ struct DurabilityKillTests {
             try #require(forget.exitCode == 0, "\(forget.stderr)")
 
             try nucleus.start()
-            let settled = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
+            let settled = try await eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
             let listed = try await nucleus.listedComponents()
             try #require(settled, "\(String(describing: listed))")
             let survivors = killedRun.filter(\.isAlive)
@@ -126,7 +126,7 @@ struct DurabilityKillTests {
             let id = try await nucleus.submitDeployment(components.arguments(
                 from: DurableComponents.setA, to: DurableComponents.setBroken, extra: ["--failure-handling-policy", "ROLLBACK"]))
             // Killed once the broken set is committed and being started (DurApp 3.0.0 listed), before it goes BROKEN.
-            let converging = try await NucleusProcess.eventually(timeout: .seconds(30)) {
+            let converging = try await eventually(timeout: .seconds(30)) {
                 try await nucleus.listedComponents()?[DurableComponents.app]?.version == "3.0.0"
             }
             try #require(converging, "the broken set was never listed")
@@ -137,7 +137,7 @@ struct DurabilityKillTests {
             let (ended, status) = try await nucleus.awaitEnd(ofDeployment: id)
             try #require(ended, "deployment \(id) stuck at \(status ?? "unknown")")
             #expect(status == "FAILED")
-            let restored = try await NucleusProcess.eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
+            let restored = try await eventually(timeout: .seconds(30)) { try await nucleus.shows(DurableComponents.setA) }
             let listed = try await nucleus.listedComponents()
             #expect(restored, "expected the pre-deployment set \(DurableComponents.setA) back, component list shows \(String(describing: listed))")
             let details = try await nucleus.cli(["deployment", "status", "-i", id]).stdout
@@ -200,7 +200,7 @@ struct DurabilityKillTests {
             let context = "seed \(seed), cycle \(cycle)"
             // A process not seen before has made 20 successful IPC rounds: the component is connected, under load.
             var fresh: Int32?
-            let loaded = await NucleusProcess.eventually(timeout: .seconds(30)) {
+            let loaded = await eventually(timeout: .seconds(30)) {
                 fresh = rounds().first { !seenPids.contains($0.key) && $0.value >= 20 }?.key
                 return fresh != nil
             }
@@ -211,10 +211,10 @@ struct DurabilityKillTests {
             #expect(killedRun.contains { $0.pid == fresh }, "\(context): the loaded process \(fresh ?? 0) is not among \(killedRun)")
             nucleus.kill()
             try nucleus.start()
-            let cleaned = await NucleusProcess.eventually(timeout: .seconds(10)) { killedRun.allSatisfy { !$0.isAlive } }
+            let cleaned = await eventually(timeout: .seconds(10)) { killedRun.allSatisfy { !$0.isAlive } }
             #expect(cleaned, "\(context): processes of the killed run still alive: \(killedRun.filter(\.isAlive))")
         }
-        let reconnected = await NucleusProcess.eventually(timeout: .seconds(30)) {
+        let reconnected = await eventually(timeout: .seconds(30)) {
             rounds().contains { !seenPids.contains($0.key) && $0.value >= 20 }
         }
         #expect(reconnected, "seed \(seed): the component did not reconnect after the last restart; rounds \(rounds())")
@@ -267,7 +267,7 @@ struct DurabilityRebootTests {
             // The run that just died recorded the current boot id itself; this group stands for one of its components.
             try await Self.record(leftover, bootID: nil, in: nucleus.root)
             try nucleus.start()
-            let stopped = await NucleusProcess.eventually(timeout: .seconds(10)) {
+            let stopped = await eventually(timeout: .seconds(10)) {
                 ProcessIdentity.of(leftover) == nil
             }
             #expect(stopped, "a group recorded in this boot must be stopped")

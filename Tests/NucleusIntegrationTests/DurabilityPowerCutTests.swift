@@ -58,7 +58,7 @@ struct DurabilityPowerCutTests {
                 copies.append(copy + "/nucleus.db")
                 if try await nucleus.deploymentStatus(ids.last!) == "SUCCEEDED" { break }
             }
-            let finished = try await NucleusProcess.eventually(timeout: .seconds(120)) {
+            let finished = try await eventually(timeout: .seconds(120)) {
                 try await nucleus.deploymentStatus(ids.last!) == "SUCCEEDED"
             }
             #expect(finished, "the deployment queue did not finish")

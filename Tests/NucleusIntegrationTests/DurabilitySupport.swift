@@ -118,7 +118,7 @@ extension NucleusProcess {
     /// whether it ended and the last status seen.
     func awaitEnd(ofDeployment id: String, timeout: Duration = .seconds(60)) async throws -> (ended: Bool, status: String?) {
         var status: String?
-        let ended = try await NucleusProcess.eventually(timeout: timeout) {
+        let ended = try await eventually(timeout: timeout) {
             status = try await deploymentStatus(id)
             return status == "SUCCEEDED" || status == "FAILED"
         }

@@ -102,7 +102,7 @@ struct NucleusArtifactsBootstrapTests {
 
     static func awaitLog(_ nucleus: NucleusProcess, containing text: String) async -> String {
         var log = ""
-        _ = await NucleusProcess.eventually(timeout: .seconds(30)) {
+        _ = await eventually(timeout: .seconds(30)) {
             log = nucleus.log("com.example.Boot")
             return log.contains(text)
         }

@@ -80,18 +80,18 @@ struct NucleusIPCTests {
             ])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
             let received = nucleus.root + "/work/com.example.IoTCoreSubscriber/received.jsonl"
-            let flowed = await NucleusProcess.eventually(timeout: .seconds(30)) {
+            let flowed = await eventually(timeout: .seconds(30)) {
                 ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("\"msg\": \"hello.world\"")
             }
             #expect(flowed, "subscriber log: \(nucleus.log("com.example.IoTCoreSubscriber")) publisher log: \(nucleus.log("com.example.IoTCorePublisher"))")
-            #expect(await NucleusProcess.eventually { outside.lines.contains { $0.hasPrefix("core/topic {\"msg\": \"hello.world\"") } })
+            #expect(await eventually { outside.lines.contains { $0.hasPrefix("core/topic {\"msg\": \"hello.world\"") } })
 
             // A message published from outside reaches the subscribed component.
             let published = try await ChildProcess.run(
                 "/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "core/topic", "-q", "1", "-m", #"{"from":"outside"}"#],
                 timeout: .seconds(10))
             #expect(published.exitCode == 0)
-            #expect(await NucleusProcess.eventually {
+            #expect(await eventually {
                 ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains(#"{"from":"outside"}"#)
             })
         }
@@ -128,7 +128,7 @@ struct NucleusIPCTests {
                 "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.IPCChecks=1.0.0",
             ])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            let done = await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.IPCChecks").contains("CHECKS DONE") }
+            let done = await eventually(timeout: .seconds(60)) { nucleus.log("com.example.IPCChecks").contains("CHECKS DONE") }
             let log = nucleus.log("com.example.IPCChecks")
             #expect(done, "\(log)")
             for name in ["local-pubsub", "iot-core-round-trip", "qos0-publish", "denied-publish", "configuration", "update-state", "wrong-token"] {
@@ -163,7 +163,7 @@ struct ConfigurationValidationIntegrationTests {
                 "--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Validator=1.0.0",
             ])
             #expect(first.contains(": SUCCEEDED"), "\(first)")
-            let ready = await NucleusProcess.eventually(timeout: .seconds(30)) {
+            let ready = await eventually(timeout: .seconds(30)) {
                 nucleus.log("com.example.Validator").contains("VALIDATOR READY")
             }
             try #require(ready, "\(nucleus.log("com.example.Validator"))")

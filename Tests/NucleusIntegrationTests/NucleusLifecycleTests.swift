@@ -87,7 +87,7 @@ extension NucleusProcess {
         let id = try #require(created.stdout.components(separatedBy: "Deployment Id: ").last?
             .trimmingCharacters(in: .whitespacesAndNewlines))
         var status = ""
-        _ = try await NucleusProcess.eventually(timeout: timeout) {
+        _ = try await eventually(timeout: timeout) {
             status = try await cli(["deployment", "status", "-i", id]).stdout
             return status.contains(": SUCCEEDED") || status.contains(": FAILED")
         }
@@ -169,7 +169,7 @@ struct NucleusLifecycleTests {
             ])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
             #expect(try await nucleus.state(of: "com.example.Hello") == "RUNNING")
-            let logged = await NucleusProcess.eventually { nucleus.log("com.example.Hello").contains("stderr. oops.") }
+            let logged = await eventually { nucleus.log("com.example.Hello").contains("stderr. oops.") }
             #expect(logged)
             let log = nucleus.log("com.example.Hello")
             #expect(log.contains("[INFO] (Copier) com.example.Hello: stdout. hello from "), "\(log)")
@@ -263,11 +263,11 @@ struct NucleusLifecycleTests {
 
         // SIGTERM: every process of the component, grandchildren included, is gone; the nucleus exits 0.
         #expect(nucleus.stop() == 0)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(10)) { NucleusProcess.processes(withEnvironment: marker).isEmpty })
+        #expect(await eventually(timeout: .seconds(10)) { NucleusProcess.processes(withEnvironment: marker).isEmpty })
         #expect(nucleus.log("greengrass").contains("Nucleus stopped"))
 
         try nucleus.start()
-        #expect(try await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
+        #expect(try await eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
         let before = Set(NucleusProcess.processes(withEnvironment: marker))
         #expect(!before.isEmpty)
 
@@ -275,11 +275,11 @@ struct NucleusLifecycleTests {
         nucleus.kill()
         #expect(!NucleusProcess.processes(withEnvironment: marker).isEmpty, "orphans survive the nucleus")
         try nucleus.start()
-        #expect(try await NucleusProcess.eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
-        #expect(await NucleusProcess.eventually(timeout: .seconds(10)) {
+        #expect(try await eventually { try await nucleus.state(of: "com.example.Service") == "RUNNING" })
+        #expect(await eventually(timeout: .seconds(10)) {
             Set(NucleusProcess.processes(withEnvironment: marker)).isDisjoint(with: before)
         })
         #expect(nucleus.stop() == 0)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(10)) { NucleusProcess.processes(withEnvironment: marker).isEmpty })
+        #expect(await eventually(timeout: .seconds(10)) { NucleusProcess.processes(withEnvironment: marker).isEmpty })
     }
 }

@@ -58,7 +58,7 @@ struct NucleusResourceControlTests {
             try folder.recipe("digest.yaml", Self.digestRecipe(digest: good, algorithm: nil))
             let (_, ok) = try await nucleus.deploy(["-r", folder.recipes, "-a", folder.artifacts, "-m", "com.example.Digest=1.0.0"])
             #expect(ok.contains(": SUCCEEDED"), "\(ok)")
-            #expect(await NucleusProcess.eventually { nucleus.log("com.example.Digest").contains("digest-ok") })
+            #expect(await eventually { nucleus.log("com.example.Digest").contains("digest-ok") })
         }
     }
 
@@ -77,21 +77,21 @@ struct NucleusResourceControlTests {
                 "--systemLimits", #"{"com.example.Hog":{"memory":51200}}"#,
             ], timeout: .seconds(60))
             _ = status
-            let oomLogged = await NucleusProcess.eventually(timeout: .seconds(30)) {
+            let oomLogged = await eventually(timeout: .seconds(30)) {
                 nucleus.log("com.example.Hog").contains("out of memory")
             }
             #expect(oomLogged, "\(nucleus.log("com.example.Hog"))")
             #expect(nucleus.log("greengrass").contains("service-oom-killed"))
             #expect(!nucleus.log("com.example.Hog").contains("stdout. allocated"), "the 200 MB allocation must not succeed")
 
-            #expect(await NucleusProcess.eventually { FileManager.default.fileExists(atPath: marker) })
+            #expect(await eventually { FileManager.default.fileExists(atPath: marker) })
             let hidden = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             let cgroup = try String(contentsOfFile: "/proc/\(hidden)/cgroup", encoding: .utf8)
             #expect(cgroup.contains("/com.example.Hider"), "\(cgroup)")
             nucleus.kill()
             #expect(kill(hidden, 0) == 0, "the hidden grandchild outlives kill -9 of the nucleus")
             try nucleus.start()
-            let gone = await NucleusProcess.eventually(timeout: .seconds(30)) { kill(hidden, 0) != 0 }
+            let gone = await eventually(timeout: .seconds(30)) { kill(hidden, 0) != 0 }
             #expect(gone, "the restarted nucleus did not find the hidden grandchild through its cgroup")
             #expect(nucleus.log("greengrass").contains("Killing processes left in the component's cgroup by the previous nucleus run"))
         }
@@ -123,14 +123,14 @@ struct NucleusResourceControlTests {
             let (_, first) = try await nucleus.deploy(
                 ["-r", folder.recipes, "-m", "com.example.Busy=1.0.0", "--systemLimits", #"{"com.example.Busy":{"cpus":0.25}}"#])
             #expect(first.contains(": SUCCEEDED"), "\(first)")
-            #expect(await NucleusProcess.eventually { FileManager.default.fileExists(atPath: pidFile) })
+            #expect(await eventually { FileManager.default.fileExists(atPath: pidFile) })
             let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             #expect(Self.cpuQuota(ofProcess: pid) == "25000")
 
             let (_, second) = try await nucleus.deploy(
                 ["-r", folder.recipes, "-m", "com.example.Busy=1.0.0", "--systemLimits", #"{"com.example.Busy":{"cpus":1.0}}"#])
             #expect(second.contains(": SUCCEEDED"), "\(second)")
-            #expect(await NucleusProcess.eventually { Self.cpuQuota(ofProcess: pid) == "100000" }, "quota now \(String(describing: Self.cpuQuota(ofProcess: pid)))")
+            #expect(await eventually { Self.cpuQuota(ofProcess: pid) == "100000" }, "quota now \(String(describing: Self.cpuQuota(ofProcess: pid)))")
             #expect(kill(pid, 0) == 0, "the same process keeps running: the new limit applies without a restart")
             #expect(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "\(pid)")
         }
@@ -196,7 +196,7 @@ struct NucleusResourceControlTests {
                 "-r", folder.recipes, "-a", folder.artifacts, "-m", "com.example.Counter=1.0.0", "-m", "com.example.Pauser=1.0.0",
             ])
             #expect(status.contains(": SUCCEEDED"), "\(status)")
-            let resumed = await NucleusProcess.eventually(timeout: .seconds(40)) { nucleus.log("com.example.Pauser").contains("RESUMED") }
+            let resumed = await eventually(timeout: .seconds(40)) { nucleus.log("com.example.Pauser").contains("RESUMED") }
             let log = nucleus.log("com.example.Pauser")
             try #require(resumed, "\(log)")
             let frozen = Self.value("frozen", in: log), afterPause = Self.value("after", in: log)
@@ -207,7 +207,7 @@ struct NucleusResourceControlTests {
 
             let (_, second) = try await nucleus.deploy(["-r", folder.recipes, "-a", folder.artifacts, "-m", "com.example.Intruder=1.0.0"])
             #expect(second.contains(": SUCCEEDED"), "\(second)")
-            let denied = await NucleusProcess.eventually(timeout: .seconds(40)) { nucleus.log("com.example.Intruder").contains("PAUSE-ERROR") }
+            let denied = await eventually(timeout: .seconds(40)) { nucleus.log("com.example.Intruder").contains("PAUSE-ERROR") }
             let intruder = nucleus.log("com.example.Intruder")
             #expect(denied && intruder.contains("UnauthorizedError"), "\(intruder)")
         }

@@ -1,9 +1,6 @@
-import EventStream
-import NIOCore
-
-/// A GreengrassCoreIPC modeled error, sent as ApplicationError + TerminateStream with
-/// `service-model-type: aws.greengrass#<name>` and the JSON body every SDK understands:
-/// `message` (Python reads it), `_message`/`_errorCode`/`_service` (Java reads them), plus shape-specific members.
+/// A GreengrassCoreIPC modeled error: its shape name as the protocol names it (`ServiceError`,
+/// `ResourceNotFoundError`, …), its message and shape-specific members. The IPC server sends it as ApplicationError +
+/// TerminateStream with `service-model-type: aws.greengrass#<name>` (its JSON body is the server's business).
 public struct IPCModeledError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The short shape name, e.g. `UnauthorizedError`.
     public var name: String
@@ -23,28 +20,7 @@ public struct IPCModeledError: Error, Sendable, Hashable, CustomStringConvertibl
     public static let serviceName = "aws.greengrass#GreengrassCoreIPC"
 
     /// The fully qualified shape name for `service-model-type`.
-    public var shape: String { "aws.greengrass#" + name }
-
-    /// The JSON body.
-    public var json: ByteBuffer {
-        var body = ByteBuffer()
-        body.writeStaticString("{\"message\":")
-        body.writeJSONString(message)
-        for key in extraMembers.keys.sorted() {
-            body.writeStaticString(",")
-            body.writeJSONString(key)
-            body.writeStaticString(":")
-            body.writeJSONString(extraMembers[key]!)
-        }
-        body.writeStaticString(",\"_service\":")
-        body.writeJSONString(Self.serviceName)
-        body.writeStaticString(",\"_message\":")
-        body.writeJSONString(message)
-        body.writeStaticString(",\"_errorCode\":")
-        body.writeJSONString(name)
-        body.writeStaticString("}")
-        return body
-    }
+    public var shape: String { IPCOperationName.namespace + name }
 
     public var description: String { "\(name): \(message)" }
 
