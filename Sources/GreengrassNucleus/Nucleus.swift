@@ -140,12 +140,16 @@ public enum Nucleus {
             onChange: { _ in policies.reload() })
         let appliedConfigurations = AppliedConfigurations()
         let packages = PackageStore(paths: paths)
+        // Deployments' blocking file work (copies, extraction, digests, fsync, recipe reads) runs here, off the
+        // cooperative pool; shut down once the service group has stopped.
+        let fileWork = NIOThreadPool(numberOfThreads: 1)
+        fileWork.start()
         let socketPath = paths.ipcSocket
         let launcher = ComponentLauncher(
             paths: paths, settings: settings, platform: platform, tokens: tokens,
             componentSocketPath: socketPath.utf8.count < 108 ? socketPath : "../../ipc.socket")
         let runtime = SupervisorRuntime(
-            supervisor: supervisor, launcher: launcher, packages: packages, tokens: tokens,
+            supervisor: supervisor, launcher: launcher, packages: packages, fileWork: fileWork, tokens: tokens,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
             onApplied: { target in
                 policies.reload()
@@ -156,7 +160,8 @@ public enum Nucleus {
         let restart = RestartRequest()
         let componentUpdates = ComponentUpdateOperations(isDeployed: { (try? store.deployedComponent(named: $0)) != nil })
         let deployments = DeploymentQueue(
-            store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
+            store: store, packages: packages, fileWork: BlockingFileWork(pool: fileWork),
+            planner: DeploymentPlanner(platform: platform), runtime: runtime,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
             onRestartRequested: { request in
                 if case .rebootHost(let component) = request {
@@ -284,8 +289,10 @@ public enum Nucleus {
             try await group.run()
         } catch {
             logger.error("Nucleus stopped with an error: \(error)")
+            try? await fileWork.shutdownGracefully()
             throw error
         }
+        try? await fileWork.shutdownGracefully()
         let exit: NucleusExit = await restart.isRequested ? .restartRequested : .stopped
         logger.info(
             exit == .stopped ? "Nucleus stopped" : "Nucleus stopped; restarting",

@@ -5,6 +5,7 @@ import GreengrassLifecycle
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
+import NIOPosix
 import Synchronization
 
 /// Deployments' view of the supervisor: builds run specs from the deployed set and waits for health.
@@ -12,6 +13,8 @@ struct SupervisorRuntime: ComponentRuntime {
     let supervisor: Supervisor<ContinuousClock>
     let launcher: ComponentLauncher
     let packages: PackageStore
+    /// Where the start-up recipe reads run (the owner creates and shuts down the pool).
+    let fileWork: NIOThreadPool
     let tokens: AuthenticationTokens
     let logger: Logger
     /// Called after a new deployed set was handed to the supervisor (policies and config subscribers follow it).
@@ -26,10 +29,18 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
+    /// Starts the deployed set at nucleus start-up, reading the stored recipes once (on the file-work pool).
     func apply(_ target: [DeployedComponent]) async throws {
-        let recipes = packages.storedRecipes { file, error in
-            logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+        let (packages, logger) = (packages, logger)
+        let recipes = try await fileWork.runIfActive {
+            packages.storedRecipes { file, error in
+                logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+            }
         }
+        try await apply(target, recipes: recipes)
+    }
+
+    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
         let deployed = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
         var specs: [ComponentRunSpec] = []
         // Build every spec before touching anything, so one bad component leaves the others as they were.

@@ -6,6 +6,7 @@ import GreengrassRecipe
 import GreengrassStore
 import GreengrassTestSupport
 import Logging
+import NIOPosix
 import Testing
 
 /// A latch a test opens once; everything waiting on it then goes on.
@@ -34,7 +35,7 @@ actor RecordingRuntime: ComponentRuntime {
 
     func remove(_ names: [String]) async {}
 
-    func apply(_ target: [DeployedComponent]) async throws {
+    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
         applied.append(target.map(\.name).sorted())
         if applied.count == 1 {
             await firstApplyStarted.open()
@@ -76,7 +77,7 @@ struct DeploymentQueueCancelTests {
     func makeQueue(validateConfiguration: @escaping @Sendable (String, [String: JSONValue]) async -> String? = { _, _ in nil }) -> DeploymentQueue {
         DeploymentQueue(
             store: store, packages: PackageStore(paths: NucleusPaths(root: directory.file("root"))),
-            planner: DeploymentPlanner(platform: .linux(machine: "x86_64")), runtime: runtime,
+            fileWork: BlockingFileWork(pool: .singleton), planner: DeploymentPlanner(platform: .linux(machine: "x86_64")), runtime: runtime,
             logger: Logger(label: "test"), validateConfiguration: validateConfiguration)
     }
 
