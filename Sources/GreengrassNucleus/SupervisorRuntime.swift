@@ -91,74 +91,9 @@ struct SupervisorRuntime: ComponentRuntime {
     static let settleTime: Duration = .milliseconds(500)
 
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String] {
-        let watched = Set(names)
-        let errors = ErroredComponents()
-        let changes = supervisor.stateChanges()
-        return await withTaskGroup(of: [String: String]?.self) { group in
-            // Errors can come and go between two polls; the change stream sees every one.
-            group.addTask {
-                for await change in changes where watched.contains(change.name) && change.to == .errored {
-                    errors.insert(change.name)
-                }
-                return nil
-            }
-            group.addTask {
-                let clock = ContinuousClock()
-                let deadline = clock.now + timeout
-                var healthySince: ContinuousClock.Instant?
-                while true {
-                    var failures: [String: String] = [:]
-                    var allHealthy = true
-                    for name in names {
-                        switch supervisor.state(of: name) {
-                        case .running?, .finished?: break
-                        case .broken?: failures[name] = "is BROKEN"
-                        case nil: failures[name] = "is not known to the supervisor"
-                        case let other?:
-                            allHealthy = false
-                            if clock.now >= deadline {
-                                failures[name] = "did not reach RUNNING or FINISHED within \(timeout) (state \(other.rawValue))"
-                            }
-                        }
-                    }
-                    if !failures.isEmpty { return failures }
-                    if errors.takeAny() {
-                        healthySince = nil
-                    } else if allHealthy {
-                        let since = healthySince ?? clock.now
-                        healthySince = since
-                        if clock.now - since >= Self.settleTime { return [:] }
-                    } else {
-                        healthySince = nil
-                    }
-                    try? await Task.sleep(for: .milliseconds(25))
-                }
-            }
-            var result: [String: String] = [:]
-            for await outcome in group {
-                if let outcome {
-                    result = outcome
-                    group.cancelAll()
-                    break
-                }
-            }
-            return result
-        }
-    }
-}
-
-/// Components seen entering ERRORED since the last look (shared between the watcher and the poller).
-final class ErroredComponents: Sendable {
-    private let names = Mutex<Set<String>>([])
-
-    func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }
-
-    /// Whether any error was seen; clears the record.
-    func takeAny() -> Bool {
-        names.withLock { names in
-            defer { names.removeAll() }
-            return !names.isEmpty
-        }
+        let supervisor = supervisor
+        return await ComponentHealthWait(clock: supervisor.clock, settleTime: Self.settleTime).wait(
+            for: names, timeout: timeout, state: { supervisor.state(of: $0) }, changes: supervisor.stateChanges())
     }
 }
 
