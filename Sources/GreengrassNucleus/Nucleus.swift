@@ -152,7 +152,7 @@ public enum Nucleus {
             supervisor: supervisor, launcher: launcher, packages: packages, fileWork: fileWork, tokens: tokens,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
             onApplied: { target in
-                policies.reload()
+                policies.reload(from: target)
                 for name in appliedConfigurations.changed(in: target) {
                     await configurationOperations.configurationReplaced(component: name)
                 }
