@@ -102,50 +102,47 @@ struct LocatedJSONReader {
     /// The members of an object whose `{` was just read, through its `}`.
     private mutating func members(depth: Int) -> [RecipeNode.Member]? {
         var members: [RecipeNode.Member] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            advance()
-            return members
-        }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\""), let key = string() else { return nil }
-            skipWhitespace()
-            guard current == UInt8(ascii: ":") else { return nil }
-            advance()
-            skipWhitespace()
-            guard let value = value(depth: depth) else { return nil }
+        let complete = items(closing: UInt8(ascii: "}")) { reader in
+            guard reader.current == UInt8(ascii: "\""), let key = reader.string() else { return false }
+            reader.skipWhitespace()
+            guard reader.current == UInt8(ascii: ":") else { return false }
+            reader.advance()
+            reader.skipWhitespace()
+            guard let value = reader.value(depth: depth) else { return false }
             members.append(RecipeNode.Member(key: key, value: value))
-            skipWhitespace()
-            switch current {
-            case UInt8(ascii: ",")?: advance()
-            case UInt8(ascii: "}")?:
-                advance()
-                return members
-            default: return nil
-            }
+            return true
         }
+        return complete ? members : nil
     }
 
     /// The elements of an array whose `[` was just read, through its `]`.
     private mutating func elements(depth: Int) -> [RecipeNode]? {
         var elements: [RecipeNode] = []
+        let complete = items(closing: UInt8(ascii: "]")) { reader in
+            guard let element = reader.value(depth: depth) else { return false }
+            elements.append(element)
+            return true
+        }
+        return complete ? elements : nil
+    }
+
+    /// Reads comma-separated items with `item` up to and including `closing`; false when the list is malformed.
+    private mutating func items(closing: UInt8, _ item: (inout LocatedJSONReader) -> Bool) -> Bool {
         skipWhitespace()
-        if current == UInt8(ascii: "]") {
+        if current == closing {
             advance()
-            return elements
+            return true
         }
         while true {
             skipWhitespace()
-            guard let element = value(depth: depth) else { return nil }
-            elements.append(element)
+            guard item(&self) else { return false }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ",")?: advance()
-            case UInt8(ascii: "]")?:
+            case closing?:
                 advance()
-                return elements
-            default: return nil
+                return true
+            default: return false
             }
         }
     }
