@@ -54,24 +54,16 @@ actor RecordingRuntime: ComponentRuntime {
 /// deployment starts changing components, and a cancelled deployment is recorded CANCELED and never applied.
 @Suite("Deployment queue: cancel")
 struct DeploymentQueueCancelTests {
-    let directory: TemporaryDirectory
+    let files: DeploymentTestFiles
+    var directory: TemporaryDirectory { files.directory }
+    var recipes: String { files.recipes }
     let store: NucleusStore
-    let recipes: String
     let runtime = RecordingRuntime()
 
     init() throws {
-        directory = try TemporaryDirectory(prefix: "dqc")
-        let paths = NucleusPaths(root: directory.file("root"))
-        for folder in [paths.configDirectory, paths.recipesDirectory, paths.artifactsDirectory] {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        store = try NucleusStore(path: paths.storeDatabase)
-        recipes = directory.file("recipes")
-        try FileManager.default.createDirectory(atPath: recipes, withIntermediateDirectories: true)
-        for name in ["Alpha", "Beta"] {
-            try "RecipeFormatVersion: '2020-01-25'\nComponentName: \(name)\nComponentVersion: 1.0.0\nManifests:\n  - Lifecycle:\n      Run: sleep 600\n"
-                .write(toFile: "\(recipes)/\(name)-1.0.0.yaml", atomically: true, encoding: .utf8)
-        }
+        files = try DeploymentTestFiles(prefix: "dqc")
+        store = try NucleusStore(path: files.paths.storeDatabase)
+        for name in ["Alpha", "Beta"] { try files.writeRecipe(name) }
     }
 
     func makeQueue(validateConfiguration: @escaping @Sendable (String, [String: JSONValue]) async -> String? = { _, _ in nil }) -> DeploymentQueue {

@@ -59,32 +59,18 @@ final class RecipeParseCounter: Sendable {
 /// recovery after a restart, and how often a deployment reads the store and parses recipes.
 @Suite("Deployment queue")
 struct DeploymentQueueTests {
-    let directory: TemporaryDirectory
-    let paths: NucleusPaths
-    let recipes: String
+    let files: DeploymentTestFiles
+    var paths: NucleusPaths { files.paths }
+    var recipes: String { files.recipes }
+    var directory: TemporaryDirectory { files.directory }
     let store = InMemoryDeploymentStore()
     let runtime = ScriptedRuntime()
     let parses = RecipeParseCounter()
 
     init() throws {
-        directory = try TemporaryDirectory(prefix: "dq")
-        paths = NucleusPaths(root: directory.file("root"))
-        for folder in [paths.configDirectory, paths.recipesDirectory, paths.artifactsDirectory] {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        recipes = directory.file("recipes")
-        try FileManager.default.createDirectory(atPath: recipes, withIntermediateDirectories: true)
-        try writeRecipe("Alpha")
-        try writeRecipe("Beta")
-        try writeRecipe("App", dependsOn: "Lib")
-        try writeRecipe("Lib")
-    }
-
-    func writeRecipe(_ name: String, dependsOn dependency: String? = nil, in folder: String? = nil) throws {
-        var text = "RecipeFormatVersion: '2020-01-25'\nComponentName: \(name)\nComponentVersion: 1.0.0\n"
-        if let dependency { text += "ComponentDependencies:\n  \(dependency):\n    VersionRequirement: '>=1.0.0'\n" }
-        text += "Manifests:\n  - Lifecycle:\n      Run: sleep 600\n"
-        try text.write(toFile: "\(folder ?? recipes)/\(name)-1.0.0.yaml", atomically: true, encoding: .utf8)
+        files = try DeploymentTestFiles(prefix: "dq")
+        for name in ["Alpha", "Beta", "Lib"] { try files.writeRecipe(name) }
+        try files.writeRecipe("App", dependsOn: "Lib")
     }
 
     func makeQueue(fileWork: NIOThreadPool = .singleton) -> DeploymentQueue {
@@ -239,7 +225,7 @@ struct DeploymentQueueTests {
         pool.start()
         let stored = directory.file("stored")
         try FileManager.default.createDirectory(atPath: stored, withIntermediateDirectories: true)
-        try writeRecipe("Lib", in: stored)
+        try files.writeRecipe("Lib", in: stored)
         let queue = makeQueue(fileWork: pool)
         _ = try await queue.submit(CreateLocalDeploymentRequest(recipeDirectoryPath: stored))
         await drain(queue)
