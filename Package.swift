@@ -88,7 +88,7 @@ var targets: [Target] = [
         name: "GreengrassDeployment",
         dependencies: [
             "GreengrassRecipe", "GreengrassLifecycle", "GreengrassJSON", "GreengrassIPCModel", "GreengrassStore", "ZipExtraction", "CCrypto",
-            logging,
+            logging, nioPosix,
         ],
         swiftSettings: swiftSettings
     ),
@@ -157,7 +157,7 @@ targets += [
     ),
     .testTarget(
         name: "GreengrassDeploymentTests",
-        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport", "GreengrassIPCModel", logging],
+        dependencies: ["GreengrassDeployment", "GreengrassRecipe", "GreengrassLifecycle", "GreengrassStore", "GreengrassJSON", "GreengrassTestSupport", "GreengrassIPCModel", logging, nioPosix],
         swiftSettings: swiftSettings
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),

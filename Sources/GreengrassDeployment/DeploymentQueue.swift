@@ -15,9 +15,10 @@ public protocol ComponentRuntime: Sendable {
     /// Stops the named components (dependents first), runs their Uninstall, and forgets them.
     func remove(_ names: [String]) async
     /// Makes the running components match `target` (dependencies first): new components are installed and
-    /// started, changed ones reinstalled or restarted as Greengrass does, unchanged ones left alone.
+    /// started, changed ones reinstalled or restarted as Greengrass does, unchanged ones left alone. `recipes` is
+    /// the store the deployment planned with (parsed once per deployment).
     /// Throws when a component cannot even be prepared (no manifest for this platform, bad lifecycle).
-    func apply(_ target: [DeployedComponent]) async throws
+    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws
     /// Waits until every named component is RUNNING or FINISHED; returns a reason for each one that went BROKEN
     /// or did not get there before `timeout`.
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String]
@@ -55,8 +56,9 @@ public actor DeploymentQueue {
     /// How many finished deployments `deployment list` keeps.
     public static let historyLength = 20
 
-    private let store: NucleusStore
+    private let store: any DeploymentStore
     private let packages: PackageStore
+    private let fileWork: BlockingFileWork
     private let planner: DeploymentPlanner
     private let runtime: any ComponentRuntime
     private let logger: Logger
@@ -75,8 +77,8 @@ public actor DeploymentQueue {
     private let pendingContinuation: AsyncStream<String>.Continuation
 
     public init(
-        store: NucleusStore, packages: PackageStore, planner: DeploymentPlanner, runtime: any ComponentRuntime,
-        logger: Logger, healthTimeout: Duration = .seconds(300),
+        store: any DeploymentStore, packages: PackageStore, fileWork: BlockingFileWork, planner: DeploymentPlanner,
+        runtime: any ComponentRuntime, logger: Logger, healthTimeout: Duration = .seconds(300),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
         onRestartRequested: @escaping @Sendable (BootstrapRequest) async -> Void = { _ in },
         artifactOwner: @escaping @Sendable (DeployedComponent) -> ArtifactOwner? = { _ in nil },
@@ -89,6 +91,7 @@ public actor DeploymentQueue {
         self.artifactOwner = artifactOwner
         self.store = store
         self.packages = packages
+        self.fileWork = fileWork
         self.planner = planner
         self.runtime = runtime
         self.logger = logger
@@ -127,7 +130,7 @@ public actor DeploymentQueue {
     }
 
     public func localDeployments() -> [LocalDeployment] {
-        ((try? store.deployments()) ?? []).map(\.localDeployment)
+        ((try? store.deployments(withStatus: nil)) ?? []).map(\.localDeployment)
     }
 
     public func localDeployment(id: String) -> LocalDeployment? {
@@ -159,41 +162,34 @@ public actor DeploymentQueue {
     }
 
     func process(_ id: String) async {
-        guard let record = try? store.deployment(id: id), !record.status.isFinal else { return }
         let metadata: Logger.Metadata = ["deploymentId": "\(id)"]
+        // The record (request, rollback snapshot) and the deployed set are read here, once, for the whole deployment.
+        let start: DeploymentStart
         do {
-            try store.beginDeployment(id: id, now: now())
+            guard let started = try store.beginDeployment(id: id, now: now()) else { return }
+            start = started
         } catch {
             logger.error("Cannot start deployment: \(error)", metadata: metadata)
             return
         }
+        let record = start.record
+        let current = start.deployed
         // One resumed from an earlier run (already IN_PROGRESS) may have committed its set before a restart.
         if record.status == .queued { preparing = (id, false) }
         logger.info("Deployment started", metadata: metadata.merging(["eventType": "deployment-start"]) { $1 })
-        let recordedSnapshot = (try? store.deployment(id: id))?.rollbackSnapshot
-        let snapshot = recordedSnapshot ?? []
+        let snapshot = record.rollbackSnapshot ?? current
 
         // Everything up to the commit changes nothing that is running: a bad recipe leaves the device as it was.
         let plan: DeploymentPlan
+        let recipes: StoredRecipes
         let bootstrap: BootstrapRequest
         do {
-            if let recipes = record.request.recipeDirectoryPath { _ = try packages.importRecipes(from: recipes) }
-            let recipes = packages.storedRecipes { file, error in
-                self.logger.warning("Skipping unreadable stored recipe \(file): \(error)")
-            }
-            var imported: Set<String> = []
-            if let artifacts = record.request.artifactsDirectoryPath {
-                let platform = planner.platform
-                imported = try packages.importArtifacts(from: artifacts) { [recipes] name, version throws(ArtifactError) in
-                    guard let resolved = try? recipes.recipe(name, version)?.resolve(for: platform) else { return [:] }
-                    return try ExpectedArtifactDigest.byFileName(resolved.artifacts, component: name, version: version)
-                }
-            }
-            let current = (try? store.deployedComponents()) ?? []
+            let loaded = try await loadPackages(record.request)
+            recipes = loaded.recipes
             plan = try planner.plan(
                 current: current, request: record.request, groupName: record.groupName, recipes: recipes,
-                deployedAtStart: recordedSnapshot ?? current)
-            try prepareArtifacts(of: plan.target, current: current, imported: imported, recipes: recipes)
+                deployedAtStart: snapshot)
+            try await prepareArtifacts(of: plan.target, current: current, imported: loaded.importedArtifacts, recipes: recipes)
             try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
             guard endPreparation(id, metadata: metadata) else { return }
             // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed
@@ -224,7 +220,7 @@ public actor DeploymentQueue {
             return
         }
         let notified = await componentUpdates.beforeUpdate(deploymentID: id, request: record.request, logger: logger)
-        let failures = await converge(to: plan.target, removing: plan.removed)
+        let failures = await converge(to: plan.target, removing: plan.removed, recipes: recipes)
         if notified { await componentUpdates.afterUpdate(id) }
         if failures.isEmpty {
             finish(id, status: .succeeded, details: DeploymentStatusDetails(detailedDeploymentStatus: .successful), metadata: metadata)
@@ -239,7 +235,7 @@ public actor DeploymentQueue {
             let snapshotNames = Set(snapshot.map(\.name))
             let added = plan.target.map(\.name).filter { !snapshotNames.contains($0) }
             try? store.commitDeployedSet(snapshot, deploymentID: id, status: .inProgress, details: nil, now: now())
-            _ = await converge(to: snapshot, removing: added)
+            _ = await converge(to: snapshot, removing: added, recipes: recipes)
             fail(id, failure, detailed: .failedRollbackComplete, metadata: metadata)
         } else {
             fail(id, failure, detailed: .failedRollbackNotRequested, metadata: metadata)
@@ -283,29 +279,57 @@ public actor DeploymentQueue {
         return !canceled
     }
 
+    /// Copies the request's recipes and artifacts into the package store and reads every stored recipe, each
+    /// parsed once (the imported ones are not parsed again), on the file-work pool. An artifact with a `Digest` is
+    /// checked while it is copied.
+    private func loadPackages(
+        _ request: CreateLocalDeploymentRequest
+    ) async throws(DeploymentFailure) -> (recipes: StoredRecipes, importedArtifacts: Set<String>) {
+        let (packages, platform, logger) = (packages, planner.platform, logger)
+        return try await fileWork.run { () throws(DeploymentFailure) in
+            let imported = try request.recipeDirectoryPath.map { path throws(DeploymentFailure) in
+                try packages.importRecipes(from: path)
+            } ?? [:]
+            let recipes = packages.storedRecipes(reusing: imported) { file, error in
+                logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+            }
+            var importedArtifacts: Set<String> = []
+            if let artifacts = request.artifactsDirectoryPath {
+                importedArtifacts = try packages.importArtifacts(from: artifacts) { name, version throws(ArtifactError) in
+                    guard let resolved = try? recipes.recipe(name, version)?.resolve(for: platform) else { return [:] }
+                    return try ExpectedArtifactDigest.byFileName(resolved.artifacts, component: name, version: version)
+                }
+            }
+            return (recipes, importedArtifacts)
+        }
+    }
+
     /// Checks, sets the permissions of and unpacks the artifacts of each component version the target set brings
     /// or this deployment copied anew (`imported`, as ``PackageStore/importArtifacts(from:)`` names them), before
     /// anything runs: a missing artifact or a bad archive fails the deployment with nothing changed. A version
     /// already deployed keeps the artifacts it was prepared with: its running processes are not pulled from under.
     private func prepareArtifacts(
         of target: [DeployedComponent], current: [DeployedComponent], imported: Set<String>, recipes: StoredRecipes
-    ) throws(DeploymentFailure) {
-        let preparation = ArtifactPreparation(paths: packages.paths)
-        let deployed = Set(current.map { PackageStore.versionKey($0.name, $0.version) })
-        for component in target {
-            let key = PackageStore.versionKey(component.name, component.version)
-            guard imported.contains(key) || !deployed.contains(key) else { continue }
-            guard let recipe = recipes.recipe(component.name, component.version),
-                let resolved = try? recipe.resolve(for: planner.platform)
-            else { continue }
-            do {
-                try preparation.prepare(
-                    component: component.name, version: component.version, artifacts: resolved.artifacts,
-                    owner: artifactOwner(component), verifyDigests: !imported.contains(key))
-            } catch {
-                throw DeploymentFailure(
-                    errorStack: ["DEPLOYMENT_FAILURE", error.isIntegrityFailure ? "ARTIFACT_CHECKSUM_MISMATCH" : "ARTIFACT_ERROR"],
-                    errorTypes: ["USER_COMPONENT_ERROR"], cause: error.description)
+    ) async throws(DeploymentFailure) {
+        let (paths, platform, artifactOwner) = (packages.paths, planner.platform, artifactOwner)
+        try await fileWork.run { () throws(DeploymentFailure) in
+            let preparation = ArtifactPreparation(paths: paths)
+            let deployed = Set(current.map { PackageStore.versionKey($0.name, $0.version) })
+            for component in target {
+                let key = PackageStore.versionKey(component.name, component.version)
+                guard imported.contains(key) || !deployed.contains(key) else { continue }
+                guard let recipe = recipes.recipe(component.name, component.version),
+                    let resolved = try? recipe.resolve(for: platform)
+                else { continue }
+                do throws(ArtifactError) {
+                    try preparation.prepare(
+                        component: component.name, version: component.version, artifacts: resolved.artifacts,
+                        owner: artifactOwner(component), verifyDigests: !imported.contains(key))
+                } catch {
+                    throw DeploymentFailure(
+                        errorStack: ["DEPLOYMENT_FAILURE", error.isIntegrityFailure ? "ARTIFACT_CHECKSUM_MISMATCH" : "ARTIFACT_ERROR"],
+                        errorTypes: ["USER_COMPONENT_ERROR"], cause: error.description)
+                }
             }
         }
     }
@@ -330,10 +354,10 @@ public actor DeploymentQueue {
     }
 
     /// Removes what goes, applies what stays, and waits for it to be healthy.
-    private func converge(to target: [DeployedComponent], removing removed: [String]) async -> [String: String] {
+    private func converge(to target: [DeployedComponent], removing removed: [String], recipes: StoredRecipes) async -> [String: String] {
         await runtime.remove(removed)
         do {
-            try await runtime.apply(target)
+            try await runtime.apply(target, recipes: recipes)
         } catch {
             return ["deployment": "\(error)"]
         }

@@ -13,19 +13,31 @@ import Foundation
 /// The `<root>/packages` component store: recipes under `packages/recipes`, artifacts under
 /// `packages/artifacts/<Name>/<Version>/`.
 public struct PackageStore: Sendable {
+    /// Turns a recipe file's bytes into a recipe; every recipe the store reads goes through it once.
+    public typealias RecipeFileParser = @Sendable (_ bytes: [UInt8], _ fileName: String) throws -> ComponentRecipe
+
     public let paths: NucleusPaths
     /// Recipe files larger than this are refused (a recipe is a few KB; this bounds memory on hostile input).
     public static let maximumRecipeBytes = 1 << 20
+    private let parseRecipe: RecipeFileParser
 
-    public init(paths: NucleusPaths) {
+    /// - Parameter parseRecipe: the recipe parser (a test counts parses through it).
+    public init(
+        paths: NucleusPaths,
+        parseRecipe: @escaping RecipeFileParser = { bytes, fileName in try ComponentRecipe(bytes: bytes, fileName: fileName) }
+    ) {
         self.paths = paths
+        self.parseRecipe = parseRecipe
     }
 
     /// Parses every recipe (`.json`, `.yaml`, `.yml`, recursively; empty files skipped) in `directory` and
     /// copies it into the store. Throws the first parse error, naming the file, field and line; nothing is
     /// copied unless every recipe parses.
-    public func importRecipes(from directory: String) throws(DeploymentFailure) -> [ComponentRecipe] {
-        var parsed: [(recipe: ComponentRecipe, contents: String, fileExtension: String)] = []
+    ///
+    /// - Returns: the stored recipes by the path of their stored file (each named after that file, as
+    ///   ``storedRecipes(reusing:onError:)`` would name it), so the store need not parse them again.
+    public func importRecipes(from directory: String) throws(DeploymentFailure) -> [String: ComponentRecipe] {
+        var parsed: [(recipe: ComponentRecipe, contents: [UInt8], fileExtension: String)] = []
         for file in Self.recipeFiles(in: directory) {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw .badRecipe("Unable to read \(file)")
@@ -34,15 +46,16 @@ public struct PackageStore: Sendable {
             guard data.count <= Self.maximumRecipeBytes else {
                 throw .badRecipe("Unable to parse \(file) as a recipe: larger than \(Self.maximumRecipeBytes) bytes")
             }
-            let contents = String(decoding: data, as: UTF8.self)
+            let contents = Array(data)
             do {
-                let recipe = try ComponentRecipe(bytes: Array(data), fileName: file)
+                let recipe = try parseRecipe(contents, file)
                 parsed.append((recipe, contents, file.hasSuffix(".json") ? "json" : "yaml"))
             } catch {
                 throw .badRecipe("Unable to parse \(file) as a recipe due to: \(error)")
             }
         }
-        for entry in parsed {
+        var stored: [String: ComponentRecipe] = [:]
+        for var entry in parsed {
             let destination = paths.recipe(
                 component: entry.recipe.name, version: entry.recipe.version.description, fileExtension: entry.fileExtension)
             // A recipe of the same name and version in the other format would shadow this one on reload.
@@ -51,12 +64,14 @@ public struct PackageStore: Sendable {
                 fileExtension: entry.fileExtension == "json" ? "yaml" : "json")
             try? FileManager.default.removeItem(atPath: other)
             do {
-                try Self.writeAtomically(Data(entry.contents.utf8), to: destination)
+                try Self.writeAtomically(Data(entry.contents), to: destination)
             } catch {
                 throw .badRecipe("Unable to store recipe \(entry.recipe.identifier): \(error)")
             }
+            entry.recipe.fileName = destination
+            stored[destination] = entry.recipe
         }
-        return parsed.map(\.recipe)
+        return stored
     }
 
     /// Copies `<directory>/<Name>/<Version>/` into the store for every component version found there, checking each
@@ -113,15 +128,25 @@ public struct PackageStore: Sendable {
 
     /// Every recipe in the store. A stored recipe that no longer parses (edited by hand, disk error) is reported
     /// through `onError` and skipped rather than stopping the nucleus.
-    public func storedRecipes(onError: (String, any Error) -> Void = { _, _ in }) -> StoredRecipes {
+    ///
+    /// - Parameter imported: recipes already parsed, by stored file path (what ``importRecipes(from:)`` returns):
+    ///   their files are neither read nor parsed again.
+    public func storedRecipes(
+        reusing imported: [String: ComponentRecipe] = [:], onError: (String, any Error) -> Void = { _, _ in }
+    ) -> StoredRecipes {
         var recipes: [ComponentRecipe] = []
         var locations: [String: String] = [:]
         for file in Self.recipeFiles(in: paths.recipesDirectory) {
+            if let recipe = imported[file] {
+                recipes.append(recipe)
+                locations[recipe.identifier] = file
+                continue
+            }
             guard let data = FileManager.default.contents(atPath: file), !data.isEmpty,
                 data.count <= Self.maximumRecipeBytes
             else { continue }
             do {
-                let recipe = try ComponentRecipe(bytes: Array(data), fileName: file)
+                let recipe = try parseRecipe(Array(data), file)
                 recipes.append(recipe)
                 locations[recipe.identifier] = file
             } catch {

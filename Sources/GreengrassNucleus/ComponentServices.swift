@@ -37,9 +37,13 @@ struct PolicyReloader: Sendable {
     let store: NucleusStore
 
     func reload() {
-        let configurations = ((try? store.deployedComponents()) ?? []).reduce(into: [String: JSONValue]()) {
-            $0[$1.name] = $1.configuration
-        }
+        reload(from: (try? store.deployedComponents()) ?? [])
+    }
+
+    /// Takes the policies of a set the caller already holds (a deployment hands over the set it just committed),
+    /// so the store is not read again for it.
+    func reload(from components: [DeployedComponent]) {
+        let configurations = components.reduce(into: [String: JSONValue]()) { $0[$1.name] = $1.configuration }
         engine.update(configurations: configurations)
     }
 }

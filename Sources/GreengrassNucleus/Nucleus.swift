@@ -103,13 +103,15 @@ public final class RunnableNucleus: Sendable {
     public let paths: NucleusPaths
     private let rootLock: RootLock
     private let restart: RestartRequest
+    private let fileWork: NIOThreadPool
     private let logFiles: GreengrassLogFiles
     private let logger: Logger
 
     fileprivate init(
         serviceGroup: ServiceGroup, paths: NucleusPaths, rootLock: RootLock, restart: RestartRequest,
-        logFiles: GreengrassLogFiles, logger: Logger
+        fileWork: NIOThreadPool, logFiles: GreengrassLogFiles, logger: Logger
     ) {
+        self.fileWork = fileWork
         self.serviceGroup = serviceGroup
         self.paths = paths
         self.rootLock = rootLock
@@ -121,12 +123,15 @@ public final class RunnableNucleus: Sendable {
     /// Runs every service until a termination signal, ``stop()`` or a restart request.
     public func run() async throws -> NucleusExit {
         await restart.attach(serviceGroup)
+        fileWork.start()
         do {
             try await serviceGroup.run()
         } catch {
             logger.error("Nucleus stopped with an error: \(error)")
+            try? await fileWork.shutdownGracefully()
             throw error
         }
+        try? await fileWork.shutdownGracefully()
         let exit: NucleusExit = await restart.isRequested ? .restartRequested : .stopped
         logger.info(
             exit == .stopped ? "Nucleus stopped" : "Nucleus stopped; restarting",
@@ -210,15 +215,19 @@ public enum Nucleus {
             onChange: { _ in policies.reload() })
         let appliedConfigurations = AppliedConfigurations()
         let packages = PackageStore(paths: paths)
+        // Deployments' blocking file work (copies, extraction, digests, fsync, recipe reads) runs here, off the
+        // cooperative pool. Started by `RunnableNucleus.run` and shut down after the group, so a start-up that
+        // fails before then leaves no thread behind.
+        let fileWork = NIOThreadPool(numberOfThreads: 1)
         let socketPath = paths.ipcSocket
         let launcher = ComponentLauncher(
             paths: paths, settings: settings, platform: platform, tokens: tokens,
             componentSocketPath: IPCSocketAccess.componentSocketPath(socketPath))
         let runtime = SupervisorRuntime(
-            supervisor: supervisor, launcher: launcher, packages: packages, tokens: tokens,
+            supervisor: supervisor, launcher: launcher, packages: packages, fileWork: fileWork, tokens: tokens,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
             onApplied: { target in
-                policies.reload()
+                policies.reload(from: target)
                 for name in appliedConfigurations.changed(in: target) {
                     await configurationOperations.configurationReplaced(component: name)
                 }
@@ -226,7 +235,8 @@ public enum Nucleus {
         let restart = RestartRequest()
         let componentUpdates = ComponentUpdateOperations(isDeployed: { (try? store.deployedComponent(named: $0)) != nil })
         let deployments = DeploymentQueue(
-            store: store, packages: packages, planner: DeploymentPlanner(platform: platform), runtime: runtime,
+            store: store, packages: packages, fileWork: BlockingFileWork(pool: fileWork),
+            planner: DeploymentPlanner(platform: platform), runtime: runtime,
             logger: logFiles.nucleusLogger(label: "com.aws.greengrass.deployment.DeploymentService"),
             onRestartRequested: { request in
                 if case .rebootHost(let component) = request {
@@ -354,6 +364,6 @@ public enum Nucleus {
         groupConfiguration.maximumGracefulShutdownDuration = options.shutdownTimeout ?? .seconds(settings.gracefulShutdownTimeoutSeconds)
         return RunnableNucleus(
             serviceGroup: ServiceGroup(configuration: groupConfiguration), paths: paths, rootLock: rootLock,
-            restart: restart, logFiles: logFiles, logger: logger)
+            restart: restart, fileWork: fileWork, logFiles: logFiles, logger: logger)
     }
 }

@@ -5,6 +5,7 @@ import GreengrassLifecycle
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
+import NIOPosix
 import Synchronization
 
 /// Deployments' view of the supervisor: builds run specs from the deployed set and waits for health.
@@ -12,6 +13,8 @@ struct SupervisorRuntime: ComponentRuntime {
     let supervisor: Supervisor<ContinuousClock>
     let launcher: ComponentLauncher
     let packages: PackageStore
+    /// Where the start-up recipe reads run (the owner creates and shuts down the pool).
+    let fileWork: NIOThreadPool
     let tokens: AuthenticationTokens
     let logger: Logger
     /// Called after a new deployed set was handed to the supervisor (policies and config subscribers follow it).
@@ -26,10 +29,18 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
+    /// Starts the deployed set at nucleus start-up, reading the stored recipes once (on the file-work pool).
     func apply(_ target: [DeployedComponent]) async throws {
-        let recipes = packages.storedRecipes { file, error in
-            logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+        let (packages, logger) = (packages, logger)
+        let recipes = try await fileWork.runIfActive {
+            packages.storedRecipes { file, error in
+                logger.warning("Skipping unreadable stored recipe \(file): \(error)")
+            }
         }
+        try await apply(target, recipes: recipes)
+    }
+
+    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
         let deployed = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
         var specs: [ComponentRunSpec] = []
         // Build every spec before touching anything, so one bad component leaves the others as they were.
@@ -80,74 +91,9 @@ struct SupervisorRuntime: ComponentRuntime {
     static let settleTime: Duration = .milliseconds(500)
 
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String] {
-        let watched = Set(names)
-        let errors = ErroredComponents()
-        let changes = supervisor.stateChanges()
-        return await withTaskGroup(of: [String: String]?.self) { group in
-            // Errors can come and go between two polls; the change stream sees every one.
-            group.addTask {
-                for await change in changes where watched.contains(change.name) && change.to == .errored {
-                    errors.insert(change.name)
-                }
-                return nil
-            }
-            group.addTask {
-                let clock = ContinuousClock()
-                let deadline = clock.now + timeout
-                var healthySince: ContinuousClock.Instant?
-                while true {
-                    var failures: [String: String] = [:]
-                    var allHealthy = true
-                    for name in names {
-                        switch supervisor.state(of: name) {
-                        case .running?, .finished?: break
-                        case .broken?: failures[name] = "is BROKEN"
-                        case nil: failures[name] = "is not known to the supervisor"
-                        case let other?:
-                            allHealthy = false
-                            if clock.now >= deadline {
-                                failures[name] = "did not reach RUNNING or FINISHED within \(timeout) (state \(other.rawValue))"
-                            }
-                        }
-                    }
-                    if !failures.isEmpty { return failures }
-                    if errors.takeAny() {
-                        healthySince = nil
-                    } else if allHealthy {
-                        let since = healthySince ?? clock.now
-                        healthySince = since
-                        if clock.now - since >= Self.settleTime { return [:] }
-                    } else {
-                        healthySince = nil
-                    }
-                    try? await Task.sleep(for: .milliseconds(25))
-                }
-            }
-            var result: [String: String] = [:]
-            for await outcome in group {
-                if let outcome {
-                    result = outcome
-                    group.cancelAll()
-                    break
-                }
-            }
-            return result
-        }
-    }
-}
-
-/// Components seen entering ERRORED since the last look (shared between the watcher and the poller).
-final class ErroredComponents: Sendable {
-    private let names = Mutex<Set<String>>([])
-
-    func insert(_ name: String) { _ = names.withLock { $0.insert(name) } }
-
-    /// Whether any error was seen; clears the record.
-    func takeAny() -> Bool {
-        names.withLock { names in
-            defer { names.removeAll() }
-            return !names.isEmpty
-        }
+        let supervisor = supervisor
+        return await ComponentHealthWait(clock: supervisor.clock, settleTime: Self.settleTime).wait(
+            for: names, timeout: timeout, state: { supervisor.state(of: $0) }, changes: supervisor.stateChanges())
     }
 }
 

@@ -162,8 +162,11 @@ enum RecipeDocumentReader {
         if text.allSatisfy({ $0.isWhitespace }) { throw empty }
         switch format {
         case .json:
-            // The JSON parser is the authority on syntax (YAML accepts things JSON does not, and the
-            // other way round for tabs and long keys); the YAML reader then supplies positions when it can.
+            // One pass for values and positions; the JSON parser (through the reader) is the authority on syntax.
+            if let located = LocatedJSONReader.read(text, maximumDepth: RecipeLimits.maximumDepth) { return located }
+            // Not JSON the reader vouches for: the JSON parser names the syntax error. Should it accept the text
+            // after all, the YAML reader supplies positions when it can (YAML accepts things JSON does not, and
+            // the other way round for tabs and long keys).
             let value: JSONValue
             do {
                 value = try JSONValue(parsing: text, options: JSONParsingOptions(maximumDepth: RecipeLimits.maximumDepth))

@@ -141,19 +141,27 @@ public final class NucleusStore: Sendable {
         }
     }
 
-    /// Marks a deployment IN_PROGRESS and stores the current component set as its rollback snapshot, atomically.
-    public func beginDeployment(id: String, now: Int64) throws {
+    /// Marks a deployment IN_PROGRESS and stores the current component set as its rollback snapshot, atomically,
+    /// and returns what the deployment starts from: its record as it stood (status QUEUED, or IN_PROGRESS when
+    /// resumed after a restart) with the snapshot now recorded, and the deployed set. One transaction reads the
+    /// record and the set once, so a deployment decodes neither again. Returns nil, changing nothing, for an
+    /// unknown or finished deployment.
+    @discardableResult
+    public func beginDeployment(id: String, now: Int64) throws -> DeploymentStart? {
         try write { connection in
-            let snapshot = try StoredJSON.encode(try Self.fetchComponents(connection))
+            guard var record = try connection.queryFirst(
+                "SELECT \(DeploymentRecord.columns) FROM deployment WHERE id = ?", [.text(id)], DeploymentRecord.init(row:)),
+                !record.status.isFinal
+            else { return nil }
+            let deployed = try Self.fetchComponents(connection)
             // A deployment resumed after a crash keeps the snapshot taken when it first began: by now the deployed
             // set may already be its own target, which is no state to roll back to.
+            let snapshot = record.status == .queued ? deployed : record.rollbackSnapshot ?? deployed
+            record.rollbackSnapshot = snapshot
             try connection.execute(
-                """
-                UPDATE deployment SET status = ?, updatedOn = ?,
-                    rollbackSnapshot = CASE WHEN status = ? OR rollbackSnapshot IS NULL THEN ? ELSE rollbackSnapshot END
-                WHERE id = ?
-                """,
-                [.text(DeploymentStatus.inProgress.rawValue), .integer(now), .text(DeploymentStatus.queued.rawValue), .text(snapshot), .text(id)])
+                "UPDATE deployment SET status = ?, updatedOn = ?, rollbackSnapshot = ? WHERE id = ?",
+                [.text(DeploymentStatus.inProgress.rawValue), .integer(now), .text(try StoredJSON.encode(snapshot)), .text(id)])
+            return DeploymentStart(record: record, deployed: deployed)
         }
     }
 

@@ -65,6 +65,20 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The component set that was deployed before this deployment started (nil until it starts).
     public var rollbackSnapshot: [DeployedComponent]?
 
+    public init(
+        id: String, sequence: Int64, createdOn: Int64, status: DeploymentStatus, groupName: String,
+        request: CreateLocalDeploymentRequest, details: DeploymentStatusDetails? = nil, rollbackSnapshot: [DeployedComponent]? = nil
+    ) {
+        self.id = id
+        self.sequence = sequence
+        self.createdOn = createdOn
+        self.status = status
+        self.groupName = groupName
+        self.request = request
+        self.details = details
+        self.rollbackSnapshot = rollbackSnapshot
+    }
+
     /// The `deployment` columns, in the order `init(row:)` reads them.
     static let columns = "id, sequence, createdOn, status, groupName, request, details, rollbackSnapshot"
 
@@ -93,5 +107,19 @@ public struct DeploymentRecord: Sendable, Equatable {
     /// The IPC shape `ListLocalDeployments` and `GetLocalDeploymentStatus` return.
     public var localDeployment: LocalDeployment {
         LocalDeployment(deploymentId: id, status: status, createdOn: String(createdOn), deploymentStatusDetails: details)
+    }
+}
+
+/// What ``NucleusStore/beginDeployment(id:now:)`` hands a deployment: everything it reads from the store, read once.
+public struct DeploymentStart: Sendable, Equatable {
+    /// The record as it stood when the deployment began (status QUEUED, or IN_PROGRESS for one resumed after a
+    /// restart), with its rollback snapshot as now recorded.
+    public var record: DeploymentRecord
+    /// The component set deployed when it began.
+    public var deployed: [DeployedComponent]
+
+    public init(record: DeploymentRecord, deployed: [DeployedComponent]) {
+        self.record = record
+        self.deployed = deployed
     }
 }

@@ -64,7 +64,8 @@ public final class Supervisor<C: Clock>: Sendable where C.Duration == Duration {
 
     /// The settings this supervisor was created with.
     public let configuration: SupervisorConfiguration
-    private let clock: C
+    /// The clock of every timer the supervisor runs; the deployment health wait shares it.
+    public let clock: C
     private let state = Mutex(State())
     private let jobs: AsyncStream<Job>
     private let jobQueue: AsyncStream<Job>.Continuation

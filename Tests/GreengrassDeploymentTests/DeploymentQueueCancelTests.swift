@@ -6,6 +6,7 @@ import GreengrassRecipe
 import GreengrassStore
 import GreengrassTestSupport
 import Logging
+import NIOPosix
 import Testing
 
 /// A latch a test opens once; everything waiting on it then goes on.
@@ -34,7 +35,7 @@ actor RecordingRuntime: ComponentRuntime {
 
     func remove(_ names: [String]) async {}
 
-    func apply(_ target: [DeployedComponent]) async throws {
+    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
         applied.append(target.map(\.name).sorted())
         if applied.count == 1 {
             await firstApplyStarted.open()
@@ -53,30 +54,22 @@ actor RecordingRuntime: ComponentRuntime {
 /// deployment starts changing components, and a cancelled deployment is recorded CANCELED and never applied.
 @Suite("Deployment queue: cancel")
 struct DeploymentQueueCancelTests {
-    let directory: TemporaryDirectory
+    let files: DeploymentTestFiles
+    var directory: TemporaryDirectory { files.directory }
+    var recipes: String { files.recipes }
     let store: NucleusStore
-    let recipes: String
     let runtime = RecordingRuntime()
 
     init() throws {
-        directory = try TemporaryDirectory(prefix: "dqc")
-        let paths = NucleusPaths(root: directory.file("root"))
-        for folder in [paths.configDirectory, paths.recipesDirectory, paths.artifactsDirectory] {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        store = try NucleusStore(path: paths.storeDatabase)
-        recipes = directory.file("recipes")
-        try FileManager.default.createDirectory(atPath: recipes, withIntermediateDirectories: true)
-        for name in ["Alpha", "Beta"] {
-            try "RecipeFormatVersion: '2020-01-25'\nComponentName: \(name)\nComponentVersion: 1.0.0\nManifests:\n  - Lifecycle:\n      Run: sleep 600\n"
-                .write(toFile: "\(recipes)/\(name)-1.0.0.yaml", atomically: true, encoding: .utf8)
-        }
+        files = try DeploymentTestFiles(prefix: "dqc")
+        store = try NucleusStore(path: files.paths.storeDatabase)
+        for name in ["Alpha", "Beta"] { try files.writeRecipe(name) }
     }
 
     func makeQueue(validateConfiguration: @escaping @Sendable (String, [String: JSONValue]) async -> String? = { _, _ in nil }) -> DeploymentQueue {
         DeploymentQueue(
             store: store, packages: PackageStore(paths: NucleusPaths(root: directory.file("root"))),
-            planner: DeploymentPlanner(platform: .linux(machine: "x86_64")), runtime: runtime,
+            fileWork: BlockingFileWork(pool: .singleton), planner: DeploymentPlanner(platform: .linux(machine: "x86_64")), runtime: runtime,
             logger: Logger(label: "test"), validateConfiguration: validateConfiguration)
     }
 
