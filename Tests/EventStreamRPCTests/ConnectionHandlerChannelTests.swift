@@ -156,6 +156,34 @@ final class TestIPCPeer {
         try await send(connectFrame(token: token))
         return try await next()
     }
+
+    /// A peer whose Connect was accepted.
+    static func connected(
+        handler: any IPCOperationHandler = conformanceRouter(),
+        configure: (inout IPCServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestIPCPeer {
+        let peer = try await TestIPCPeer(handler: handler, configure: configure)
+        let ack = try await peer.connect()
+        try #require(ack?.type == .connectAck && ack?.flags == .connectionAccepted)
+        return peer
+    }
+
+    /// Whether the connection still answers a ping (vector 05) with a PingResponse as the very next message —
+    /// so also that nothing else was sent before it.
+    func stillServes() async throws -> Bool {
+        try await send(Conformance.frame("05_c2s_ping"))
+        return try await next()?.type == .pingResponse
+    }
+
+    /// Opens `ScriptedOperations.subscribe` on `stream`, checks its open (non-terminating) response, and returns
+    /// the server side of the stream its handler handed over.
+    func openSubscription(_ operations: ScriptedOperations, stream id: Int32 = 1) async throws -> IPCStream {
+        try await send(requestFrame(stream: id, operation: ScriptedOperations.subscribe))
+        let response = try await next()
+        #expect(response?.type == .applicationMessage && response?.streamID == id && response?.flags == [])
+        #expect(response?.serviceModelType == "aws.greengrass#SubscribeToTopicResponse")
+        return try #require(await operations.streams.next())
+    }
 }
 
 /// The first message of a stream, encoded the way the SDK does.
@@ -333,8 +361,7 @@ struct ConnectionHandlerChannelTests {
     @Test("request/response: the handler gets principal, operation and body; the response ends the stream")
     func requestResponse() async throws {
         let operations = ScriptedOperations()
-        let peer = try await TestIPCPeer(handler: operations.router())
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: operations.router())
         try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.publish, json: #"{"topic":"a/b"}"#))
         let response = try await peer.next()
         #expect(response?.type == .applicationMessage && response?.streamID == 1 && response?.flags == .terminateStream)
@@ -352,8 +379,7 @@ struct ConnectionHandlerChannelTests {
 
     @Test("an unknown operation gets the modeled ServiceError the SDK expects; the connection stays usable")
     func unknownOperation() async throws {
-        let peer = try await TestIPCPeer()
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected()
         try await peer.send(requestFrame(stream: 1, operation: "aws.greengrass#NoSuchOperation"))
         let error = try await peer.next()
         #expect(error?.type == .applicationError && error?.streamID == 1 && error?.flags == .terminateStream)
@@ -364,8 +390,7 @@ struct ConnectionHandlerChannelTests {
             "_errorCode": "ServiceError",
             "_service": "aws.greengrass#GreengrassCoreIPC",
         ])
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     @Test("a handler's modeled error goes out as ApplicationError + TerminateStream with its shape and members")
@@ -376,8 +401,7 @@ struct ConnectionHandlerChannelTests {
             call.stream.onTermination { ended.record(call.operation, $0) }
             return .error(.resourceNotFound("Key not found", resourceType: "configuration", resourceName: "a/b"))
         }
-        let peer = try await TestIPCPeer(handler: router)
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: router)
         try await peer.send(requestFrame(stream: 1, operation: "aws.greengrass#GetConfiguration"))
         let error = try await peer.next()
         #expect(error?.type == .applicationError && error?.streamID == 1 && error?.flags == .terminateStream)
@@ -397,15 +421,13 @@ struct ConnectionHandlerChannelTests {
             .response(shape: "aws.greengrass#PublishToTopicResponse",
                       json: Array(#"{"pad":"\#(String(repeating: "x", count: 8192))"}"#.utf8))
         }
-        let peer = try await TestIPCPeer(handler: router) { $0.limits = EventStreamLimits(maxTotalLength: 4096) }
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: router) { $0.limits = EventStreamLimits(maxTotalLength: 4096) }
         try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.publish))
         let error = try await peer.next()
         #expect(error?.type == .applicationError && error?.streamID == 1 && error?.flags == .terminateStream)
         #expect(error?.serviceModelType == "aws.greengrass#ServiceError")
         #expect((json(error)?["message"] as? String)?.hasPrefix("Response could not be encoded") == true)
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     // MARK: Streams
@@ -413,13 +435,8 @@ struct ConnectionHandlerChannelTests {
     @Test("streaming: response without TerminateStream, events in order, the client's TerminateStream ends it")
     func streamEventsThenClientClose() async throws {
         let operations = ScriptedOperations()
-        let peer = try await TestIPCPeer(handler: operations.router())
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
-        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
-        let response = try await peer.next()
-        #expect(response?.streamID == 1 && response?.flags == [] && response?.type == .applicationMessage)
-        #expect(response?.serviceModelType == "aws.greengrass#SubscribeToTopicResponse")
-        let stream = try #require(await operations.streams.next())
+        let peer = try await TestIPCPeer.connected(handler: operations.router())
+        let stream = try await peer.openSubscription(operations)
         for index in 1...3 {
             try await stream.send(event: "aws.greengrass#SubscriptionResponseMessage", json: Array(#"{"n":\#(index)}"#.utf8))
         }
@@ -438,8 +455,7 @@ struct ConnectionHandlerChannelTests {
             try await stream.send(event: "aws.greengrass#SubscriptionResponseMessage", json: Array("{}".utf8))
         }
         // Nothing answers a client close; the connection goes on.
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     @Test("events a handler sends before its response go out after it, in order; a close asked early comes last")
@@ -453,8 +469,7 @@ struct ConnectionHandlerChannelTests {
             await call.stream.close()
             return .streamOpened(shape: "aws.greengrass#SubscribeToTopicResponse", json: Array("{}".utf8))
         }
-        let peer = try await TestIPCPeer(handler: router)
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: router)
         try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
         var wire: [String] = []
         for _ in 0..<5 {
@@ -485,57 +500,47 @@ struct ConnectionHandlerChannelTests {
             }
             return .streamOpened(shape: "aws.greengrass#SubscribeToTopicResponse", json: Array("{}".utf8))
         }
-        let peer = try await TestIPCPeer(handler: router) { $0.connection.maxEventsBeforeResponse = 2 }
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: router) { $0.connection.maxEventsBeforeResponse = 2 }
         try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
         #expect(await refusals.next() == .tooManyEventsBeforeResponse(streamID: 1))
         #expect(try await peer.next()?.serviceModelType == "aws.greengrass#SubscribeToTopicResponse")
         #expect(try await peer.next()?.serviceModelType == "aws.greengrass#SubscriptionResponseMessage")
         #expect(try await peer.next()?.serviceModelType == "aws.greengrass#SubscriptionResponseMessage")
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     @Test("the server's close ends the stream; a client TerminateStream crossing it is not an error")
     func serverCloseCrossingClientClose() async throws {
         let operations = ScriptedOperations()
-        let peer = try await TestIPCPeer(handler: operations.router())
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
-        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
-        #expect(try await peer.next()?.flags == [])
-        let stream = try #require(await operations.streams.next())
+        let peer = try await TestIPCPeer.connected(handler: operations.router())
+        let stream = try await peer.openSubscription(operations)
         await stream.close()
         let close = try await peer.next()
         #expect(close?.type == .applicationMessage && close?.flags == .terminateStream && close?.streamID == 1)
         #expect(close?.payload.readableBytes == 0 && close?.serviceModelType == nil)
         #expect(await operations.cleanups.next()?.1 == .serverClosed)
         try await peer.send(RPCMessage.terminateStream(1))
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     @Test("a second client message on an open stream fails that stream with a ServiceError, the connection lives")
     func secondMessageOnOpenStream() async throws {
         let operations = ScriptedOperations()
-        let peer = try await TestIPCPeer(handler: operations.router())
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
-        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
-        #expect(try await peer.next()?.flags == [])
+        let peer = try await TestIPCPeer.connected(handler: operations.router())
+        _ = try await peer.openSubscription(operations)
         try await peer.send(RPCMessage(type: .applicationMessage, streamID: 1, payload: ByteBuffer(string: "{}")))
         let error = try await peer.next()
         #expect(error?.type == .applicationError && error?.streamID == 1 && error?.flags == .terminateStream)
         #expect(error?.serviceModelType == "aws.greengrass#ServiceError")
         #expect(await operations.cleanups.next()?.1 == .serverClosed)
-        try await peer.send(Conformance.frame("05_c2s_ping"))
-        #expect(try await peer.next()?.type == .pingResponse)
+        #expect(try await peer.stillServes())
     }
 
     @Test("the peer going away mid-stream ends every stream (cleanup runs); a late reply is dropped, no crash")
     func channelInactiveMidStream() async throws {
         let operations = ScriptedOperations()
         let release = Inbox<Void>()
-        let peer = try await TestIPCPeer(handler: operations.router(holdResponseUntil: release))
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected(handler: operations.router(holdResponseUntil: release))
         try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
         let open = try #require(await operations.streams.next())
         release.put(())
@@ -559,8 +564,7 @@ struct ConnectionHandlerChannelTests {
 
     @Test("the client's own ProtocolError/InternalError (vector 33) closes the connection without an answer")
     func clientGivesUp() async throws {
-        let peer = try await TestIPCPeer()
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected()
         try await peer.send(Conformance.frame("33_c2s_internal_error"))
         #expect(try await peer.next() == nil)
         #expect(try await peer.serverCloses())
@@ -574,8 +578,7 @@ struct ConnectionHandlerChannelTests {
                     "neg05_headers_length_overflow", "garbage"]
     )
     func malformedFrame(frame: String) async throws {
-        let peer = try await TestIPCPeer()
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected()
         let bytes = frame == "garbage"
             ? Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) : try Conformance.frame(frame)
         try await peer.send(bytes)
@@ -598,8 +601,7 @@ struct ConnectionHandlerChannelTests {
     @Test("an oversized frame is refused from its 12-byte prelude alone: ProtocolError naming the limit, closed")
     func oversizedFrame() async throws {
         let limit = 64 * 1024
-        let peer = try await TestIPCPeer { $0.limits = EventStreamLimits(maxTotalLength: limit) }
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
+        let peer = try await TestIPCPeer.connected { $0.limits = EventStreamLimits(maxTotalLength: limit) }
         let huge = RPCMessage(type: .ping, payload: ByteBuffer(repeating: 0x41, count: 1024 * 1024))
         let frame = Array(buffer: try EventStreamEncoder.encode(huge.eventStreamMessage))
         try await peer.send(Array(frame.prefix(EventStreamDecoder.preludeLength)))
@@ -640,11 +642,8 @@ struct ConnectionHandlerChannelTests {
     func outboundQueueLimit() async throws {
         let limit = 2048
         let operations = ScriptedOperations()
-        let peer = try await TestIPCPeer(handler: operations.router()) { $0.maxOutboundBytesPerConnection = limit }
-        #expect(try await peer.connect()?.flags == .connectionAccepted)
-        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.subscribe))
-        #expect(try await peer.next()?.flags == [])
-        let stream = try #require(await operations.streams.next())
+        let peer = try await TestIPCPeer.connected(handler: operations.router()) { $0.maxOutboundBytesPerConnection = limit }
+        let stream = try await peer.openSubscription(operations)
         let body = Array(#"{"pad":"\#(String(repeating: "x", count: 600))"}"#.utf8)
 
         // A burst from a sender on the connection's loop: nothing is flushed until it yields the loop.
