@@ -612,6 +612,17 @@ struct ConnectionHandlerChannelTests {
         #expect(try await peer.serverCloses())
     }
 
+    @Test("a truncated frame (vector neg03) is waited for, unanswered; hanging up mid-frame closes cleanly")
+    func truncatedFrameThenHangUp() async throws {
+        let peer = try await TestIPCPeer.connected()
+        try await peer.send(Conformance.frame("neg03_truncated"))
+        #expect(try await peer.sentNothing())
+        #expect(peer.channel.isActive)
+        try await peer.channel.close()
+        #expect(try await peer.next() == nil)
+        #expect(try await peer.serverCloses())
+    }
+
     // MARK: Back-pressure
 
     @Test("while the channel is not writable the handler holds reads back; writability releases exactly one")
