@@ -156,11 +156,8 @@ public final class IPCServer: Service, Sendable {
                 }
                 channel.closeFuture.whenComplete { _ in registry.remove(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteToMessageHandler(EventStreamDecoder(limits: configuration.limits)))
-                    try sync.addHandler(IPCServerConnectionHandler(
-                        configuration: configuration, authenticator: authenticator,
-                        operationHandler: handler, logger: logger))
+                    try addConnectionHandlers(to: channel.pipeline.syncOperations, configuration: configuration,
+                                              authenticator: authenticator, handler: handler, logger: logger)
                 }
             }
         let channel: any Channel
@@ -180,6 +177,20 @@ public final class IPCServer: Service, Sendable {
         logger.info("IPC server listening", metadata: ["socket": "\(path)"])
         return IPCServer(configuration: configuration, serverChannel: channel, registry: registry, logger: logger,
                          socketInode: inode)
+    }
+
+    /// The handlers of one accepted connection: the frame decoder, then the connection handler. Also how tests put
+    /// the real pipeline on a `NIOAsyncTestingChannel` and play the client themselves.
+    static func addConnectionHandlers(
+        to pipeline: ChannelPipeline.SynchronousOperations,
+        configuration: IPCServerConfiguration,
+        authenticator: any IPCAuthenticator,
+        handler: any IPCOperationHandler,
+        logger: Logger
+    ) throws {
+        try pipeline.addHandler(ByteToMessageHandler(EventStreamDecoder(limits: configuration.limits)))
+        try pipeline.addHandler(IPCServerConnectionHandler(
+            configuration: configuration, authenticator: authenticator, operationHandler: handler, logger: logger))
     }
 
     /// Serves until the task is cancelled or graceful shutdown begins.
