@@ -21,12 +21,17 @@ let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "s
 // Release executables only (debug builds link as before): the Swift runtime and FoundationEssentials linked
 // statically, no symbol table exported for dlopen (nothing dlopens the executables), and lld packing the relative
 // relocations of the position-independent executable, so the dynamic loader writes far fewer pages at start-up.
+// lld lays out first the functions start-up and idle run (linker/symbol-order.txt, made by
+// scripts/generate-symbol-order.sh): the kernel maps code in 64 KiB windows around each page touched, so start-up
+// code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently.
 // Each flag's resident-memory saving is measured by scripts/bench-memory.sh (issue 16).
 let leanReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [
             "-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization",  // FoundationEssentials.a needs them
             "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/linker/symbol-order.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
         ],
         .when(configuration: .release)),
 ]
