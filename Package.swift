@@ -21,12 +21,17 @@ let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "s
 // Release executables only (debug builds link as before): the Swift runtime and FoundationEssentials linked
 // statically, no symbol table exported for dlopen (nothing dlopens the executables), and lld packing the relative
 // relocations of the position-independent executable, so the dynamic loader writes far fewer pages at start-up.
+// lld lays out first the functions start-up and idle run (linker/symbol-order.txt, made by
+// scripts/generate-symbol-order.sh): the kernel maps code in 64 KiB windows around each page touched, so start-up
+// code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently.
 // Each flag's resident-memory saving is measured by scripts/bench-memory.sh (issue 16).
 let leanReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [
             "-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization",  // FoundationEssentials.a needs them
             "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/linker/symbol-order.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
         ],
         .when(configuration: .release)),
 ]
@@ -39,13 +44,14 @@ var targets: [Target] = [
     .target(name: "GreengrassRecipe", dependencies: ["CYAML", "GreengrassJSON", "GreengrassLifecycle"], swiftSettings: swiftSettings),
     .target(name: "GreengrassLifecycle", swiftSettings: swiftSettings),
     .target(name: "GreengrassLogFormat", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
-    .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-    .target(name: "SystemdNotify", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
-    .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+    .target(name: "SystemdNotify", swiftSettings: swiftSettings),
+    // libzip and libcrypto are loaded with dlopen when first needed (headers from libzip-dev and libssl-dev): linked,
+    // they and their libraries were mapped in every nucleus (1.4 MB resident, issue 16).
+    .target(name: "CZip"),
     .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .target(name: "CCrypto"),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .target(name: "GreengrassAuthorization", dependencies: ["GreengrassJSON", "GreengrassIPCModel"], swiftSettings: swiftSettings),

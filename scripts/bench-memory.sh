@@ -10,7 +10,8 @@
 #   - the same after a third component (bench.Flood, Python SDK) has forwarded 100, then 10,000 QoS 1
 #     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker);
 #   - `greengrass-cli component list` wall time (median of $RUNS).
-# GG_BENCH_BREAKDOWN=1 also prints the resident kB of each mapped file (top 12) at idle.
+# GG_BENCH_BREAKDOWN=1 also prints the resident kB of each mapped file (top 12) at idle; GG_BENCH_SECTIONS=1 the
+# executable's resident pages by ELF section and module (scripts/resident-map.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -36,38 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# PKI: a CA, a server certificate for 127.0.0.1, a client certificate (EC P-256: fast).
-PKI="$WORK/pki"
-mkdir -p "$PKI"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-key "$PKI/ca.key"
-openssl req -x509 -new -key "$PKI/ca.key" -days 2 -subj "/CN=Bench CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$PKI/ca.pem" 2>/dev/null
-issue() { # name commonName extensions
-    key "$PKI/$1.key"
-    printf '%b' "$3" > "$PKI/$1.ext"
-    openssl req -new -key "$PKI/$1.key" -subj "/CN=$2" -out "$PKI/$1.csr" 2>/dev/null
-    openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial -days 2 \
-        -extfile "$PKI/$1.ext" -out "$PKI/$1.pem" 2>/dev/null
-}
-issue server localhost 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n'
-issue client bench 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n'
-# Mosquitto started as root reads its files as the user `mosquitto` (throw-away keys, loopback only).
-chmod -R a+rX "$WORK"
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$WORK/mosquitto.conf" <<EOF
-listener $PORT 127.0.0.1
-cafile $PKI/ca.pem
-certfile $PKI/server.pem
-keyfile $PKI/server.key
-require_certificate true
-allow_anonymous true
-log_dest stdout
-connection_messages true
-EOF
-setsid stdbuf -oL /usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-PIDS+=($!)
+source scripts/lib/tls-broker.sh
+start_tls_broker "$WORK"
 
 # bench.Flood (recipe per build below): publishes the number of messages written to go-K, then writes done-K (bounded: 4 rounds, 10 min).
 mkdir -p "$WORK/artifacts/bench.Flood/1.0.0" "$WORK/flood"
@@ -146,19 +117,7 @@ EOF
     done | median | { read -r ms; record "$label" "exec → socket accepting (ms, empty root)" "$(printf %.1f "$ms")"; }
 
     thing="bench-$label"
-    cat > "$WORK/$label-config.yaml" <<EOF
-system:
-  thingName: $thing
-  rootCaPath: $PKI/ca.pem
-  certificateFilePath: $PKI/client.pem
-  privateKeyPath: $PKI/client.key
-services:
-  aws.greengrass.Nucleus:
-    configuration:
-      iotDataEndpoint: $ENDPOINT
-      mqtt:
-        port: $PORT
-EOF
+    write_nucleus_config "$WORK/$label-config.yaml" "$thing" "$ENDPOINT"
     ROOT="$WORK/$label-root"
     read -r _ NPID < <(start_nucleus "$bin/greengrass-nucleus" "$ROOT" --config "$WORK/$label-config.yaml")
     PIDS+=("$NPID")
@@ -176,6 +135,7 @@ EOF
     record "$label" "idle, 2 samples, TLS up: RssAnon (kB)" "$anon"
     record "$label" "idle, 2 samples, TLS up: RssFile (kB)" "$file"
     if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping at idle" >&2; breakdown "$NPID" >&2; fi
+    if [ -n "${GG_BENCH_SECTIONS:-}" ]; then echo "-- $label: the executable's resident pages at idle" >&2; python3 scripts/resident-map.py --windows "$NPID" >&2; fi
 
     for i in $(seq 1 "$RUNS"); do
         t0=$(now_ns); "$CLI" component list >/dev/null; echo $(( ($(now_ns) - t0) / 100000 ))

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need_apt=()
-for pkg in mosquitto mosquitto-clients openssl libsystemd-dev libyaml-dev libzip-dev libsqlite3-dev libssl-dev python3-venv; do
+for pkg in mosquitto mosquitto-clients openssl libyaml-dev libzip-dev libsqlite3-dev libssl-dev python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

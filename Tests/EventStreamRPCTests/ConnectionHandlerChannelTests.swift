@@ -1,6 +1,8 @@
 import EventStream
 @testable import EventStreamRPCServer
 import Foundation
+import GreengrassIPCModel
+import GreengrassTestSupport
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -64,7 +66,7 @@ final class WireLog: Sendable {
 
     /// The next event, or nil if none comes within `timeout`.
     func next(timeout: Duration) async -> WireEvent? {
-        guard await pollUntil(timeout: timeout, { events.withLock { !$0.isEmpty } }) else { return nil }
+        guard await eventually(timeout: timeout, { events.withLock { !$0.isEmpty } }) else { return nil }
         return events.withLock { $0.removeFirst() }
     }
 }

@@ -100,6 +100,28 @@ struct NucleusArtifactsBootstrapTests {
         }
     }
 
+    /// libzip and the libcrypto it needs (1.4 MB resident together) are loaded when a deployment first unpacks a
+    /// ZIP, not at start; libsystemd never (sd_notify is a datagram the nucleus sends itself). Issue 16.
+    @Test func zipLibrariesLoadOnlyWhenADeploymentUnpacksAnArchive() async throws {
+        try await withNucleus { nucleus, directory in
+            let maps = { (try? String(contentsOfFile: "/proc/\(nucleus.pid ?? 0)/maps", encoding: .utf8)) ?? "" }
+            let atStart = maps()
+            #expect(atStart.contains("greengrass-nucleus"))
+            for library in ["libzip", "libcrypto", "libsystemd"] {
+                #expect(!atStart.contains(library), "\(library) is mapped before any deployment")
+            }
+            let folder = try ComponentFolder(in: directory)
+            try folder.recipe("boot.yaml", Self.recipe(version: "1.0.0", bootstrap: "true"))
+            try await Self.writeArtifacts(folder, version: "1.0.0")
+            let (_, status) = try await nucleus.deploy(["-r", folder.recipes, "-a", folder.artifacts, "-m", "com.example.Boot=1.0.0"])
+            #expect(status.contains(": SUCCEEDED"), "\(status)")
+            #expect(await Self.awaitLog(nucleus, containing: "hello from the zip").contains("hello from the zip"))
+            let afterUnpacking = maps()
+            #expect(afterUnpacking.contains("libzip"))
+            #expect(!afterUnpacking.contains("libsystemd"))
+        }
+    }
+
     static func awaitLog(_ nucleus: NucleusProcess, containing text: String) async -> String {
         var log = ""
         _ = await eventually(timeout: .seconds(30)) {

@@ -62,6 +62,13 @@ struct SystemdNotifierTests {
         notifier.status("the convenience calls swallow the error")
     }
 
+    /// sd_notify is one datagram, which the notifier sends itself: nothing that uses SystemdNotify maps libsystemd
+    /// (with the six libraries it loads, 0.6 MB resident in the nucleus).
+    @Test func libsystemdIsNotLoaded() throws {
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        #expect(!maps.contains("libsystemd"))
+    }
+
     @Test func abstractSocketNamesAreAddressedWithALeadingNul() async throws {
         let name = "@gg-sdnotify-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let socket = try NotifySocket(abstractName: name)

@@ -1,7 +1,8 @@
 # Sourced by the benchmark scripts.
 # start_nucleus BINARY ROOT [ARGS...]: starts the nucleus from Python, which is already polling when the process is
 # spawned, so interpreter start-up is not counted; prints "<ms to socket accepting> <pid>". The nucleus keeps
-# running (its output goes to <root>.out). Fails after 30 s without an accepting socket.
+# running (its output goes to <root>.out). Fails after 30 s without an accepting socket. GG_NUCLEUS_WRAPPER (words)
+# runs the nucleus under a tool, e.g. valgrind, and waits 300 s instead.
 start_nucleus() {
     python3 - "$@" <<'PY'
 import os, socket, subprocess, sys, time
@@ -10,8 +11,9 @@ os.makedirs(root, exist_ok=True)
 path = root + "/ipc.socket"
 output = open(root + ".out", "w")
 start = time.monotonic_ns()
-process = subprocess.Popen([binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-deadline = time.monotonic() + 30
+wrapper = os.environ.get("GG_NUCLEUS_WRAPPER", "").split()
+process = subprocess.Popen(wrapper + [binary, "--root", root] + extra, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+deadline = time.monotonic() + (300 if wrapper else 30)
 while time.monotonic() < deadline:
     s = socket.socket(socket.AF_UNIX)
     try:

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Regenerates linker/symbol-order.txt, the order in which the release link (Package.swift, lld
+# --symbol-ordering-file) lays out functions: first every function the nucleus runs from exec until it idles with
+# the two samples deployed and its upstream connection up over mutual TLS, then those `greengrass-cli component
+# list` adds. Why: a resident page of code is any 4 KiB page the process touched, and the kernel maps up to 16
+# cached pages around each fault ("fault-around"), so code scattered over the binary costs far more resident memory
+# than its size; clustered, the start-up and idle code shares a few hundred pages (issue 16, BENCHMARKS §8).
+#
+#   bash scripts/generate-symbol-order.sh [BINDIR]
+#
+# BINDIR: release binaries to profile (default: `swift build -c release`). Needs valgrind (callgrind), Mosquitto,
+# openssl and the Python SDK (scripts/setup-deps.sh). The list only orders: a function missing from it (new code)
+# is linked after the listed ones, a listed name the binary lacks is ignored, so a stale list costs memory, never
+# correctness. Regenerate after larger changes to start-up code, and commit the result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+OUTPUT="$REPO/linker/symbol-order.txt"
+if [ $# -eq 0 ]; then
+    swift build -c release >/dev/null
+    set -- "$(swift build -c release --show-bin-path)"
+fi
+BIN="$(cd "$1" && pwd)"
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+for python in "$REPO/.venv/bin" /work/venv/bin; do
+    if [ -x "$python/python3" ]; then export PATH="$python:$PATH"; break; fi
+done
+python3 -c 'import awsiot' || { echo "needs awsiotsdk: bash scripts/setup-deps.sh" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/ggorder.XXXXXX)"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 0.5
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+wait_for() { local what="$1" tries="$2"; shift 2; for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done; echo "timed out: $what" >&2; return 1; }
+
+source scripts/lib/tls-broker.sh
+source scripts/lib/start-nucleus.sh
+start_tls_broker "$WORK"
+write_nucleus_config "$WORK/config.yaml" order-profile localhost
+
+# Callgrind records every function executed, whatever library or module it comes from (no instrumented build).
+# It cannot read the toolchain's DWARF, so it profiles copies without debug information (the symbol table stays).
+mkdir -p "$WORK/bin"
+for tool in greengrass-nucleus greengrass-cli; do objcopy --strip-debug "$BIN/$tool" "$WORK/bin/$tool"; done
+BIN="$WORK/bin"
+CALLGRIND="valgrind --tool=callgrind --dump-instr=no --collect-jumps=no --demangle=no"
+ROOT="$WORK/root"
+GG_NUCLEUS_WRAPPER="$CALLGRIND --callgrind-out-file=$WORK/nucleus.%p.out" \
+    start_nucleus "$BIN/greengrass-nucleus" "$ROOT" --config "$WORK/config.yaml" > "$WORK/started"
+read -r _ NPID < "$WORK/started"
+PIDS+=("$NPID")
+CLI="$ROOT/bin/greengrass-cli"
+wait_for "CLI installed" 1200 test -x "$CLI"
+wait_for "TLS connection" 1200 grep -q "as order-profile" "$WORK/mosquitto.log"
+"$CLI" deployment create --recipeDir "$REPO/recipes" --artifactDir "$REPO/artifacts" \
+    --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
+running() { [ "$("$CLI" component list | grep -c 'State: RUNNING')" -ge 2 ]; }
+wait_for "samples RUNNING" 1800 running
+sleep 10
+# What ran until idle; shutdown code stays out of the list.
+callgrind_control --dump=idle "$NPID" >/dev/null
+wait_for "idle profile" 600 test -s "$WORK/nucleus.$NPID.out.1"
+$CALLGRIND --callgrind-out-file="$WORK/cli.out" "$CLI" component list >/dev/null 2>"$WORK/cli.valgrind"
+kill -TERM "$NPID"
+
+# Function names of the profiled executables, in the order callgrind first lists them (the dump lists each
+# function once, with its callees), nucleus first.
+mkdir -p "$(dirname "$OUTPUT")"
+python3 - "$OUTPUT" "$WORK/nucleus.$NPID.out.1" "$WORK/cli.out" <<'PY'
+import os, re, sys
+output, profiles = sys.argv[1], sys.argv[2:]
+names, seen = [], set()
+for profile in profiles:
+    objects, functions = {}, {}
+    current_object = called_object = None
+    for line in open(profile, errors="replace"):
+        match = re.match(r"(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if not match:
+            continue
+        kind, ident, name = match.groups()
+        if name is not None:
+            name = re.sub(r"'\d+$", "", name)  # callgrind's recursion-depth suffix
+        table = objects if kind in ("ob", "cob") else functions
+        if name is not None:
+            table[ident] = name
+        name = table.get(ident, "")
+        if kind == "ob":
+            current_object = called_object = name
+        elif kind == "cob":
+            called_object = name
+        else:
+            owner = current_object if kind == "fn" else called_object
+            if os.path.basename(owner or "") in ("greengrass-nucleus", "greengrass-cli") and not name.startswith("0x") and name not in seen:
+                seen.add(name)
+                names.append(name)
+            if kind == "cfn":
+                called_object = current_object
+with open(output, "w") as out:
+    out.write("".join(n + "\n" for n in names))
+print(f"{len(names)} functions -> {output}")
+PY
