@@ -41,9 +41,28 @@ final class ClientConnection {
 /// so the protocol logic runs without locks and NIO callbacks reach it without hops.
 final class ClientCore {
     private enum PendingRequest {
-        case subscribe([MQTTSubscriptionRequest], EventLoopPromise<[MQTTSubscribeResult]>)
+        case subscribe(SubscribeCall)
         case resubscribe([MQTTSubscriptionRequest])
-        case unsubscribe([TopicFilter], EventLoopPromise<[MQTTReasonCode]>)
+        /// `sent`: the filters no user holds any more (the others are answered `.success` without a round trip).
+        case unsubscribe(asked: [TopicFilter], sent: [TopicFilter], EventLoopPromise<[MQTTReasonCode]>)
+    }
+
+    /// A caller's SUBSCRIBE waiting for its SUBACK.
+    private struct SubscribeCall {
+        var asked: [MQTTSubscriptionRequest]
+        /// What the SUBSCRIBE carries: the asked filters the broker had not granted at their QoS.
+        var sent: [MQTTSubscriptionRequest]
+        var alreadyGranted: [TopicFilter: MQTTReasonCode]
+        /// ``MQTTOfflineSubscription/sendOnConnect``: a lost connection keeps the subscription for the next one.
+        var keepsWhenOffline: Bool
+        var promise: EventLoopPromise<[MQTTSubscribeResult]>
+    }
+
+    /// A subscription stream: its filters for fan-out, and those it holds a reference on (granted to it).
+    private struct SubscriptionStream {
+        var filters: [TopicFilter]
+        var held: [TopicFilter] = []
+        var continuation: AsyncStream<MQTTMessage>.Continuation
     }
 
     let configuration: MQTTClientConfiguration
@@ -52,8 +71,8 @@ final class ClientCore {
     private var session: MQTTSession
     private(set) var connection: ClientConnection?
     private var connectionCounter = 0
-    private var wanted: [TopicFilter: MQTTSubscriptionRequest] = [:]
-    private var wantedOrder: [TopicFilter] = []
+    /// Every user's subscriptions, reference-counted per filter; decides what is sent and re-sent.
+    private var topics = MQTTTopicStateMachine()
     private var pending: [UInt16: PendingRequest] = [:]
     private var publishPromises: [MQTTMessageToken: EventLoopPromise<Void>] = [:]
     private var statistics = MQTTClientStatistics()
@@ -62,9 +81,8 @@ final class ClientCore {
     private(set) var isShuttingDown = false
     private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
     private let messages: AsyncStream<MQTTMessage>.Continuation
-    private var streams: [UInt64: (filters: [TopicFilter], continuation: AsyncStream<MQTTMessage>.Continuation)] = [:]
+    private var streams: [UInt64: SubscriptionStream] = [:]
     private var streamTrie = TopicTrie<UInt64>()
-    private var streamFilterUsers: [TopicFilter: Int] = [:]
     private var nextStreamID: UInt64 = 1
     private let events: AsyncStream<MQTTConnectionEvent>.Continuation
     private let status: ClientStatus
@@ -204,12 +222,11 @@ final class ClientCore {
                 metadata: ["sessionPresent": "\(settings.sessionPresent)", "host": "\(configuration.host):\(configuration.port)"])
             perform(session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum), on: connection)
             status.isOnline.store(true, ordering: .releasing)
-            if !settings.sessionPresent, !wantedOrder.isEmpty {
-                let requests = wantedOrder.compactMap { wanted[$0] }
-                if let id = session.reserveControlIdentifier() {
-                    pending[id] = .resubscribe(requests)
-                    write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests)), on: connection)
-                }
+            let resend = topics.connected(sessionPresent: settings.sessionPresent)
+            if !resend.isEmpty, let id = session.reserveControlIdentifier() {
+                pending[id] = .resubscribe(resend)
+                write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: resend)), on: connection)
+                topics.subscribeSent(resend)
             }
             flush(connection)
             events.yield(.connected(sessionPresent: settings.sessionPresent))
@@ -232,23 +249,22 @@ final class ClientCore {
         guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
         session.releaseControlIdentifier(ack.packetIdentifier)
         switch request {
-        case .subscribe(let requests, let promise):
-            var results: [MQTTSubscribeResult] = []
-            for (index, subscription) in requests.enumerated() {
-                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
-                results.append(MQTTSubscribeResult(filter: subscription.filter, reasonCode: code))
-                if !code.isFailure { want(subscription) }
-            }
-            promise.succeed(results)
+        case .subscribe(let call):
+            topics.subscribeAcknowledged(call.sent, reasonCodes: ack.reasonCodes, isResubscription: false)
+            let codes = Self.codesByFilter(call.sent.map(\.filter), ack.reasonCodes, missing: .unspecifiedError)
+            call.promise.succeed(call.asked.map { subscription in
+                MQTTSubscribeResult(
+                    filter: subscription.filter,
+                    reasonCode: call.alreadyGranted[subscription.filter] ?? codes[subscription.filter] ?? .unspecifiedError)
+            })
         case .resubscribe(let requests):
-            for (index, subscription) in requests.enumerated() {
-                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
-                guard code.isFailure else { continue }
-                logger.warning("resubscribe refused", metadata: ["filter": "\(subscription.filter)", "reason": "\(code)"])
-                unwant(subscription.filter)
-                events.yield(.resubscribeFailed(subscription.filter, code))
+            let codes = Self.codesByFilter(requests.map(\.filter), ack.reasonCodes, missing: .unspecifiedError)
+            for filter in topics.subscribeAcknowledged(requests, reasonCodes: ack.reasonCodes, isResubscription: true) {
+                let code = codes[filter] ?? .unspecifiedError
+                logger.warning("resubscribe refused", metadata: ["filter": "\(filter)", "reason": "\(code)"])
+                events.yield(.resubscribeFailed(filter, code))
             }
-        case .unsubscribe(_, let promise):
+        case .unsubscribe(_, _, let promise):
             promise.fail(MQTTClientError(.protocolError, "broker answered UNSUBSCRIBE \(ack.packetIdentifier) with SUBACK"))
         }
     }
@@ -257,22 +273,22 @@ final class ClientCore {
         guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
         session.releaseControlIdentifier(ack.packetIdentifier)
         switch request {
-        case .unsubscribe(let filters, let promise):
+        case .unsubscribe(let asked, let sent, let promise):
             // MQTT 3.1.1 UNSUBACK carries no codes: success for every filter.
-            promise.succeed(filters.indices.map { $0 < ack.reasonCodes.count ? ack.reasonCodes[$0] : .success })
-        case .subscribe(_, let promise):
-            promise.fail(MQTTClientError(.protocolError, "broker answered SUBSCRIBE \(ack.packetIdentifier) with UNSUBACK"))
+            let codes = Self.codesByFilter(sent, ack.reasonCodes, missing: .success)
+            promise.succeed(asked.map { codes[$0] ?? .success })
+        case .subscribe(let call):
+            call.promise.fail(MQTTClientError(.protocolError, "broker answered SUBSCRIBE \(ack.packetIdentifier) with UNSUBACK"))
         case .resubscribe:
             break
         }
     }
 
-    private func want(_ subscription: MQTTSubscriptionRequest) {
-        if wanted.updateValue(subscription, forKey: subscription.filter) == nil { wantedOrder.append(subscription.filter) }
-    }
-
-    private func unwant(_ filter: TopicFilter) {
-        if wanted.removeValue(forKey: filter) != nil { wantedOrder.removeAll { $0 == filter } }
+    /// Pairs an acknowledgement's reason codes with the filters of its request, in order.
+    private static func codesByFilter(_ filters: [TopicFilter], _ codes: [MQTTReasonCode], missing: MQTTReasonCode) -> [TopicFilter: MQTTReasonCode] {
+        var result: [TopicFilter: MQTTReasonCode] = [:]
+        for (index, filter) in filters.enumerated() { result[filter] = index < codes.count ? codes[index] : missing }
+        return result
     }
 
     // MARK: Session actions
@@ -448,11 +464,15 @@ final class ClientCore {
         pending.removeAll()
         for (_, request) in requests {
             switch request {
-            case .subscribe(_, let promise): promise.fail(error)
-            case .unsubscribe(_, let promise): promise.fail(error)
+            case .subscribe(let call):
+                // The caller hears of the failure: unless it asked to keep the subscription, it holds none.
+                if !call.keepsWhenOffline { _ = topics.unsubscribe(call.asked.map(\.filter)) }
+                call.promise.fail(error)
+            case .unsubscribe(_, _, let promise): promise.fail(error)
             case .resubscribe: break
             }
         }
+        topics.disconnected()
         connection.channel?.close(promise: nil)
         events.yield(wasConnected ? .disconnected(error) : .connectFailed(error))
         connection.ended.succeed(ConnectionEnd(wasConnected: wasConnected, error: error))
@@ -516,62 +536,94 @@ final class ClientCore {
         status.enqueued.withLock { $0.ledger.handedOver(charge: charge, sessionRetainedBytes: retained) }
     }
 
-    func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {
-        guard let connection, connection.negotiated != nil, !connection.finished else {
+    func subscribe(
+        _ requests: [MQTTSubscriptionRequest], properties: MQTTProperties, whenOffline: MQTTOfflineSubscription
+    ) -> EventLoopFuture<[MQTTSubscribeResult]> {
+        let online = isConnected
+        guard online || whenOffline == .sendOnConnect else {
             return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot SUBSCRIBE while disconnected"))
         }
         guard !requests.isEmpty else { return eventLoop.makeSucceededFuture([]) }
+        let decision = topics.subscribe(requests)
+        guard let connection, online else {
+            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "SUBSCRIBE kept until the client is connected"))
+        }
+        guard !decision.send.isEmpty else {
+            return eventLoop.makeSucceededFuture(requests.map {
+                MQTTSubscribeResult(filter: $0.filter, reasonCode: decision.alreadyGranted[$0.filter] ?? .unspecifiedError)
+            })
+        }
         guard let id = session.reserveControlIdentifier() else {
+            _ = topics.unsubscribe(requests.map(\.filter))
             return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
         }
         let promise = eventLoop.makePromise(of: [MQTTSubscribeResult].self)
-        pending[id] = .subscribe(requests, promise)
-        write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests, properties: properties)), on: connection)
+        pending[id] = .subscribe(SubscribeCall(
+            asked: requests, sent: decision.send, alreadyGranted: decision.alreadyGranted,
+            keepsWhenOffline: whenOffline == .sendOnConnect, promise: promise))
+        write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: decision.send, properties: properties)), on: connection)
+        topics.subscribeSent(decision.send)
         flush(connection)
         return promise.futureResult
     }
 
+    /// Gives back the callers' references; UNSUBSCRIBEs the filters nobody holds any more.
     func unsubscribe(_ filters: [TopicFilter]) -> EventLoopFuture<[MQTTReasonCode]> {
-        for filter in filters { unwant(filter) }
-        guard let connection, connection.negotiated != nil, !connection.finished else {
-            // Not wanted any more; with no session present at the next connect it will not be re-sent.
+        let unused = topics.unsubscribe(filters)
+        guard let connection, isConnected else {
+            // Not held any more; the next connect will not re-send it.
             return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot UNSUBSCRIBE while disconnected"))
         }
-        guard !filters.isEmpty else { return eventLoop.makeSucceededFuture([]) }
+        guard !unused.isEmpty else { return eventLoop.makeSucceededFuture(filters.map { _ in .success }) }
         guard let id = session.reserveControlIdentifier() else {
             return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
         }
         let promise = eventLoop.makePromise(of: [MQTTReasonCode].self)
-        pending[id] = .unsubscribe(filters, promise)
-        write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: filters)), on: connection)
+        pending[id] = .unsubscribe(asked: filters, sent: unused, promise)
+        write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: unused)), on: connection)
         flush(connection)
         return promise.futureResult
     }
 
-    /// Registers a subscription stream for `filters`.
-    func addStream(_ filters: [TopicFilter], _ continuation: AsyncStream<MQTTMessage>.Continuation) -> UInt64 {
+    /// Registers a subscription stream for `requests` and subscribes; the stream holds the filters granted to it.
+    func subscribeStream(
+        _ requests: [MQTTSubscriptionRequest], _ continuation: AsyncStream<MQTTMessage>.Continuation
+    ) -> EventLoopFuture<(id: UInt64, results: [MQTTSubscribeResult])> {
         let id = nextStreamID
         nextStreamID += 1
-        streams[id] = (filters, continuation)
-        for filter in filters {
-            streamTrie.insert(filter, id)
-            streamFilterUsers[filter, default: 0] += 1
-        }
-        return id
+        let filters = requests.map(\.filter)
+        streams[id] = SubscriptionStream(filters: filters, continuation: continuation)
+        for filter in filters { streamTrie.insert(filter, id) }
+        return subscribe(requests, properties: MQTTProperties(), whenOffline: .fail).assumeIsolated().map { [self] results in
+            let granted = results.filter { !$0.reasonCode.isFailure }.map(\.filter)
+            if streams[id] != nil {
+                streams[id]?.held = granted
+            } else if !granted.isEmpty {
+                // The consumer dropped the stream before the broker answered.
+                releaseStreamFilters(granted)
+            }
+            return (id, results)
+        }.flatMapErrorThrowing { [self] error in
+            dropStream(id)
+            throw error
+        }.nonisolated()
     }
 
-    /// Drops a subscription stream; UNSUBSCRIBEs the filters no other stream uses any more.
+    /// Drops a subscription stream and gives back the filters it held.
     func removeStream(_ id: UInt64) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
-        var unused: [TopicFilter] = []
-        for filter in stream.filters {
-            streamTrie.remove(filter) { $0 == id }
-            let users = (streamFilterUsers[filter] ?? 1) - 1
-            streamFilterUsers[filter] = users > 0 ? users : nil
-            if users <= 0 { unused.append(filter) }
-        }
-        guard !unused.isEmpty else { return }
-        unsubscribe(unused).whenFailure { [logger] error in
+        guard let stream = dropStream(id), !stream.held.isEmpty else { return }
+        releaseStreamFilters(stream.held)
+    }
+
+    @discardableResult
+    private func dropStream(_ id: UInt64) -> SubscriptionStream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
+        for filter in stream.filters { streamTrie.remove(filter) { $0 == id } }
+        return stream
+    }
+
+    private func releaseStreamFilters(_ filters: [TopicFilter]) {
+        unsubscribe(filters).whenFailure { [logger] error in
             logger.debug("UNSUBSCRIBE for a dropped subscription stream did not complete", metadata: ["error": "\(error)"])
         }
     }
