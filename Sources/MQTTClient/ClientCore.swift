@@ -5,75 +5,18 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// How one connection attempt ended.
-struct ConnectionEnd: Sendable {
-    /// Whether CONNACK accepted the connection before it ended.
-    var wasConnected: Bool
-    var error: MQTTClientError
-}
-
-/// One TCP/TLS connection and its protocol state machine. Confined to the client's event loop.
-final class ClientConnection {
-    let id: Int
-    var channel: (any Channel)?
-    var machine: MQTTConnectionStateMachine<ContinuousClock.Instant>
-    var negotiated: MQTTNegotiatedSettings?
-    var outbound: ByteBuffer
-    /// QoS 0 publishes in ``outbound`` that complete once it is written.
-    var outboundTokens: [MQTTMessageToken] = []
-    var isReading = false
-    var flushScheduled = false
-    var closeReason: MQTTClientError?
-    var timer: Scheduled<Void>?
-    var timerDeadline: ContinuousClock.Instant?
-    let ended: EventLoopPromise<ConnectionEnd>
-    var finished = false
-
-    init(id: Int, machine: MQTTConnectionStateMachine<ContinuousClock.Instant>, ended: EventLoopPromise<ConnectionEnd>) {
-        self.id = id
-        self.machine = machine
-        self.ended = ended
-        self.outbound = ByteBuffer()
-    }
-}
-
 /// All mutable client state, confined to one event loop (the one every connection of this client uses),
 /// so the protocol logic runs without locks and NIO callbacks reach it without hops.
 final class ClientCore {
-    private enum PendingRequest {
-        case subscribe(SubscribeCall)
-        case resubscribe([MQTTSubscriptionRequest])
-        /// `sent`: the filters no user holds any more (the others are answered `.success` without a round trip).
-        case unsubscribe(asked: [TopicFilter], sent: [TopicFilter], EventLoopPromise<[MQTTReasonCode]>)
-    }
-
-    /// A caller's SUBSCRIBE waiting for its SUBACK.
-    private struct SubscribeCall {
-        var asked: [MQTTSubscriptionRequest]
-        /// What the SUBSCRIBE carries: the asked filters the broker had not granted at their QoS.
-        var sent: [MQTTSubscriptionRequest]
-        var alreadyGranted: [TopicFilter: MQTTReasonCode]
-        /// ``MQTTOfflineSubscription/sendOnConnect``: a lost connection keeps the subscription for the next one.
-        var keepsWhenOffline: Bool
-        var promise: EventLoopPromise<[MQTTSubscribeResult]>
-    }
-
-    /// A subscription stream: its filters for fan-out, and those it holds a reference on (granted to it).
-    private struct SubscriptionStream {
-        var filters: [TopicFilter]
-        var held: [TopicFilter] = []
-        var continuation: AsyncStream<MQTTMessage>.Continuation
-    }
-
     let configuration: MQTTClientConfiguration
     let eventLoop: any EventLoop
-    private var logger: Logger
-    private var session: MQTTSession
+    var logger: Logger
+    var session: MQTTSession
     private(set) var connection: ClientConnection?
     private var connectionCounter = 0
     /// Every user's subscriptions, reference-counted per filter; decides what is sent and re-sent.
-    private var topics = MQTTTopicStateMachine()
-    private var pending: [UInt16: PendingRequest] = [:]
+    var topics = MQTTTopicStateMachine()
+    var pending: [UInt16: PendingRequest] = [:]
     private var publishPromises: [MQTTMessageToken: EventLoopPromise<Void>] = [:]
     private var statistics = MQTTClientStatistics()
     /// The session's never-evictable spooled bytes last told to the admission ledger.
@@ -81,10 +24,10 @@ final class ClientCore {
     private(set) var isShuttingDown = false
     private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
     private let messages: AsyncStream<MQTTMessage>.Continuation
-    private var streams: [UInt64: SubscriptionStream] = [:]
-    private var streamTrie = TopicTrie<UInt64>()
-    private var nextStreamID: UInt64 = 1
-    private let events: AsyncStream<MQTTConnectionEvent>.Continuation
+    var streams: [UInt64: SubscriptionStream] = [:]
+    var streamTrie = TopicTrie<UInt64>()
+    var nextStreamID: UInt64 = 1
+    let events: AsyncStream<MQTTConnectionEvent>.Continuation
     private let status: ClientStatus
 
     init(
@@ -245,52 +188,6 @@ final class ClientCore {
         armTimer(connection)
     }
 
-    private func completeSubscribe(_ ack: MQTTSubAckPacket) {
-        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
-        session.releaseControlIdentifier(ack.packetIdentifier)
-        switch request {
-        case .subscribe(let call):
-            topics.subscribeAcknowledged(call.sent, reasonCodes: ack.reasonCodes, isResubscription: false)
-            let codes = Self.codesByFilter(call.sent.map(\.filter), ack.reasonCodes, missing: .unspecifiedError)
-            call.promise.succeed(call.asked.map { subscription in
-                MQTTSubscribeResult(
-                    filter: subscription.filter,
-                    reasonCode: call.alreadyGranted[subscription.filter] ?? codes[subscription.filter] ?? .unspecifiedError)
-            })
-        case .resubscribe(let requests):
-            let codes = Self.codesByFilter(requests.map(\.filter), ack.reasonCodes, missing: .unspecifiedError)
-            for filter in topics.subscribeAcknowledged(requests, reasonCodes: ack.reasonCodes, isResubscription: true) {
-                let code = codes[filter] ?? .unspecifiedError
-                logger.warning("resubscribe refused", metadata: ["filter": "\(filter)", "reason": "\(code)"])
-                events.yield(.resubscribeFailed(filter, code))
-            }
-        case .unsubscribe(_, _, let promise):
-            promise.fail(MQTTClientError(.protocolError, "broker answered UNSUBSCRIBE \(ack.packetIdentifier) with SUBACK"))
-        }
-    }
-
-    private func completeUnsubscribe(_ ack: MQTTSubAckPacket) {
-        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
-        session.releaseControlIdentifier(ack.packetIdentifier)
-        switch request {
-        case .unsubscribe(let asked, let sent, let promise):
-            // MQTT 3.1.1 UNSUBACK carries no codes: success for every filter.
-            let codes = Self.codesByFilter(sent, ack.reasonCodes, missing: .success)
-            promise.succeed(asked.map { codes[$0] ?? .success })
-        case .subscribe(let call):
-            call.promise.fail(MQTTClientError(.protocolError, "broker answered SUBSCRIBE \(ack.packetIdentifier) with UNSUBACK"))
-        case .resubscribe:
-            break
-        }
-    }
-
-    /// Pairs an acknowledgement's reason codes with the filters of its request, in order.
-    private static func codesByFilter(_ filters: [TopicFilter], _ codes: [MQTTReasonCode], missing: MQTTReasonCode) -> [TopicFilter: MQTTReasonCode] {
-        var result: [TopicFilter: MQTTReasonCode] = [:]
-        for (index, filter) in filters.enumerated() { result[filter] = index < codes.count ? codes[index] : missing }
-        return result
-    }
-
     // MARK: Session actions
 
     /// Performs session actions in order. `deferFlush` coalesces the writes of many API calls arriving in the same
@@ -368,7 +265,7 @@ final class ClientCore {
 
     /// Encodes a packet into the connection's pending output. Returns false when it exceeds the broker's maximum packet size.
     @discardableResult
-    private func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
+    func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
         var packet = packet
         if configuration.useOutboundTopicAliases, case .publish(let publish) = packet {
             packet = .publish(connection.machine.prepareOutbound(publish))
@@ -534,98 +431,6 @@ final class ClientCore {
         let retained = session.spooledRetainedBytes
         reportedRetainedBytes = retained
         status.enqueued.withLock { $0.ledger.handedOver(charge: charge, sessionRetainedBytes: retained) }
-    }
-
-    func subscribe(
-        _ requests: [MQTTSubscriptionRequest], properties: MQTTProperties, whenOffline: MQTTOfflineSubscription
-    ) -> EventLoopFuture<[MQTTSubscribeResult]> {
-        let online = isConnected
-        guard online || whenOffline == .sendOnConnect else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot SUBSCRIBE while disconnected"))
-        }
-        guard !requests.isEmpty else { return eventLoop.makeSucceededFuture([]) }
-        let decision = topics.subscribe(requests)
-        guard let connection, online else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "SUBSCRIBE kept until the client is connected"))
-        }
-        guard !decision.send.isEmpty else {
-            return eventLoop.makeSucceededFuture(requests.map {
-                MQTTSubscribeResult(filter: $0.filter, reasonCode: decision.alreadyGranted[$0.filter] ?? .unspecifiedError)
-            })
-        }
-        guard let id = session.reserveControlIdentifier() else {
-            _ = topics.unsubscribe(requests.map(\.filter))
-            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
-        }
-        let promise = eventLoop.makePromise(of: [MQTTSubscribeResult].self)
-        pending[id] = .subscribe(SubscribeCall(
-            asked: requests, sent: decision.send, alreadyGranted: decision.alreadyGranted,
-            keepsWhenOffline: whenOffline == .sendOnConnect, promise: promise))
-        write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: decision.send, properties: properties)), on: connection)
-        topics.subscribeSent(decision.send)
-        flush(connection)
-        return promise.futureResult
-    }
-
-    /// Gives back the callers' references; UNSUBSCRIBEs the filters nobody holds any more.
-    func unsubscribe(_ filters: [TopicFilter]) -> EventLoopFuture<[MQTTReasonCode]> {
-        let unused = topics.unsubscribe(filters)
-        guard let connection, isConnected else {
-            // Not held any more; the next connect will not re-send it.
-            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot UNSUBSCRIBE while disconnected"))
-        }
-        guard !unused.isEmpty else { return eventLoop.makeSucceededFuture(filters.map { _ in .success }) }
-        guard let id = session.reserveControlIdentifier() else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
-        }
-        let promise = eventLoop.makePromise(of: [MQTTReasonCode].self)
-        pending[id] = .unsubscribe(asked: filters, sent: unused, promise)
-        write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: unused)), on: connection)
-        flush(connection)
-        return promise.futureResult
-    }
-
-    /// Registers a subscription stream for `requests` and subscribes; the stream holds the filters granted to it.
-    func subscribeStream(
-        _ requests: [MQTTSubscriptionRequest], _ continuation: AsyncStream<MQTTMessage>.Continuation
-    ) -> EventLoopFuture<(id: UInt64, results: [MQTTSubscribeResult])> {
-        let id = nextStreamID
-        nextStreamID += 1
-        let filters = requests.map(\.filter)
-        streams[id] = SubscriptionStream(filters: filters, continuation: continuation)
-        for filter in filters { streamTrie.insert(filter, id) }
-        return subscribe(requests, properties: MQTTProperties(), whenOffline: .fail).assumeIsolated().map { [self] results in
-            let granted = results.filter { !$0.reasonCode.isFailure }.map(\.filter)
-            if streams[id] != nil {
-                streams[id]?.held = granted
-            } else if !granted.isEmpty {
-                // The consumer dropped the stream before the broker answered.
-                releaseStreamFilters(granted)
-            }
-            return (id, results)
-        }.flatMapErrorThrowing { [self] error in
-            dropStream(id)
-            throw error
-        }.nonisolated()
-    }
-
-    /// Drops a subscription stream and gives back the filters it held.
-    func removeStream(_ id: UInt64) {
-        guard let stream = dropStream(id), !stream.held.isEmpty else { return }
-        releaseStreamFilters(stream.held)
-    }
-
-    @discardableResult
-    private func dropStream(_ id: UInt64) -> SubscriptionStream? {
-        guard let stream = streams.removeValue(forKey: id) else { return nil }
-        for filter in stream.filters { streamTrie.remove(filter) { $0 == id } }
-        return stream
-    }
-
-    private func releaseStreamFilters(_ filters: [TopicFilter]) {
-        unsubscribe(filters).whenFailure { [logger] error in
-            logger.debug("UNSUBSCRIBE for a dropped subscription stream did not complete", metadata: ["error": "\(error)"])
-        }
     }
 
     var currentStatistics: MQTTClientStatistics {
