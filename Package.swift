@@ -80,7 +80,7 @@ var targets: [Target] = [
 
     .target(
         name: "GreengrassIPCServices",
-        dependencies: ["EventStreamRPCServer", "GreengrassIPCModel", "GreengrassJSON"],
+        dependencies: ["EventStreamRPCServer", "GreengrassAuthorization", "GreengrassIPCModel", "GreengrassJSON", "MQTTCore", nioCore, logging],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -102,8 +102,7 @@ var targets: [Target] = [
     .target(
         name: "GreengrassBridge",
         dependencies: [
-            "EventStreamRPCServer", "GreengrassIPCModel", "GreengrassIPCServices", "GreengrassSpool", "MQTTClient", "MQTTCore", nioCore, logging,
-            serviceLifecycle,
+            "GreengrassIPCServices", "GreengrassSpool", "MQTTClient", "MQTTCore", serviceLifecycle,
         ],
         swiftSettings: swiftSettings
     ),
@@ -157,8 +156,16 @@ targets += [
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "ZipExtractionTests", dependencies: ["ZipExtraction", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(
+        name: "GreengrassBridgeTests",
+        dependencies: ["GreengrassBridge", "GreengrassIPCServices", "GreengrassTestSupport", "MQTTClient", "MQTTCore", nioCore, logging],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "GreengrassIPCServicesTests",
-        dependencies: ["GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", nioCore, nioEmbedded],
+        dependencies: [
+            "GreengrassIPCServices", "GreengrassIPCModel", "EventStreamRPCServer", "EventStream", "GreengrassJSON", "GreengrassTestSupport", "MQTTCore",
+            nioCore, nioEmbedded, logging,
+        ],
         swiftSettings: swiftSettings
     ),
     .testTarget(

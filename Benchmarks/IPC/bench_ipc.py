@@ -121,8 +121,9 @@ def paho_publish(port, topic, count, qos, window, rate):
 
 
 class Bench:
-    def __init__(self, work, port, cli):
+    def __init__(self, work, port, cli, broker_pid):
         self.work, self.port, self.cli_binary = work, port, cli
+        self.broker_pid = broker_pid
         self.sequence = 0
         self.nucleus = None
         self.root = None
@@ -217,6 +218,7 @@ Manifests:
         name = self.next_name(f"bench.{path}")
         topic = f"bench/{name}"
         collector = self.start_collector(topic, count)
+        broker_before = cpu_ticks(self.broker_pid)
         result = f"{self.work}/{name}.pub.json"
         if path == "paho":
             paho_publish(self.port, topic, count, qos, window, rate)
@@ -240,6 +242,11 @@ Manifests:
                 profiler.wait(60)
                 self.perf_output = None
         summary = self.finish_collector(collector, count)
+        if summary["received"]:
+            # The same run's broker work per message (in from the publisher or nucleus, out to the collector),
+            # measured from the collector's subscription to its last message: the yardstick for the nucleus's.
+            summary["broker_cpu_us_per_msg"] = round(
+                (cpu_ticks(self.broker_pid) - broker_before) / TICKS / summary["received"] * 1e6, 1)
         if os.path.exists(result):
             published = read_json(result, 1)
             summary["publisher_msgs_per_s"] = round(published["count"] / published["seconds"], 1)
@@ -320,6 +327,20 @@ def median_of(runs):
     return merged
 
 
+def forwarding_targets(direct, via):
+    """Issue 15's forwarding targets from one run's medians: nucleus CPU per forwarded QoS 0 message against the
+    broker's CPU per message in the same run (target ≤ 2), and the Swift IPC client's saturated QoS 0 rate
+    through the nucleus against our MQTTClient's direct rate (target ≥ 0.6)."""
+    targets = {}
+    ipc = via.get("swift-ipc qos0 saturated", {})
+    if ipc.get("nucleus_cpu_us_per_msg") and ipc.get("broker_cpu_us_per_msg"):
+        targets["nucleus_cpu_over_broker_cpu"] = round(ipc["nucleus_cpu_us_per_msg"] / ipc["broker_cpu_us_per_msg"], 2)
+    swift_direct = direct.get("swift-direct qos0 saturated", {})
+    if ipc.get("msgs_per_s") and swift_direct.get("msgs_per_s"):
+        targets["ipc_rate_over_direct_rate"] = round(ipc["msgs_per_s"] / swift_direct["msgs_per_s"], 2)
+    return targets
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR with a greengrass-nucleus binary")
@@ -349,7 +370,7 @@ def main():
     broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", f"{work}/mosquitto.conf"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     time.sleep(0.5)
-    bench = Bench(work, port, cli)
+    bench = Bench(work, port, cli, broker.pid)
     bench.perf_output = arguments.perf and os.path.abspath(arguments.perf)
     results = {"count": arguments.count, "paced_count": arguments.paced_count, "rate": arguments.rate,
                "window": arguments.window, "rounds": arguments.rounds,
@@ -390,6 +411,7 @@ def main():
                 rounds[name].append(via)
         results["rounds_detail"] = rounds
         results["median"] = {name: median_of(runs) for name, runs in rounds.items()}
+        results["targets"] = {name: forwarding_targets(results["median"]["direct"], results["median"][name]) for name, _ in variants}
         if arguments.memory:
             name, binaries = variants[-1]
             bench.start_nucleus(binaries, name + "-memory")

@@ -280,8 +280,12 @@ public enum Nucleus {
         ).register(on: &router)
         let mqttLogger = logFiles.nucleusLogger(label: "com.aws.greengrass.mqttclient.MqttClient")
         var upstreamServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // IPC connections share the MQTT client's loop when there is one: a PublishToIoTCore then reaches the
+        // client without a thread hop (blocking operations still leave the loop, see `runsOnConnectionLoop`).
+        var ipcEventLoops: any EventLoopGroup = dependencies.eventLoops
         if let mqttConfiguration = UpstreamConnection.configuration(settings) {
             let client = MQTTClient(configuration: mqttConfiguration, logger: mqttLogger, eventLoopGroup: dependencies.eventLoops)
+            ipcEventLoops = client.eventLoop
             // `storageType: Disk`: Greengrass's DiskSpooler path, its own file (never contending with the state store).
             // Opened by its own service, so start-up never waits for it however large it is.
             let durableSpool = settings.mqtt.spoolerUsesDisk
@@ -289,20 +293,20 @@ public enum Nucleus {
                     configuration: .init(path: paths.workDirectory + "/aws.greengrass.DiskSpooler/spooler.db", capacityBytes: settings.mqtt.spoolerMaxSizeInBytes),
                     sender: client, logger: mqttLogger)
                 : nil
-            let bridge = IoTCoreBridge(
-                client: client, authorizer: authorization,
-                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), durableSpool: durableSpool,
-                logger: mqttLogger, connectionStatus: connectionStatus)
-            bridge.register(on: &router)
-            // Stopped in reverse: the bridge first (no new publishes), then the spool (its last removals committed),
-            // then the client.
-            upstreamServices = [.init(service: client)] + (durableSpool.map { [.init(service: $0)] } ?? []) + [.init(service: bridge)]
+            let iotCore = IoTCoreOperations(
+                upstream: IoTCoreBridge(client: client, durableSpool: durableSpool), authorizer: authorization,
+                limits: IoTCoreLimits(maximumPayloadBytes: settings.mqtt.maxMessageSizeInBytes), logger: mqttLogger,
+                connectionStatus: connectionStatus, clientIdentifier: mqttConfiguration.clientIdentifier)
+            iotCore.register(on: &router)
+            // Stopped in reverse: the IoT Core operations first (no new publishes), then the spool (its last
+            // removals committed), then the client.
+            upstreamServices = [.init(service: client)] + (durableSpool.map { [.init(service: $0)] } ?? []) + [.init(service: IoTCoreService(operations: iotCore))]
             mqttLogger.info(
                 "Connecting to the upstream broker",
                 metadata: ["eventType": "mqtt-client-start", "endpoint": "\(mqttConfiguration.host):\(mqttConfiguration.port)",
                            "tls": "\(mqttConfiguration.tls != nil)", "version": "\(mqttConfiguration.protocolVersion)"])
         } else {
-            IoTCoreBridge.registerOffline(on: &router)
+            IoTCoreOperations.registerOffline(on: &router)
             mqttLogger.info("No iotDataEndpoint configured: running offline", metadata: ["eventType": "mqtt-offline"])
         }
 
@@ -312,7 +316,7 @@ public enum Nucleus {
                 configuration: IPCServerConfiguration(socketPath: socketPath),
                 authenticator: TokenAuthenticator(tokens: tokens), handler: router,
                 logger: logFiles.nucleusLogger(label: "com.aws.greengrass.ipc.IPCEventStreamService"),
-                eventLoopGroup: dependencies.eventLoops)
+                eventLoopGroup: ipcEventLoops)
         } catch {
             throw NucleusStartupError("\(error)")
         }

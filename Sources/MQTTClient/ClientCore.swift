@@ -5,56 +5,18 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// How one connection attempt ended.
-struct ConnectionEnd: Sendable {
-    /// Whether CONNACK accepted the connection before it ended.
-    var wasConnected: Bool
-    var error: MQTTClientError
-}
-
-/// One TCP/TLS connection and its protocol state machine. Confined to the client's event loop.
-final class ClientConnection {
-    let id: Int
-    var channel: (any Channel)?
-    var machine: MQTTConnectionStateMachine<ContinuousClock.Instant>
-    var negotiated: MQTTNegotiatedSettings?
-    var outbound: ByteBuffer
-    /// QoS 0 publishes in ``outbound`` that complete once it is written.
-    var outboundTokens: [MQTTMessageToken] = []
-    var isReading = false
-    var flushScheduled = false
-    var closeReason: MQTTClientError?
-    var timer: Scheduled<Void>?
-    var timerDeadline: ContinuousClock.Instant?
-    let ended: EventLoopPromise<ConnectionEnd>
-    var finished = false
-
-    init(id: Int, machine: MQTTConnectionStateMachine<ContinuousClock.Instant>, ended: EventLoopPromise<ConnectionEnd>) {
-        self.id = id
-        self.machine = machine
-        self.ended = ended
-        self.outbound = ByteBuffer()
-    }
-}
-
 /// All mutable client state, confined to one event loop (the one every connection of this client uses),
 /// so the protocol logic runs without locks and NIO callbacks reach it without hops.
 final class ClientCore {
-    private enum PendingRequest {
-        case subscribe([MQTTSubscriptionRequest], EventLoopPromise<[MQTTSubscribeResult]>)
-        case resubscribe([MQTTSubscriptionRequest])
-        case unsubscribe([TopicFilter], EventLoopPromise<[MQTTReasonCode]>)
-    }
-
     let configuration: MQTTClientConfiguration
     let eventLoop: any EventLoop
-    private var logger: Logger
-    private var session: MQTTSession
+    var logger: Logger
+    var session: MQTTSession
     private(set) var connection: ClientConnection?
     private var connectionCounter = 0
-    private var wanted: [TopicFilter: MQTTSubscriptionRequest] = [:]
-    private var wantedOrder: [TopicFilter] = []
-    private var pending: [UInt16: PendingRequest] = [:]
+    /// Every user's subscriptions, reference-counted per filter; decides what is sent and re-sent.
+    var topics = MQTTTopicStateMachine()
+    var pending: [UInt16: PendingRequest] = [:]
     private var publishPromises: [MQTTMessageToken: EventLoopPromise<Void>] = [:]
     private var statistics = MQTTClientStatistics()
     /// The session's never-evictable spooled bytes last told to the admission ledger.
@@ -62,11 +24,10 @@ final class ClientCore {
     private(set) var isShuttingDown = false
     private var retryWait: (task: Scheduled<Void>, promise: EventLoopPromise<Bool>)?
     private let messages: AsyncStream<MQTTMessage>.Continuation
-    private var streams: [UInt64: (filters: [TopicFilter], continuation: AsyncStream<MQTTMessage>.Continuation)] = [:]
-    private var streamTrie = TopicTrie<UInt64>()
-    private var streamFilterUsers: [TopicFilter: Int] = [:]
-    private var nextStreamID: UInt64 = 1
-    private let events: AsyncStream<MQTTConnectionEvent>.Continuation
+    var streams: [UInt64: SubscriptionStream] = [:]
+    var streamTrie = TopicTrie<UInt64>()
+    var nextStreamID: UInt64 = 1
+    let events: AsyncStream<MQTTConnectionEvent>.Continuation
     private let status: ClientStatus
 
     init(
@@ -204,12 +165,11 @@ final class ClientCore {
                 metadata: ["sessionPresent": "\(settings.sessionPresent)", "host": "\(configuration.host):\(configuration.port)"])
             perform(session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum), on: connection)
             status.isOnline.store(true, ordering: .releasing)
-            if !settings.sessionPresent, !wantedOrder.isEmpty {
-                let requests = wantedOrder.compactMap { wanted[$0] }
-                if let id = session.reserveControlIdentifier() {
-                    pending[id] = .resubscribe(requests)
-                    write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests)), on: connection)
-                }
+            let resend = topics.connected(sessionPresent: settings.sessionPresent)
+            if !resend.isEmpty, let id = session.reserveControlIdentifier() {
+                pending[id] = .resubscribe(resend)
+                write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: resend)), on: connection)
+                topics.subscribeSent(resend)
             }
             flush(connection)
             events.yield(.connected(sessionPresent: settings.sessionPresent))
@@ -226,53 +186,6 @@ final class ClientCore {
             }
         }
         armTimer(connection)
-    }
-
-    private func completeSubscribe(_ ack: MQTTSubAckPacket) {
-        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
-        session.releaseControlIdentifier(ack.packetIdentifier)
-        switch request {
-        case .subscribe(let requests, let promise):
-            var results: [MQTTSubscribeResult] = []
-            for (index, subscription) in requests.enumerated() {
-                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
-                results.append(MQTTSubscribeResult(filter: subscription.filter, reasonCode: code))
-                if !code.isFailure { want(subscription) }
-            }
-            promise.succeed(results)
-        case .resubscribe(let requests):
-            for (index, subscription) in requests.enumerated() {
-                let code = index < ack.reasonCodes.count ? ack.reasonCodes[index] : .unspecifiedError
-                guard code.isFailure else { continue }
-                logger.warning("resubscribe refused", metadata: ["filter": "\(subscription.filter)", "reason": "\(code)"])
-                unwant(subscription.filter)
-                events.yield(.resubscribeFailed(subscription.filter, code))
-            }
-        case .unsubscribe(_, let promise):
-            promise.fail(MQTTClientError(.protocolError, "broker answered UNSUBSCRIBE \(ack.packetIdentifier) with SUBACK"))
-        }
-    }
-
-    private func completeUnsubscribe(_ ack: MQTTSubAckPacket) {
-        guard let request = pending.removeValue(forKey: ack.packetIdentifier) else { return }
-        session.releaseControlIdentifier(ack.packetIdentifier)
-        switch request {
-        case .unsubscribe(let filters, let promise):
-            // MQTT 3.1.1 UNSUBACK carries no codes: success for every filter.
-            promise.succeed(filters.indices.map { $0 < ack.reasonCodes.count ? ack.reasonCodes[$0] : .success })
-        case .subscribe(_, let promise):
-            promise.fail(MQTTClientError(.protocolError, "broker answered SUBSCRIBE \(ack.packetIdentifier) with UNSUBACK"))
-        case .resubscribe:
-            break
-        }
-    }
-
-    private func want(_ subscription: MQTTSubscriptionRequest) {
-        if wanted.updateValue(subscription, forKey: subscription.filter) == nil { wantedOrder.append(subscription.filter) }
-    }
-
-    private func unwant(_ filter: TopicFilter) {
-        if wanted.removeValue(forKey: filter) != nil { wantedOrder.removeAll { $0 == filter } }
     }
 
     // MARK: Session actions
@@ -352,7 +265,7 @@ final class ClientCore {
 
     /// Encodes a packet into the connection's pending output. Returns false when it exceeds the broker's maximum packet size.
     @discardableResult
-    private func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
+    func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
         var packet = packet
         if configuration.useOutboundTopicAliases, case .publish(let publish) = packet {
             packet = .publish(connection.machine.prepareOutbound(publish))
@@ -448,11 +361,15 @@ final class ClientCore {
         pending.removeAll()
         for (_, request) in requests {
             switch request {
-            case .subscribe(_, let promise): promise.fail(error)
-            case .unsubscribe(_, let promise): promise.fail(error)
+            case .subscribe(let call):
+                // The caller hears of the failure: unless it asked to keep the subscription, it holds none.
+                if !call.keepsWhenOffline { _ = topics.unsubscribe(call.asked.map(\.filter)) }
+                call.promise.fail(error)
+            case .unsubscribe(_, _, let promise): promise.fail(error)
             case .resubscribe: break
             }
         }
+        topics.disconnected()
         connection.channel?.close(promise: nil)
         events.yield(wasConnected ? .disconnected(error) : .connectFailed(error))
         connection.ended.succeed(ConnectionEnd(wasConnected: wasConnected, error: error))
@@ -514,66 +431,6 @@ final class ClientCore {
         let retained = session.spooledRetainedBytes
         reportedRetainedBytes = retained
         status.enqueued.withLock { $0.ledger.handedOver(charge: charge, sessionRetainedBytes: retained) }
-    }
-
-    func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties) -> EventLoopFuture<[MQTTSubscribeResult]> {
-        guard let connection, connection.negotiated != nil, !connection.finished else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot SUBSCRIBE while disconnected"))
-        }
-        guard !requests.isEmpty else { return eventLoop.makeSucceededFuture([]) }
-        guard let id = session.reserveControlIdentifier() else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
-        }
-        let promise = eventLoop.makePromise(of: [MQTTSubscribeResult].self)
-        pending[id] = .subscribe(requests, promise)
-        write(.subscribe(MQTTSubscribePacket(packetIdentifier: id, subscriptions: requests, properties: properties)), on: connection)
-        flush(connection)
-        return promise.futureResult
-    }
-
-    func unsubscribe(_ filters: [TopicFilter]) -> EventLoopFuture<[MQTTReasonCode]> {
-        for filter in filters { unwant(filter) }
-        guard let connection, connection.negotiated != nil, !connection.finished else {
-            // Not wanted any more; with no session present at the next connect it will not be re-sent.
-            return eventLoop.makeFailedFuture(MQTTClientError(.notConnected, "cannot UNSUBSCRIBE while disconnected"))
-        }
-        guard !filters.isEmpty else { return eventLoop.makeSucceededFuture([]) }
-        guard let id = session.reserveControlIdentifier() else {
-            return eventLoop.makeFailedFuture(MQTTClientError(.tooManyPendingRequests, "no free packet identifier"))
-        }
-        let promise = eventLoop.makePromise(of: [MQTTReasonCode].self)
-        pending[id] = .unsubscribe(filters, promise)
-        write(.unsubscribe(MQTTUnsubscribePacket(packetIdentifier: id, filters: filters)), on: connection)
-        flush(connection)
-        return promise.futureResult
-    }
-
-    /// Registers a subscription stream for `filters`.
-    func addStream(_ filters: [TopicFilter], _ continuation: AsyncStream<MQTTMessage>.Continuation) -> UInt64 {
-        let id = nextStreamID
-        nextStreamID += 1
-        streams[id] = (filters, continuation)
-        for filter in filters {
-            streamTrie.insert(filter, id)
-            streamFilterUsers[filter, default: 0] += 1
-        }
-        return id
-    }
-
-    /// Drops a subscription stream; UNSUBSCRIBEs the filters no other stream uses any more.
-    func removeStream(_ id: UInt64) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
-        var unused: [TopicFilter] = []
-        for filter in stream.filters {
-            streamTrie.remove(filter) { $0 == id }
-            let users = (streamFilterUsers[filter] ?? 1) - 1
-            streamFilterUsers[filter] = users > 0 ? users : nil
-            if users <= 0 { unused.append(filter) }
-        }
-        guard !unused.isEmpty else { return }
-        unsubscribe(unused).whenFailure { [logger] error in
-            logger.debug("UNSUBSCRIBE for a dropped subscription stream did not complete", metadata: ["error": "\(error)"])
-        }
     }
 
     var currentStatistics: MQTTClientStatistics {

@@ -27,7 +27,9 @@ public final class MQTTClient: Service, Sendable {
     /// Connection state changes, in order. Single consumer; keeps the newest 1,000 if unread.
     public let events: AsyncStream<MQTTConnectionEvent>
 
-    let eventLoop: any EventLoop
+    /// The one loop the client's connections and state live on. Callers on it (``inEventLoop``) reach the
+    /// client without a thread hop: a server whose connections share it forwards at the cost of a function call.
+    public let eventLoop: any EventLoop
     let core: NIOLoopBoundBox<ClientCore>
     /// Read off the loop by ``enqueue(topic:payload:qos:retain:properties:)``; written only by the core.
     let status: ClientStatus
@@ -162,51 +164,59 @@ public final class MQTTClient: Service, Sendable {
             queue.messages.append(message)
             return queue.messages.count == 1
         }
-        if startsBatch {
-            let core = self.core
+        guard startsBatch else { return }
+        let core = self.core
+        if eventLoop.inEventLoop {
+            // The caller shares the client's loop (the nucleus puts IPC connections there): no hop at all.
+            core.value.drainEnqueued()
+        } else {
             eventLoop.execute { core.value.drainEnqueued() }
         }
     }
 
-    /// Subscribes to several filters with per-filter options; the subscriptions are re-sent after a reconnect
-    /// that finds no session on the broker.
+    /// Subscribes to several filters with per-filter options.
+    ///
+    /// Subscriptions are shared and reference-counted per filter across every caller and subscription stream:
+    /// a filter the broker already granted at the asked QoS is answered without a round trip, and only the last
+    /// ``unsubscribe(_:)`` of a filter sends UNSUBSCRIBE. The client re-sends what the broker does not hold after
+    /// every reconnect (all of it when the broker kept no session).
+    /// - Parameter whenOffline: `.fail` (default) throws `.notConnected` and keeps nothing; `.sendOnConnect` keeps
+    ///   the subscription, sends it once connected, and still throws `.notConnected` so the caller knows it is
+    ///   not active yet (a refusal then arrives as ``MQTTConnectionEvent/resubscribeFailed(_:_:)``).
     /// - Returns: one result per request, in order; refused filters have a failure reason code and no granted QoS.
     /// - Throws: ``MQTTClientError`` `.notConnected` when offline, `.connectionClosed` if the connection drops first.
-    public func subscribe(_ requests: [MQTTSubscriptionRequest], properties: MQTTProperties = MQTTProperties()) async throws -> [MQTTSubscribeResult] {
+    public func subscribe(
+        _ requests: [MQTTSubscriptionRequest], properties: MQTTProperties = MQTTProperties(), whenOffline: MQTTOfflineSubscription = .fail
+    ) async throws -> [MQTTSubscribeResult] {
         let core = self.core
-        return try await eventLoop.flatSubmit { core.value.subscribe(requests, properties: properties) }.get()
+        return try await eventLoop.flatSubmit { core.value.subscribe(requests, properties: properties, whenOffline: whenOffline) }.get()
     }
 
     /// Subscribes to filters at the given QoS levels (default options).
-    public func subscribe(_ filters: [(TopicFilter, QoS)]) async throws -> [MQTTSubscribeResult] {
-        try await subscribe(filters.map { MQTTSubscriptionRequest($0.0, qos: $0.1) })
+    public func subscribe(_ filters: [(TopicFilter, QoS)], whenOffline: MQTTOfflineSubscription = .fail) async throws -> [MQTTSubscribeResult] {
+        try await subscribe(filters.map { MQTTSubscriptionRequest($0.0, qos: $0.1) }, whenOffline: whenOffline)
     }
 
     /// Subscribes and returns the matching messages as their own `AsyncSequence`; dropping it unsubscribes.
     ///
     /// Messages still also appear on ``messages``. A consumer slower than `bufferCapacity` messages loses the
     /// oldest, counted in ``MQTTClientStatistics/subscriptionDropped``.
-    /// - Throws: as ``subscribe(_:properties:)``. Refused filters are reported in ``MQTTSubscription/results``.
+    /// - Throws: as ``subscribe(_:properties:whenOffline:)``. Refused filters are reported in ``MQTTSubscription/results``.
     public func subscription(to requests: [MQTTSubscriptionRequest], bufferCapacity: Int = 1000) async throws -> MQTTSubscription {
         let (stream, continuation) = AsyncStream.makeStream(of: MQTTMessage.self, bufferingPolicy: .bufferingNewest(max(1, bufferCapacity)))
         let core = self.core
-        let filters = requests.map(\.filter)
-        let id = try await eventLoop.submit { core.value.addStream(filters, continuation) }.get()
+        let (id, results) = try await eventLoop.flatSubmit { core.value.subscribeStream(requests, continuation) }.get()
         let eventLoop = self.eventLoop
         continuation.onTermination = { _ in
             eventLoop.execute { core.value.removeStream(id) }
         }
-        do {
-            let results = try await subscribe(requests)
-            return MQTTSubscription(results: results, stream: stream)
-        } catch {
-            continuation.finish()
-            throw error
-        }
+        return MQTTSubscription(results: results, stream: stream)
     }
 
-    /// Unsubscribes; the filters are forgotten for resubscription even if this throws.
-    /// - Returns: one reason code per filter (always success under MQTT 3.1.1, which has none).
+    /// Gives back one reference per filter (see ``subscribe(_:properties:whenOffline:)``); UNSUBSCRIBE goes out for
+    /// the filters nobody holds any more, which are forgotten for resubscription even if this throws.
+    /// - Returns: one reason code per filter (always success under MQTT 3.1.1, which has none, and for filters
+    ///   other users still hold).
     public func unsubscribe(_ filters: [TopicFilter]) async throws -> [MQTTReasonCode] {
         let core = self.core
         return try await eventLoop.flatSubmit { core.value.unsubscribe(filters) }.get()

@@ -24,7 +24,8 @@ public struct MQTTMessage: Hashable, Sendable {
 
 /// A change in the connection's state, in order.
 public enum MQTTConnectionEvent: Hashable, Sendable {
-    /// CONNACK accepted. Without a session present, subscriptions have been re-sent.
+    /// CONNACK accepted. The subscriptions the broker does not hold (all of them without a session present) have
+    /// been re-sent.
     case connected(sessionPresent: Bool)
     /// An established connection (CONNACK accepted) ended for this reason.
     case disconnected(MQTTClientError)
@@ -34,6 +35,14 @@ public enum MQTTConnectionEvent: Hashable, Sendable {
     case reconnecting(attempt: Int, delay: Duration)
     /// A subscription that was re-sent after a reconnect without session was refused.
     case resubscribeFailed(TopicFilter, MQTTReasonCode)
+}
+
+/// What ``MQTTClient/subscribe(_:properties:whenOffline:)`` does while the client is not connected.
+public enum MQTTOfflineSubscription: Hashable, Sendable {
+    /// Throw `.notConnected`; nothing is kept.
+    case fail
+    /// Keep the subscription and send it once connected (and still throw `.notConnected`).
+    case sendOnConnect
 }
 
 /// When ``MQTTClient/publish(topic:payload:qos:retain:properties:until:)`` returns.

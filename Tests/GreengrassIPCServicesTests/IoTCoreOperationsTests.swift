@@ -1,0 +1,228 @@
+import EventStream
+@testable import EventStreamRPCServer
+import GreengrassIPCServices
+import GreengrassJSON
+import GreengrassTestSupport
+import Logging
+import MQTTCore
+import NIOCore
+import NIOEmbedded
+import Synchronization
+import Testing
+
+/// A test double of the IPC side's own upstream protocol: records what the operations ask for and answers as
+/// scripted.
+final class FakeUpstream: IoTCoreUpstream {
+    struct State {
+        var published: [MQTTOutboundMessage] = []
+        var publishError: IoTCoreUpstreamError?
+        var subscribed: [(TopicFilter, QoS)] = []
+        var subscribeAnswer: Result<IoTCoreSubscriptionState, IoTCoreUpstreamError> = .success(.active)
+        var unsubscribed: [TopicFilter] = []
+    }
+
+    let state = Mutex(State())
+    let (inbound, inboundContinuation) = AsyncStream.makeStream(of: IoTCoreInboundMessage.self)
+
+    func publish(_ message: MQTTOutboundMessage) async throws(IoTCoreUpstreamError) {
+        try state.withLock { (state) throws(IoTCoreUpstreamError) in
+            if let error = state.publishError { throw error }
+            state.published.append(message)
+        }
+    }
+
+    func subscribe(_ filter: TopicFilter, qos: QoS) async throws(IoTCoreUpstreamError) -> IoTCoreSubscriptionState {
+        try state.withLock { state in
+            state.subscribed.append((filter, qos))
+            return state.subscribeAnswer
+        }.get()
+    }
+
+    func unsubscribe(_ filter: TopicFilter) async {
+        state.withLock { $0.unsubscribed.append(filter) }
+    }
+
+    func run(deliveringTo sink: any IoTCoreUpstreamSink) async {
+        for await message in inbound { await sink.deliver(message) }
+    }
+}
+
+struct AllowList: IPCAuthorizer {
+    var allowed: Set<String>
+    func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool {
+        service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
+    }
+}
+
+@Suite("IoT Core operations over a fake upstream")
+struct IoTCoreOperationsTests {
+    static let publish = "aws.greengrass#PublishToIoTCore"
+    static let subscribe = "aws.greengrass#SubscribeToIoTCore"
+
+    let upstream = FakeUpstream()
+    let router: IPCRouter
+    let operations: IoTCoreOperations
+
+    init() {
+        operations = IoTCoreOperations(
+            upstream: upstream,
+            authorizer: AllowList(allowed: [
+                "c \(Self.publish) a/b", "c \(Self.subscribe) a/#", "c \(Self.publish) a/b/c/d/e/f/g/h/i",
+                "c \(Self.publish) $aws/rules/r/a/b/c/d/e/f/g/h", "c \(Self.publish) a/+",
+            ]),
+            limits: IoTCoreLimits(maximumPayloadBytes: 8), logger: Logger(label: "test"))
+        var router = IPCRouter()
+        operations.register(on: &router)
+        self.router = router
+    }
+
+    /// The events a stream received.
+    final class Events: Sendable {
+        let received = Mutex<[JSONValue]>([])
+        var all: [JSONValue] { received.withLock { $0 } }
+    }
+
+    func call(_ operation: String, _ json: String, principal: String = "c", events: Events? = nil) async -> (IPCReply, IPCStream) {
+        let stream = IPCStream.detached(operation: operation, eventLoop: EmbeddedEventLoop()) { output in
+            guard case .event(_, let body) = output, let value = try? JSONValue(parsing: Array(buffer: body)) else { return }
+            events?.received.withLock { $0.append(value) }
+        }
+        let reply = await router.handle(IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream))
+        return (reply, stream)
+    }
+
+    static func invalid(_ text: String) -> IPCReply { .error(IPCModeledError.invalidArguments(text)) }
+
+    @Test("a publish reaches the upstream decoded once: payload bytes, QoS, retain and MQTT 5 properties")
+    func publishDecodes() async {
+        let (reply, _) = await call(Self.publish, """
+            {"topicName":"a/b","qos":"1","payload":"aGk=","retain":true,"userProperties":[{"key":"k","value":"v"}],
+             "messageExpiryIntervalSeconds":60,"correlationData":"AQI=","responseTopic":"r","payloadFormat":"1","contentType":"text/plain"}
+            """)
+        #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+        let published = upstream.state.withLock { $0.published }
+        #expect(published.count == 1)
+        guard let message = published.first else { return }
+        #expect(message.topic == "a/b")
+        #expect(message.payload == ByteBuffer(string: "hi"))
+        #expect(message.qos == .atLeastOnce)
+        #expect(message.retain)
+        #expect(message.properties.userProperties == [MQTTUserProperty("k", "v")])
+        #expect(message.properties.messageExpiryInterval == 60)
+        #expect(message.properties.correlationData == [1, 2])
+        #expect(message.properties.responseTopic == "r")
+        #expect(message.properties.payloadFormatIndicator == 1)
+        #expect(message.properties.contentType == "text/plain")
+    }
+
+    @Test("integer QoS is accepted on input")
+    func integerQoS() async {
+        _ = await call(Self.publish, #"{"topicName":"a/b","qos":0,"payload":""}"#)
+        #expect(upstream.state.withLock { $0.published.map(\.qos) } == [.atMostOnce])
+    }
+
+    @Test("bad requests are InvalidArgumentsError and never reach the upstream", arguments: [
+        (#"{"qos":"0","payload":""}"#, "Topic is required"),
+        (#"{"topicName":"a/b","qos":"0"}"#, "Payload is required"),
+        (#"{"topicName":"a/b","payload":""}"#, "QoS is required"),
+        (#"{"topicName":"a/b","qos":"2","payload":""}"#, #"Invalid QoS value: expected "0" or "1""#),
+        (#"{"topicName":"a/b","qos":"0","payload":"aGk"}"#, "Request body is not a valid PublishToIoTCoreRequest: payload is not valid base64"),
+        (#"{"topicName":"a/b","qos":"0","payload":"a=Gk"}"#, "Request body is not a valid PublishToIoTCoreRequest: payload is not valid base64"),
+        (#"{"topicName":"a/b","qos":"0","payload":7}"#, "Request body is not a valid PublishToIoTCoreRequest: payload must be a base64 string, found integer"),
+        (#"{"topicName":"a/b","qos":"0","payload":"MTIzNDU2Nzg5"}"#, "The publishing message size 9 bytes exceeds the configured limit of 8 bytes"),
+        (#"{"topicName":"a/b","qos":"0","payload":"","messageExpiryIntervalSeconds":-1}"#, "messageExpiryIntervalSeconds must be between 0 and 4294967295"),
+        (#"{"topicName":"a/+","qos":"0","payload":""}"#, "Publish topics must not contain wildcard characters of '#' or '+'"),
+        (#"{"topicName":"a/b/c/d/e/f/g/h/i","qos":"0","payload":""}"#, "Topic a/b/c/d/e/f/g/h/i has more than 7 forward slashes"),
+    ])
+    func badPublish(json: String, message: String) async {
+        let (reply, _) = await call(Self.publish, json)
+        if case .error(let error) = reply, message.hasPrefix("Request body") {
+            #expect(error.name == IPCModeledError.invalidArguments("").name)
+            #expect(error.message.hasPrefix(message), "\(error.message)")
+        } else {
+            #expect(reply == Self.invalid(message))
+        }
+        #expect(upstream.state.withLock { $0.published.isEmpty })
+    }
+
+    @Test("the basic-ingest prefix does not count against the slash limit")
+    func basicIngest() async {
+        let (reply, _) = await call(Self.publish, #"{"topicName":"$aws/rules/r/a/b/c/d/e/f/g/h","qos":"0","payload":""}"#)
+        #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+    }
+
+    @Test("an unauthorized publish is refused with the principal, operation and resource named")
+    func unauthorized() async {
+        let (reply, _) = await call(Self.publish, #"{"topicName":"x","qos":"0","payload":""}"#)
+        #expect(reply == .error(IPCModeledError.unauthorized(
+            "Principal c is not authorized to perform aws.greengrass.ipc.mqttproxy:aws.greengrass#PublishToIoTCore on resource x")))
+    }
+
+    @Test("an upstream refusal is Greengrass's ServiceError; an invalid topic is the caller's fault")
+    func upstreamErrors() async {
+        upstream.state.withLock { $0.publishError = .failed("Message spool is full. Message could not be added.") }
+        let (full, _) = await call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+        #expect(full == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message spool is full. Message could not be added.")))
+        upstream.state.withLock { $0.publishError = .invalidTopic("bad topic") }
+        let (invalid, _) = await call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+        #expect(invalid == Self.invalid("bad topic"))
+    }
+
+    @Test("each IPC subscription holds one upstream reference, given back when its stream ends")
+    func subscriptionReferences() async {
+        let (first, firstStream) = await call(Self.subscribe, #"{"topicName":"a/#","qos":"0"}"#)
+        #expect(first == .streamOpened(shape: "aws.greengrass#SubscribeToIoTCoreResponse", json: Array("{}".utf8)))
+        let (_, secondStream) = await call(Self.subscribe, #"{"topicName":"a/#"}"#)
+        #expect(upstream.state.withLock { $0.subscribed.map { "\($0.0) \($0.1)" } } == ["a/# QoS 0", "a/# QoS 1"])
+        // As the connection ending them would.
+        firstStream.terminate(.clientClosed)
+        secondStream.terminate(.connectionClosed)
+        _ = await NucleusProcess.eventually(timeout: .seconds(5)) { upstream.state.withLock { $0.unsubscribed.count == 2 } }
+        #expect(upstream.state.withLock { $0.unsubscribed } == ["a/#", "a/#"])
+        #expect(operations.subscriberCount == 0)
+    }
+
+    @Test("a refused subscription is a ServiceError and holds no reference; a deferred one stays open")
+    func refusedAndDeferred() async {
+        upstream.state.withLock { $0.subscribeAnswer = .failure(.refused("notAuthorized")) }
+        let (refused, refusedStream) = await call(Self.subscribe, #"{"topicName":"a/#","qos":"1"}"#)
+        #expect(refused == .error(IPCModeledError.serviceError("Subscribe to topic a/# failed with error notAuthorized")))
+        refusedStream.terminate(.serverClosed)
+        #expect(operations.subscriberCount == 0)
+        upstream.state.withLock { $0.subscribeAnswer = .success(.deferred(reason: "offline")) }
+        let (deferred, _) = await call(Self.subscribe, #"{"topicName":"a/#","qos":"1"}"#)
+        #expect(deferred == .streamOpened(shape: "aws.greengrass#SubscribeToIoTCoreResponse", json: Array("{}".utf8)))
+        #expect(operations.subscriberCount == 1)
+        #expect(upstream.state.withLock { $0.unsubscribed.isEmpty })
+    }
+
+    @Test("inbound messages reach the matching streams as IoTCoreMessage events with base64 payloads")
+    func fanOut() async throws {
+        let events = Events()
+        _ = await call(Self.subscribe, #"{"topicName":"a/#","qos":"1"}"#, events: events)
+        var properties = MQTTProperties()
+        properties.userProperties = [MQTTUserProperty("k", "v")]
+        properties.correlationData = [1, 2]
+        let run = Task { await operations.run() }
+        upstream.inboundContinuation.yield(IoTCoreInboundMessage(topic: "a/x", payload: ByteBuffer(string: "hi"), retain: true, properties: properties))
+        upstream.inboundContinuation.yield(IoTCoreInboundMessage(topic: "b", payload: ByteBuffer(string: "no")))
+        upstream.inboundContinuation.finish()
+        await run.value
+        let expected: JSONValue = [
+            "message": [
+                "topicName": "a/x", "payload": "aGk=", "retain": true, "userProperties": [["key": "k", "value": "v"]], "correlationData": "AQI=",
+            ]
+        ]
+        #expect(events.all == [expected])
+    }
+
+    @Test("offline: both operations answer a modeled ServiceError naming the topic")
+    func offline() async {
+        var router = IPCRouter()
+        IoTCoreOperations.registerOffline(on: &router)
+        let stream = IPCStream.detached(operation: Self.publish, eventLoop: EmbeddedEventLoop()) { _ in }
+        let reply = await router.handle(IPCCall(
+            principal: "c", operation: Self.publish, payload: Array(#"{"topicName":"a/b"}"#.utf8), stream: stream))
+        #expect(reply == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Cannot publish because device is configured to run offline")))
+    }
+}
