@@ -315,13 +315,13 @@ public final class IoTCoreBridge: Service, Sendable {
                         "droppedSlowSubscriber": "\(counters.2)",
                     ])
                 await connectionStatus?.setConnected(true)
-                durableSpool?.logState("connected")
+                durableSpool?.connected()
                 await resubscribeDeferred()
             case .disconnected(let error):
                 state.withLock { $0.granted.removeAll() }
                 await connectionStatus?.setConnected(false)
                 logger.warning("Connection interrupted", metadata: ["eventType": "mqtt-disconnected", "reason": "\(error)"])
-                durableSpool?.logState("disconnected")
+                durableSpool?.disconnected()
             case .connectFailed(let error):
                 // No connection existed, so nothing was interrupted: say what happened and why.
                 logger.warning("Failed to connect to AWS IoT Core", metadata: ["eventType": "mqtt-connect-failed", "reason": "\(error)"])
