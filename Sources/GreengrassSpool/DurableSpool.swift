@@ -398,21 +398,22 @@ public final class DurableSpool: Service, Sendable {
         var turn = MQTTSpoolStreamTurn()
         var iterator = wakeups.makeAsyncIterator()
         while !Task.isCancelled {
-            let taken = state.withLock { state -> SendLoopInput? in
+            let input = state.withLock { state -> SendLoopInput? in
                 guard state.isOpen && state.isConnected else { return nil }
                 defer { state.backlogRequestedThrough = nil }
                 return SendLoopInput(
                     retried: state.retry.isEmpty ? nil : state.retry.removeFirst(), generation: state.appendGeneration,
                     lastSequenceAtOpen: state.lastSequenceAtOpen, backlogRequest: state.backlogRequestedThrough)
             }
-            guard let (retried, generation, lastSequenceAtOpen, backlogRequest) = taken.map({ ($0.retried, $0.generation, $0.lastSequenceAtOpen, $0.backlogRequest) }) else {
+            guard let input else {
                 guard await iterator.next() != nil else { return }
                 continue
             }
+            let retried = input.retried
             if streams.isEmpty {
-                streams = [.backlog(after: 0, through: lastSequenceAtOpen), .fresh(after: lastSequenceAtOpen)]
+                streams = [.backlog(after: 0, through: input.lastSequenceAtOpen), .fresh(after: input.lastSequenceAtOpen)]
             }
-            if let end = backlogRequest, streams[0].isFinished, end > streams[1].cursor {
+            if let end = input.backlogRequest, streams[0].isFinished, end > streams[1].cursor {
                 // What the fresh stream had not sent by the reconnect is the new backlog; messages after it are fresh.
                 streams = [.backlog(after: streams[1].cursor, through: end), .fresh(after: end)]
             }
@@ -423,7 +424,7 @@ public final class DurableSpool: Service, Sendable {
             } else {
                 var found: MQTTSpooledMessage?
                 for candidate in turn.order {
-                    if let message = await peek(&streams[candidate], generation: generation) {
+                    if let message = await peek(&streams[candidate], generation: input.generation) {
                         found = message
                         stream = candidate
                         break
