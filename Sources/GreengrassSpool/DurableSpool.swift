@@ -26,9 +26,9 @@ extension MQTTClient: SpoolSender {}
 ///
 /// - All store I/O runs on one dedicated writer thread (never the event loops or Swift's cooperative pool).
 ///   Appends that arrive while a commit runs wait for the next one, which takes them all. A commit only writes;
-///   its fsync runs on one of two sync threads while the writer already commits the next group, and each group is
-///   acknowledged once a sync begun after its commit returned: one fsync per group (or several), never per
-///   message, and never a group waiting for an fsync that started before it was written.
+///   its fsync runs on one of up to four sync threads while the writer already commits the next group, and each
+///   group is acknowledged once a sync begun after its commit returned: one fsync per group (or several), never
+///   per message, and never a group waiting for an fsync that started before it was written.
 /// - Start-up never waits for the spool: the store is opened on the writer thread when ``run()`` starts, reading a
 ///   header row only; appends made before it is open join the first commit.
 /// - Sending reads the store in pages behind a bounded window (count and bytes), so memory does not grow with the
@@ -47,7 +47,9 @@ public final class DurableSpool: Service, Sendable {
         public var windowCount = 100
         public var windowBytes: Int
         /// Fsyncs that may run at once: a group written while one runs starts its own rather than waiting for it.
-        public var concurrentSyncs = 2
+        /// Virtual disks serve overlapping flushes in parallel: on the benchmark VM 4 accepted 0.51–0.77 of the
+        /// Memory spool's rate at 50 requests in flight, 2 only 0.43–0.51.
+        public var concurrentSyncs = 4
 
         public init(path: String, capacityBytes: Int) {
             self.path = path

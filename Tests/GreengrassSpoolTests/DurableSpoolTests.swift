@@ -37,11 +37,15 @@ final class CommitLog: Sendable {
     let sizes = Mutex<[Int]>([])
 }
 
-/// Counts commits, so group commit is observable.
+/// Counts commits, so group commit is observable; `durability` decides when they count as durable.
 final class CountingStore: MessageSpoolStore {
     let inner = InMemoryMessageSpoolStore()
     let commits: CommitLog
-    init(commits: CommitLog) { self.commits = commits }
+    let durability: any MessageSpoolDurability
+    init(commits: CommitLog, durability: any MessageSpoolDurability = CommitsAreDurable()) {
+        self.commits = commits
+        self.durability = durability
+    }
     func open() throws -> MessageSpoolStoreSummary { inner.open() }
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
         if !appending.isEmpty { commits.sizes.withLock { $0.append(appending.count) } }
@@ -94,20 +98,6 @@ final class GatedDurability: MessageSpoolDurability {
     }
 
     func maintain() {}
-}
-
-final class GatedStore: MessageSpoolStore {
-    let inner = InMemoryMessageSpoolStore()
-    let gate = GatedDurability()
-    let commits = CommitLog()
-    var durability: any MessageSpoolDurability { gate }
-    func open() throws -> MessageSpoolStoreSummary { inner.open() }
-    func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
-        if !appending.isEmpty { commits.sizes.withLock { $0.append(appending.count) } }
-        return inner.commit(appending: appending, removing: removing)
-    }
-    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { inner.messages(after: sequence, limit: limit) }
-    func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
 }
 
 /// Waits (bounded) until `condition` holds.
@@ -266,9 +256,10 @@ struct DurableSpoolTests {
 
     @Test("an append is answered only after a sync begun after its commit; the next group commits and syncs meanwhile")
     func overlappingCommits() async throws {
-        let store = GatedStore()
-        let gate = store.gate, commits = store.commits
-        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 24), store: store, sender: NeverSender(), logger: logger)
+        let gate = GatedDurability(), commits = CommitLog()
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 24), store: CountingStore(commits: commits, durability: gate), sender: NeverSender(),
+            logger: logger)
         let running = Task { try await spool.run() }
         let answered = Counter()
         let first = Task {
