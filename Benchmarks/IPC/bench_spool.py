@@ -12,6 +12,9 @@ Runs, each on a fresh nucleus root, one Mosquitto on a free loopback port for th
              the same QoS 1 messages directly to Mosquitto (`ipc-bench publish-direct`, awaiting each PUBACK).
   drain    — the Disk spool's backlog from the accept run, after the nucleus restarts pointed at Mosquitto: messages
              per second from the first to the last received by an outside collector (our MQTTClient).
+  startup  — time from exec to the IPC socket accepting a connection and to a deployed component's Run process
+             running (it writes a marker file as it starts), with the Disk spool empty and with 100,000 messages
+             spooled (broker down), alternating, best and median of --startups starts each.
   memory   — nucleus RSS (KiB) with the Disk spool empty, full at 2.5 MiB and full at 100 MiB (filled through the
              spool file while the nucleus is stopped, 8 KiB payloads), after start-up with the broker unreachable, and
              the peak while the 100 MiB backlog drains.
@@ -21,7 +24,9 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ipc import BENCH, Bench, free_port, log, read_json, rss_kb  # noqa: E402
+from bench_ipc import BENCH, Bench, free_port, log, read_json, rss_kb, wait_for_file  # noqa: E402
 
 
 class SpoolBench(Bench):
@@ -74,12 +79,13 @@ class SpoolBench(Bench):
             "seconds_from_start_to_last": round((last - started) / 1e9, 2),
         }
 
-    def fill_spool(self, root, total_bytes, payload_bytes=8192):
-        """Fills a stopped nucleus's spool file to `total_bytes` of charge (payload + topic + 64 per message)."""
+    def fill_spool(self, root, total_bytes=0, payload_bytes=8192, rows=None):
+        """Fills a stopped nucleus's spool file to `total_bytes` of charge (payload + topic + 64 per message), or
+        with `rows` messages."""
         path = f"{root}/work/aws.greengrass.DiskSpooler/spooler.db"
         topic = "spool/fill"
         charge = payload_bytes + len(topic) + 64
-        rows = total_bytes // charge
+        rows = total_bytes // charge if rows is None else rows
         db = sqlite3.connect(path)
         now = int(time.time() * 1000)
 
@@ -93,6 +99,57 @@ class SpoolBench(Bench):
                            ((topic, payload(index), b"\x00", now, charge) for index in range(rows)))
         db.close()
         return rows
+
+    def startup_run(self, starts, spooled=100_000):
+        """Exec → IPC socket accepting, and exec → the deployed component running, empty spool vs `spooled`."""
+        roots = {}
+        for label in ("empty", "spooled"):
+            self.start_spool_nucleus(f"startup-{label}", "Disk", free_port(), 100 * 1024 * 1024)
+            marker = f"{self.work}/startup-{label}.started"
+            # Restored at each start; it marks the moment its Run process runs.
+            self.deploy({f"bench.startup-{label}": f"sh -c 'touch {marker}; exec sleep 100000'"})
+            if not wait_for_file(marker, 120):
+                raise RuntimeError("the start-up component did not run")
+            roots[label] = (self.root, marker)
+            self.stop_nucleus()
+        self.fill_spool(roots["spooled"][0], payload_bytes=100, rows=spooled)
+        times = {label: {"socket_ms": [], "component_ms": []} for label in roots}
+        for _ in range(starts):
+            for label, (root, marker) in roots.items():
+                os.unlink(marker)
+                socket_path = f"{root}/ipc.socket"
+                if os.path.exists(socket_path):
+                    os.unlink(socket_path)
+                started = time.perf_counter()
+                self.nucleus = subprocess.Popen(
+                    [f"{self.binaries}/greengrass-nucleus", "--root", root, "--config", f"{self.work}/config.yaml"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                accepting = None
+                deadline = started + 60
+                while time.perf_counter() < deadline:
+                    now = time.perf_counter()
+                    if accepting is None:
+                        with socket.socket(socket.AF_UNIX) as probe:
+                            try:
+                                probe.connect(socket_path)
+                                accepting = now
+                            except OSError:
+                                pass
+                    if os.path.exists(marker):
+                        break
+                    time.sleep(0.001)
+                running = time.perf_counter()
+                if accepting is None or not os.path.exists(marker):
+                    raise RuntimeError(f"start-up {label}: socket or component not ready in 60 s")
+                times[label]["socket_ms"].append(round((accepting - started) * 1000, 1))
+                times[label]["component_ms"].append(round((running - started) * 1000, 1))
+                self.stop_nucleus()
+        figures = {"spooled_messages": spooled}
+        for label, measured in times.items():
+            for key, values in measured.items():
+                figures[f"{label}_{key}"] = {"best": min(values), "median": round(statistics.median(values), 1), "all": values}
+        log(f"startup: {figures}")
+        return figures
 
     def memory_run(self):
         sizes = {"empty": 0, "full_2.5MiB": 2_621_440, "full_100MiB": 100 * 1024 * 1024}
@@ -141,9 +198,10 @@ def main():
     parser.add_argument("--bin", required=True, help="directory with greengrass-nucleus and greengrass-cli (release)")
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--window", type=int, default=50)
-    parser.add_argument("--only", help="comma-separated subset: accept,drain,memory")
+    parser.add_argument("--startups", type=int, default=5, help="starts of each kind in the startup run")
+    parser.add_argument("--only", help="comma-separated subset: accept,drain,startup,memory")
     options = parser.parse_args()
-    only = set(options.only.split(",")) if options.only else {"accept", "drain", "memory"}
+    only = set(options.only.split(",")) if options.only else {"accept", "drain", "startup", "memory"}
     work = tempfile.mkdtemp(prefix="spool-bench-")
     port = free_port()
     broker_conf = f"{work}/mosquitto.conf"
@@ -165,6 +223,8 @@ def main():
             results["mqttclient_direct_qos1_msgs_per_s"] = round(published["count"] / published["seconds"], 1)
             if "drain" in only:
                 results["disk_spool_drain"] = bench.drain_run(disk_root, options.count)
+        if "startup" in only:
+            results["startup"] = bench.startup_run(options.startups)
         if "memory" in only:
             results["memory"] = bench.memory_run()
     finally:

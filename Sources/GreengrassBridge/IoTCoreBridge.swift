@@ -74,8 +74,8 @@ public final class IoTCoreBridge: IoTCoreUpstream {
                     for await event in self.client.events {
                         await sink.connectionChanged(Self.connectionEvent(event))
                         switch event {
-                        case .connected: self.durableSpool?.logState("connected")
-                        case .disconnected: self.durableSpool?.logState("disconnected")
+                        case .connected: self.durableSpool?.connected()
+                        case .disconnected: self.durableSpool?.disconnected()
                         default: break
                         }
                     }

@@ -25,13 +25,18 @@ extension MQTTClient: SpoolSender {}
 /// from the store, in order, whenever the broker is reachable — across crashes and power cuts.
 ///
 /// - All store I/O runs on one dedicated writer thread (never the event loops or Swift's cooperative pool).
-///   Appends that arrive while a commit runs wait for the next one, which takes them all: one fsync per group,
-///   not per message.
+///   Appends that arrive while a commit runs wait for the next one, which takes them all. A commit only writes;
+///   its fsync runs on one of up to four sync threads while the writer already commits the next group, and each
+///   group is acknowledged once a sync begun after its commit returned: one fsync per group (or several), never
+///   per message, and never a group waiting for an fsync that started before it was written.
 /// - Start-up never waits for the spool: the store is opened on the writer thread when ``run()`` starts, reading a
 ///   header row only; appends made before it is open join the first commit.
 /// - Sending reads the store in pages behind a bounded window (count and bytes), so memory does not grow with the
 ///   backlog; acknowledged messages are deleted in the next group commit. A message acknowledged before a crash but
 ///   not yet deleted is sent again after it (MQTT's at-least-once); one never acknowledged is never lost.
+/// - Two streams share the window, taking turns: the backlog (what the store held when it opened, and what had
+///   piled up at a reconnect once the previous backlog was sent) and fresh messages published since. Each is sent
+///   in publish order; a fresh message does not wait for the whole backlog.
 public final class DurableSpool: Service, Sendable {
     public struct Configuration: Sendable {
         public var path: String
@@ -41,6 +46,10 @@ public final class DurableSpool: Service, Sendable {
         /// Most messages (and bytes) handed to the sender and not yet acknowledged.
         public var windowCount = 100
         public var windowBytes: Int
+        /// Fsyncs that may run at once: a group written while one runs starts its own rather than waiting for it.
+        /// Virtual disks serve overlapping flushes in parallel: on the benchmark VM 4 accepted 0.51–0.77 of the
+        /// Memory spool's rate at 50 requests in flight, 2 only 0.43–0.51.
+        public var concurrentSyncs = 4
 
         public init(path: String, capacityBytes: Int) {
             self.path = path
@@ -51,11 +60,31 @@ public final class DurableSpool: Service, Sendable {
         }
     }
 
+    private typealias Append = (entry: MessageToSpool, continuation: CheckedContinuation<Void, any Error>)
+
     private struct Pending: ~Copyable {
-        var appends: [(entry: MessageToSpool, continuation: CheckedContinuation<Void, any Error>)] = []
+        var appends: [Append] = []
         var removals: [(sequence: Int64, charge: Int, drop: MQTTDurableSpoolDrop?)] = []
         var commitScheduled = false
         var isOpen = false
+        /// Messages are handed to the sender only while its connection is up: one handed over while it is down would
+        /// wait in the client's memory, where its expiry is no longer checked.
+        var isConnected = false
+        var durability: any MessageSpoolDurability = CommitsAreDurable()
+        /// Groups written to the store and not yet synced, numbered in commit order; answered after a sync.
+        var awaitingSync: [(group: Int, appends: [Append])] = []
+        var lastCommittedGroup = 0
+        /// The newest group a sync has begun for: a sync begun later covers everything up to the group it read.
+        var syncBegunThrough = 0
+        var syncsRunning = 0
+        /// The highest sequence number written, and how many commits appended: the fresh stream reads again only
+        /// after a new append.
+        var lastSequence: Int64 = 0
+        var appendGeneration = 0
+        /// Where the store's content stood when it opened: the first backlog ends there.
+        var lastSequenceAtOpen: Int64 = 0
+        /// A reconnect asked for what was written before it (up to this sequence) to become the backlog.
+        var backlogRequestedThrough: Int64?
         var ledger: MQTTDurableSpoolLedger
         var window: MQTTSpoolSendWindow
         /// Messages the sender could not take for now (its own spool full): sent again before newer ones.
@@ -67,6 +96,7 @@ public final class DurableSpool: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let thread: NIOThreadPool
+    private let syncThreads: NIOThreadPool
     private let state: Mutex<Pending>
     /// The store, touched only on the writer thread; the Mutex is never contended.
     private let store: Mutex<any MessageSpoolStore>
@@ -83,6 +113,7 @@ public final class DurableSpool: Service, Sendable {
         self.logger = logger
         self.now = now
         self.thread = NIOThreadPool(numberOfThreads: 1)
+        self.syncThreads = NIOThreadPool(numberOfThreads: max(1, configuration.concurrentSyncs))
         self.state = Mutex(
             Pending(
                 ledger: MQTTDurableSpoolLedger(capacity: configuration.capacityBytes),
@@ -106,6 +137,24 @@ public final class DurableSpool: Service, Sendable {
         var metadata: Logger.Metadata = ["eventType": "mqtt-spool-state", "event": "\(event)", "storageType": "Disk"]
         for (key, value) in summary { metadata[key] = "\(value)" }
         logger.info("Message spool state", metadata: metadata)
+    }
+
+    /// The upstream connection is up: logs the spool's state, and what piled up while it was down becomes the
+    /// backlog (once the previous backlog was sent), so messages published from now on share the window with it.
+    public func connected() {
+        logState("connected")
+        state.withLock { state in
+            state.isConnected = true
+            state.backlogRequestedThrough = state.lastSequence
+        }
+        wake.yield()
+    }
+
+    /// The upstream connection went down: logs the spool's state, and stops handing messages to the sender (those
+    /// in flight stay with it, to be sent again on reconnect).
+    public func disconnected() {
+        state.withLock { $0.isConnected = false }
+        logState("disconnected")
     }
 
     // MARK: Appending
@@ -160,14 +209,37 @@ public final class DurableSpool: Service, Sendable {
             let result = Result { try store.withLock { try $0.commit(appending: appends.map(\.entry), removing: removals.map(\.sequence)) } }
             switch result {
             case .success(let committed):
-                state.withLock { state in
-                    state.ledger.committed(appends.map { (charge: $0.entry.message.spoolCharge, spooledAtMilliseconds: $0.entry.spooledAtMilliseconds) })
+                let startSync = state.withLock { state in
                     for drop in Set(removals.map(\.drop)) {
                         let group = removals.filter { $0.drop == drop }
                         state.ledger.removed(count: group.count, bytes: group.reduce(0) { $0 + $1.charge }, drop: drop, oldestRemaining: committed.oldestRemaining)
                     }
+                    // Removals need no sync of their own (one undone by a power cut is only sent again); an idle sync
+                    // thread still runs the store's upkeep, which draining alone makes due.
+                    guard !appends.isEmpty else {
+                        guard state.syncsRunning == 0 else { return false }
+                        state.syncsRunning += 1
+                        return true
+                    }
+                    // Counted as stored now, not at the sync: the rows can be sent, acknowledged and removed before it.
+                    state.ledger.committed(appends.map { (charge: $0.entry.message.spoolCharge, spooledAtMilliseconds: $0.entry.spooledAtMilliseconds) })
+                    state.lastCommittedGroup += 1
+                    state.awaitingSync.append((state.lastCommittedGroup, appends))
+                    state.lastSequence = max(state.lastSequence, committed.sequences.last ?? 0)
+                    state.appendGeneration += 1
+                    guard state.syncsRunning < configuration.concurrentSyncs else { return false }
+                    state.syncsRunning += 1
+                    return true
                 }
-                for append in appends { append.continuation.resume() }
+                if startSync {
+                    syncThreads.submit { [self] workState in
+                        guard workState == .active else {
+                            state.withLock { $0.syncsRunning -= 1 }
+                            return
+                        }
+                        syncCommitted()
+                    }
+                }
                 if !appends.isEmpty { wake.yield() }
             case .failure(let error):
                 // Nothing of this group is durable: refuse its appends (never acknowledged, so nothing is lost);
@@ -185,6 +257,42 @@ public final class DurableSpool: Service, Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// On a sync thread (counted in `syncsRunning`): syncs the store and answers every group written before the
+    /// sync began, while the writer commits the next; repeats while groups wait, then stops.
+    private func syncCommitted() {
+        while true {
+            let next = state.withLock { state -> (group: Int, durability: any MessageSpoolDurability)? in
+                guard state.lastCommittedGroup > state.syncBegunThrough else {
+                    state.syncsRunning -= 1
+                    return nil
+                }
+                state.syncBegunThrough = state.lastCommittedGroup
+                return (state.lastCommittedGroup, state.durability)
+            }
+            guard let (group, durability) = next else {
+                state.withLock { $0.durability }.maintain()
+                return
+            }
+            let result = Result { try durability.sync() }
+            let answered = state.withLock { state in
+                // Another sync, begun later, may have answered these already.
+                let count = state.awaitingSync.prefix { $0.group <= group }.count
+                let answered = state.awaitingSync.prefix(count).flatMap(\.appends)
+                state.awaitingSync.removeFirst(count)
+                return answered
+            }
+            switch result {
+            case .success:
+                for append in answered { append.continuation.resume() }
+            case .failure(let error):
+                logger.error("Message spool sync failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
+                let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
+                for append in answered { append.continuation.resume(throwing: refusal) }
+            }
+            durability.maintain()
         }
     }
 
@@ -206,10 +314,14 @@ public final class DurableSpool: Service, Sendable {
             summary = try? store.withLock { try $0.open() }
             if summary == nil { logger.error("Message spool could not be created", metadata: ["path": "\(path)"]) }
         }
+        let durability = store.withLock { $0.durability }
         let schedule = state.withLock { state in
             if let summary {
                 state.ledger.opened(count: summary.count, bytes: summary.bytes, oldestSpooledAtMilliseconds: summary.oldestSpooledAtMilliseconds)
+                state.lastSequence = summary.lastSequence
+                state.lastSequenceAtOpen = summary.lastSequence
             }
+            state.durability = durability
             state.isOpen = true
             return state.appends.isEmpty ? false : scheduleCommitLocked(&state)
         }
@@ -223,6 +335,7 @@ public final class DurableSpool: Service, Sendable {
     /// Opens the store and sends its messages until graceful shutdown.
     public func run() async throws {
         thread.start()
+        syncThreads.start()
         Self.createParentDirectory(of: configuration.path)
         thread.submit { [self] workState in
             guard workState == .active else { return }
@@ -231,36 +344,99 @@ public final class DurableSpool: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.sendLoop()
         }
-        // Let the last acknowledged removals reach the disk (work queued at shutdown is cancelled, so run it now),
-        // then stop the thread.
-        _ = try? await thread.runIfActive { [self] in commitPending() }
+        // Let the last appends and acknowledged removals reach the disk (work queued at shutdown is cancelled, so
+        // run it now, and sync here what no sync thread has begun to), then stop the threads.
+        _ = try? await thread.runIfActive { [self] in
+            commitPending()
+            state.withLock { $0.syncsRunning += 1 }
+            syncCommitted()
+        }
+        try? await syncThreads.shutdownGracefully()
         try? await thread.shutdownGracefully()
+        // Appends that came after the last commit (the bridge stops before the spool, so normally none): refused,
+        // never left waiting.
+        let stranded = state.withLock { state in
+            defer { state.appends.removeAll() }
+            return state.appends
+        }
+        for append in stranded {
+            append.continuation.resume(throwing: DurableSpoolError(message: "Message could not be written to the spool: the nucleus is shutting down"))
+        }
+    }
+
+    /// One ordered stream of spooled messages, read from the store a page at a time.
+    private struct SendStream {
+        /// The last sequence handed to the sender (or skipped): the next read starts after it.
+        var cursor: Int64
+        /// The backlog's last sequence; nil for the fresh stream, which has no end.
+        var end: Int64?
+        var page: [MQTTSpooledMessage] = []
+        var index = 0
+        /// The backlog went past its end: nothing more until a reconnect makes a new one.
+        var isExhausted = false
+        /// The fresh stream's last read found nothing at this append generation: no read again until it changes.
+        var emptyAtGeneration: Int?
+
+        /// Every message up to the end was handed out.
+        var isFinished: Bool { isExhausted && index >= page.count }
+
+        static func backlog(after cursor: Int64, through end: Int64) -> SendStream {
+            SendStream(cursor: cursor, end: end, isExhausted: end <= cursor)
+        }
+
+        static func fresh(after cursor: Int64) -> SendStream { SendStream(cursor: cursor, end: nil) }
+    }
+
+    /// What the send loop reads from the shared state at each turn.
+    private struct SendLoopInput {
+        var retried: MQTTSpooledMessage?
+        var generation: Int
+        var lastSequenceAtOpen: Int64
+        var backlogRequest: Int64?
     }
 
     private func sendLoop() async {
-        var cursor: Int64 = 0
-        var page: [MQTTSpooledMessage] = []
-        var index = 0
+        var streams: [SendStream] = []
+        var turn = MQTTSpoolStreamTurn()
         var iterator = wakeups.makeAsyncIterator()
         while !Task.isCancelled {
-            let (isOpen, retried) = state.withLock { state in (state.isOpen, state.retry.isEmpty ? nil : state.retry.removeFirst()) }
-            guard isOpen else {
+            let input = state.withLock { state -> SendLoopInput? in
+                guard state.isOpen && state.isConnected else { return nil }
+                defer { state.backlogRequestedThrough = nil }
+                return SendLoopInput(
+                    retried: state.retry.isEmpty ? nil : state.retry.removeFirst(), generation: state.appendGeneration,
+                    lastSequenceAtOpen: state.lastSequenceAtOpen, backlogRequest: state.backlogRequestedThrough)
+            }
+            guard let input else {
                 guard await iterator.next() != nil else { return }
                 continue
             }
+            let retried = input.retried
+            if streams.isEmpty {
+                streams = [.backlog(after: 0, through: input.lastSequenceAtOpen), .fresh(after: input.lastSequenceAtOpen)]
+            }
+            if let end = input.backlogRequest, streams[0].isFinished, end > streams[1].cursor {
+                // What the fresh stream had not sent by the reconnect is the new backlog; messages after it are fresh.
+                streams = [.backlog(after: streams[1].cursor, through: end), .fresh(after: end)]
+            }
             let next: MQTTSpooledMessage
+            var stream: Int?
             if let retried {
                 next = retried
             } else {
-                if index == page.count {
-                    page = await readPageSkippingDamage(after: &cursor)
-                    index = 0
-                    if page.isEmpty {
-                        guard await iterator.next() != nil else { return }
-                        continue
+                var found: MQTTSpooledMessage?
+                for candidate in turn.order {
+                    if let message = await peek(&streams[candidate], generation: input.generation) {
+                        found = message
+                        stream = candidate
+                        break
                     }
                 }
-                next = page[index]
+                guard let found else {
+                    guard await iterator.next() != nil else { return }
+                    continue
+                }
+                next = found
             }
             let charge = next.message.spoolCharge
             let hasRoom = state.withLock { $0.window.hasRoom(charge: charge) }
@@ -269,9 +445,10 @@ public final class DurableSpool: Service, Sendable {
                 guard await iterator.next() != nil else { return }
                 continue
             }
-            if retried == nil {
-                index += 1
-                cursor = next.sequence
+            if let stream {
+                streams[stream].index += 1
+                streams[stream].cursor = next.sequence
+                turn.took(stream)
             }
             guard let outgoing = next.outgoing(atMilliseconds: now()) else {
                 remove(next.sequence, charge: charge, drop: .expired)
@@ -282,6 +459,25 @@ public final class DurableSpool: Service, Sendable {
                 finished(next, charge: charge, result: result)
             }
         }
+    }
+
+    /// The stream's next message without taking it, reading a page when the last one is used up; nil when the
+    /// stream has nothing to send now.
+    private func peek(_ stream: inout SendStream, generation: Int) async -> MQTTSpooledMessage? {
+        if stream.index < stream.page.count { return stream.page[stream.index] }
+        if stream.isExhausted || stream.emptyAtGeneration == generation { return nil }
+        var page = await readPageSkippingDamage(after: &stream.cursor)
+        if let end = stream.end, page.isEmpty || page.last!.sequence >= end {
+            page.removeAll { $0.sequence > end }
+            stream.isExhausted = true
+        }
+        stream.page = page
+        stream.index = 0
+        if page.isEmpty {
+            if stream.end == nil { stream.emptyAtGeneration = generation }
+            return nil
+        }
+        return page[0]
     }
 
     /// The next page; a row that cannot be read (a damaged file) is logged, dropped and counted, never a stall.

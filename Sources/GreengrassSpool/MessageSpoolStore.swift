@@ -1,6 +1,8 @@
+@preconcurrency import Glibc
 import MQTTCore
 import NIOCore
 import SQLite
+import Synchronization
 
 /// What a spool store holds, read when it opens: from a header row, never by scanning the messages, so opening
 /// costs the same with 100,000 messages as with none.
@@ -8,12 +10,31 @@ public struct MessageSpoolStoreSummary: Hashable, Sendable {
     public var count: Int
     public var bytes: Int
     public var oldestSpooledAtMilliseconds: Int64?
+    /// The highest sequence number stored (0 when empty): where the backlog found at opening ends.
+    public var lastSequence: Int64
 
-    public init(count: Int, bytes: Int, oldestSpooledAtMilliseconds: Int64?) {
+    public init(count: Int, bytes: Int, oldestSpooledAtMilliseconds: Int64?, lastSequence: Int64 = 0) {
         self.count = count
         self.bytes = bytes
         self.oldestSpooledAtMilliseconds = oldestSpooledAtMilliseconds
+        self.lastSequence = lastSequence
     }
+}
+
+/// Makes a store's commits durable. Separate from the store so the flush (an fsync, milliseconds) can run on other
+/// threads while the store's own thread already writes the next group: commits overlap their fsyncs.
+public protocol MessageSpoolDurability: Sendable {
+    /// Returns once every commit that had returned before this call began is durable.
+    func sync() throws
+    /// Housekeeping that must stay off the commit path (the SQLite store's WAL checkpoints): run after a sync.
+    func maintain()
+}
+
+/// For stores whose commits are durable when they return (or that keep nothing durable, such as the in-memory one).
+public struct CommitsAreDurable: MessageSpoolDurability {
+    public init() {}
+    public func sync() {}
+    public func maintain() {}
 }
 
 /// A message to make durable, as handed to ``MessageSpoolStore/commit(appending:removing:)``.
@@ -33,14 +54,21 @@ public struct MessageToSpool: Sendable {
 public protocol MessageSpoolStore {
     /// Opens the store (creating it when absent) and reports what it holds.
     func open() throws -> MessageSpoolStoreSummary
-    /// Appends `appending` and removes the messages numbered `removing` in one durable step (a single fsync for
-    /// the whole group); returns the new messages' sequence numbers in order, and when the oldest message left was
-    /// spooled.
+    /// Appends `appending` and removes the messages numbered `removing` in one atomic step; returns the new
+    /// messages' sequence numbers in order, and when the oldest message left was spooled. The step is durable once
+    /// a ``MessageSpoolDurability/sync()`` begun after it returned has returned (one fsync for the whole group, or
+    /// for several groups).
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?)
+    /// What makes commits durable; valid once ``open()`` returned, and callable from any thread.
+    var durability: any MessageSpoolDurability { get }
     /// Up to `limit` messages numbered above `sequence`, oldest first.
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage]
     /// The number of the first message above `sequence`, without reading it: to skip a row that cannot be read.
     func firstSequence(after sequence: Int64) throws -> Int64?
+}
+
+extension MessageSpoolStore {
+    public var durability: any MessageSpoolDurability { CommitsAreDurable() }
 }
 
 /// A store in memory: what `storageType: Memory` would keep, and the reference the SQLite store is tested against.
@@ -52,7 +80,8 @@ public final class InMemoryMessageSpoolStore: MessageSpoolStore {
 
     public func open() -> MessageSpoolStoreSummary {
         MessageSpoolStoreSummary(
-            count: stored.count, bytes: stored.reduce(0) { $0 + $1.message.spoolCharge }, oldestSpooledAtMilliseconds: stored.first?.spooledAtMilliseconds)
+            count: stored.count, bytes: stored.reduce(0) { $0 + $1.message.spoolCharge }, oldestSpooledAtMilliseconds: stored.first?.spooledAtMilliseconds,
+            lastSequence: stored.last?.sequence ?? 0)
     }
 
     public func commit(appending: [MessageToSpool], removing: [Int64]) -> (sequences: [Int64], oldestRemaining: Int64?) {
@@ -79,12 +108,18 @@ public final class InMemoryMessageSpoolStore: MessageSpoolStore {
 /// The spool in its own SQLite file (Greengrass's DiskSpooler path, `<root>/work/aws.greengrass.DiskSpooler/spooler.db`),
 /// separate from the state store so spooling never contends with deployment commits.
 ///
-/// WAL with `synchronous = FULL`: every commit is fsynced before it returns, so a message whose commit returned
-/// survives a power cut; a copy of the file and its WAL taken at any instant opens at a committed state.
+/// WAL with `synchronous = NORMAL`: a commit only writes its frames to the WAL; ``durability`` fsyncs the WAL
+/// (from another thread, while the next group is written), so a message whose commit was followed by a sync survives
+/// a power cut. NORMAL still has SQLite sync the WAL before each checkpoint, the database after it and the WAL header
+/// when the WAL is reused, so checkpoints never undo a synced commit; they run after syncs, never inside a commit.
+/// A copy of the file and its WAL taken at any instant opens at a committed state.
 /// Counts and bytes live in a one-row header kept by triggers in the same transactions, so opening reads one row.
 public final class SQLiteMessageSpoolStore: MessageSpoolStore {
     public let path: String
     private var connection: SQLiteConnection?
+    private var walDurability: SQLiteWALDurability?
+
+    public var durability: any MessageSpoolDurability { walDurability ?? CommitsAreDurable() }
 
     public init(path: String) {
         self.path = path
@@ -118,7 +153,10 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
     public func open() throws -> MessageSpoolStoreSummary {
         let connection = try SQLiteConnection(path: path)
         _ = try connection.queryFirst("PRAGMA journal_mode = WAL") { try $0.text(0) }
-        try connection.execute("PRAGMA synchronous = FULL")
+        try connection.execute("PRAGMA synchronous = NORMAL")
+        // Checkpoints run from `durability.maintain()`, after a sync, instead of inside whichever commit crosses
+        // SQLite's threshold.
+        _ = try connection.queryFirst("PRAGMA wal_autocheckpoint = 0") { try $0.int64(0) }
         // Reads stream forward in pages and writes append at the end: a small page cache loses little, and keeps the
         // nucleus's memory the same with a full spool as with an empty one.
         try connection.execute("PRAGMA cache_size = -512")
@@ -126,8 +164,11 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
         let totals = try connection.queryFirst("SELECT message_count, byte_count FROM spooler_totals WHERE id = 1") {
             (Int(try $0.int64(0)), Int(try $0.int64(1)))
         }
+        let last = try connection.queryFirst("SELECT max(message_id) FROM spooler") { $0.isNull(0) ? 0 : try $0.int64(0) } ?? 0
+        walDurability = try SQLiteWALDurability(databasePath: path)
         self.connection = connection
-        return MessageSpoolStoreSummary(count: totals?.0 ?? 0, bytes: totals?.1 ?? 0, oldestSpooledAtMilliseconds: try oldest(connection))
+        return MessageSpoolStoreSummary(
+            count: totals?.0 ?? 0, bytes: totals?.1 ?? 0, oldestSpooledAtMilliseconds: try oldest(connection), lastSequence: last)
     }
 
     private func oldest(_ connection: SQLiteConnection) throws -> Int64? {
@@ -144,6 +185,7 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
         return try connection.transaction {
             if !removing.isEmpty {
                 try connection.executeEach("DELETE FROM spooler WHERE message_id = ?", removing.map { [.integer($0)] })
+                walDurability?.written(bytes: removing.count * SQLiteWALDurability.walBytesPerRemoval)
             }
             var sequences: [Int64] = []
             sequences.reserveCapacity(appending.count)
@@ -163,6 +205,7 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
                 let last = connection.lastInsertRowID
                 let first = last - Int64(appending.count) + 1
                 sequences = Array(first...last)
+                walDurability?.written(bytes: appending.reduce(0) { $0 + $1.message.spoolCharge })
             }
             return (sequences, try oldest(connection))
         }
@@ -190,6 +233,81 @@ public final class SQLiteMessageSpoolStore: MessageSpoolStore {
                 topic: try row.text(1), payload: ByteBuffer(bytes: try row.blob(4) ?? []), qos: qos, retain: try row.int64(3) != 0,
                 properties: properties)
             return MQTTSpooledMessage(sequence: id, message: message, spooledAtMilliseconds: try row.int64(6))
+        }
+    }
+}
+
+/// A flush or checkpoint of the spool file failed; `path` names the file.
+public struct MessageSpoolSyncError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var operation: String
+    public var errorNumber: Int32
+
+    public var description: String { "\(operation) of \(path) failed: \(String(cString: strerror(errorNumber))) (errno \(errorNumber))" }
+}
+
+/// Durability for the SQLite spool in WAL mode: `fdatasync` of the WAL file, callable from any thread while the
+/// writer connection commits (Linux syncs the file, not the descriptor, so our own descriptor covers SQLite's
+/// writes), and PASSIVE checkpoints on a second connection of its own once enough was written since the last.
+final class SQLiteWALDurability: MessageSpoolDurability {
+    let walPath: String
+    let databasePath: String
+    private let walDescriptor: Int32
+    private let bytesSinceCheckpoint = Atomic<Int>(0)
+    private let checkpointing = Atomic<Bool>(false)
+    private let checkpointer = Mutex<SQLiteConnection?>(nil)
+    /// SQLite's own default (1,000 pages of 4 KiB) as a byte count of spooled messages.
+    static let checkpointAfterBytes = 4 << 20
+    /// What a removal adds to the WAL, roughly (a share of a b-tree page and the free-list): draining alone must
+    /// make checkpoints due too, or the WAL would grow for as long as the backlog drains.
+    static let walBytesPerRemoval = 256
+
+    init(databasePath: String) throws(MessageSpoolSyncError) {
+        self.databasePath = databasePath
+        walPath = databasePath + "-wal"
+        // SQLite created the WAL when the schema ran; O_CREAT only covers a file system that lost it meanwhile (an
+        // empty WAL is a valid one).
+        let descriptor = Glibc.open(walPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw MessageSpoolSyncError(path: walPath, operation: "open", errorNumber: errno) }
+        walDescriptor = descriptor
+        // The directory entries of a new spool file and its WAL must survive a power cut too (SQLite syncs the
+        // directory only at its own first WAL sync, which NORMAL defers to the first checkpoint).
+        let directory = String(databasePath[..<(databasePath.lastIndex(of: "/") ?? databasePath.startIndex)])
+        let directoryDescriptor = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    deinit { close(walDescriptor) }
+
+    func written(bytes: Int) {
+        bytesSinceCheckpoint.add(bytes, ordering: .relaxed)
+    }
+
+    func sync() throws {
+        guard fdatasync(walDescriptor) == 0 else {
+            throw MessageSpoolSyncError(path: walPath, operation: "fdatasync", errorNumber: errno)
+        }
+    }
+
+    func maintain() {
+        guard bytesSinceCheckpoint.load(ordering: .relaxed) >= Self.checkpointAfterBytes,
+            checkpointing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return }
+        defer { checkpointing.store(false, ordering: .releasing) }
+        bytesSinceCheckpoint.store(0, ordering: .relaxed)
+        // PASSIVE: copies what no reader needs and never waits for or blocks the writer. A failure (busy, disk full)
+        // leaves the WAL longer until the next try; it never loses a commit.
+        checkpointer.withLock { connection in
+            if connection == nil {
+                connection = try? SQLiteConnection(path: databasePath, create: false)
+                try? connection?.execute("PRAGMA synchronous = NORMAL")
+                // A checkpoint copies frames straight from the WAL: no page cache worth the memory.
+                try? connection?.execute("PRAGMA cache_size = -64")
+            }
+            _ = try? connection?.queryFirst("PRAGMA wal_checkpoint(PASSIVE)") { try $0.int64(0) }
         }
     }
 }

@@ -179,3 +179,25 @@ public struct MQTTSpoolSendWindow: Hashable, Sendable {
         bytes = max(0, bytes - charge)
     }
 }
+
+/// The order in which the durable spool offers its send window to its two streams, each kept in publish order:
+/// 0, the backlog (what was spooled before the spool opened or before a reconnect), and 1, messages published since.
+/// They take turns: the stream that just sent goes last, so while both have messages each gets every other place
+/// in the window, and fresh messages never wait for the whole backlog; a stream with nothing to send leaves its
+/// turns to the other.
+public struct MQTTSpoolStreamTurn: Hashable, Sendable {
+    public static let backlog = 0
+    public static let fresh = 1
+    /// The stream asked first for the next place.
+    public private(set) var first = MQTTSpoolStreamTurn.backlog
+
+    public init() {}
+
+    /// The streams in the order they are asked.
+    public var order: [Int] { [first, 1 - first] }
+
+    /// `stream` took a place: the other one is asked first next time.
+    public mutating func took(_ stream: Int) {
+        first = stream == Self.backlog ? Self.fresh : Self.backlog
+    }
+}

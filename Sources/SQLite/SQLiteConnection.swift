@@ -39,6 +39,10 @@ public enum SQLiteValue: Equatable, Sendable {
 public final class SQLiteConnection {
     public let path: String
     private let handle: OpaquePointer
+    /// Statements prepared once and reused (reset between runs), by SQL text: hot paths such as the spool's inserts
+    /// and page reads skip SQLite's parser. Bounded, so a caller building SQL text dynamically cannot grow it.
+    private var preparedStatements: [String: OpaquePointer] = [:]
+    private static let preparedStatementLimit = 32
 
     /// Opens (creating if `create`) the database at `path`. SQLite opens files lazily: a file that is no database
     /// fails at the first statement, with `SQLITE_NOTADB`.
@@ -60,7 +64,10 @@ public final class SQLiteConnection {
         try check(csqlite_disable_double_quoted_strings(handle), sql: nil)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        for statement in preparedStatements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
     public func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
@@ -134,12 +141,28 @@ public final class SQLiteConnection {
     }
 
     private func withStatement<Result>(_ sql: String, _ arguments: [SQLiteValue], _ body: (SQLiteStatement) throws -> Result) throws -> Result {
-        var pointer: OpaquePointer?
-        try check(sqlite3_prepare_v2(handle, sql, -1, &pointer, nil), sql: sql)
-        guard let pointer else {
-            throw SQLiteError(path: path, code: SQLITE_MISUSE, message: "no statement in the SQL text", sql: sql)
+        // Taken out of the cache while in use, so a nested use of the same SQL prepares its own.
+        let pointer: OpaquePointer
+        if let cached = preparedStatements.removeValue(forKey: sql) {
+            pointer = cached
+        } else {
+            var prepared: OpaquePointer?
+            try check(sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil), sql: sql)
+            guard let prepared else {
+                throw SQLiteError(path: path, code: SQLITE_MISUSE, message: "no statement in the SQL text", sql: sql)
+            }
+            pointer = prepared
         }
-        defer { sqlite3_finalize(pointer) }
+        defer {
+            // Reset releases any read or write lock the statement holds; its error (the last step's) was reported.
+            sqlite3_reset(pointer)
+            sqlite3_clear_bindings(pointer)
+            if preparedStatements[sql] == nil && preparedStatements.count < Self.preparedStatementLimit {
+                preparedStatements[sql] = pointer
+            } else {
+                sqlite3_finalize(pointer)
+            }
+        }
         let statement = SQLiteStatement(connection: self, pointer: pointer, sql: sql)
         let parameters = Int(sqlite3_bind_parameter_count(pointer))
         guard parameters == arguments.count else {

@@ -29,15 +29,23 @@ final class RecordingSender: SpoolSender {
     }
 }
 
+final class Counter: Sendable {
+    let count = Mutex(0)
+}
+
 final class CommitLog: Sendable {
     let sizes = Mutex<[Int]>([])
 }
 
-/// Counts commits, so group commit is observable.
+/// Counts commits, so group commit is observable; `durability` decides when they count as durable.
 final class CountingStore: MessageSpoolStore {
     let inner = InMemoryMessageSpoolStore()
     let commits: CommitLog
-    init(commits: CommitLog) { self.commits = commits }
+    let durability: any MessageSpoolDurability
+    init(commits: CommitLog, durability: any MessageSpoolDurability = CommitsAreDurable()) {
+        self.commits = commits
+        self.durability = durability
+    }
     func open() throws -> MessageSpoolStoreSummary { inner.open() }
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
         if !appending.isEmpty { commits.sizes.withLock { $0.append(appending.count) } }
@@ -45,6 +53,51 @@ final class CountingStore: MessageSpoolStore {
     }
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { inner.messages(after: sequence, limit: limit) }
     func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
+}
+
+/// Holds every send until the test releases it: the broker's acknowledgements under the test's control.
+final class GatedSender: SpoolSender {
+    let sent = Mutex<[MQTTOutboundMessage]>([])
+    let held = Mutex<[EventLoopPromise<Void>]>([])
+
+    func send(_ message: MQTTOutboundMessage) -> EventLoopFuture<Void> {
+        let promise = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        sent.withLock { $0.append(message) }
+        held.withLock { $0.append(promise) }
+        return promise.futureResult
+    }
+
+    var topics: [String] { sent.withLock { $0.map(\.topic) } }
+
+    /// Acknowledges everything sent so far.
+    func release() {
+        let promises = held.withLock { held in
+            defer { held.removeAll() }
+            return held
+        }
+        for promise in promises { promise.succeed() }
+    }
+
+    /// Acknowledges sends as they come until `count` were sent.
+    func releaseUntil(sent count: Int) async throws -> Bool {
+        await eventually(timeout: .seconds(30)) {
+            release()
+            return sent.withLock { $0.count } >= count
+        }
+    }
+}
+
+/// A sync that blocks until the test opens the gate, counting the syncs begun: shows when appends are answered.
+final class GatedDurability: MessageSpoolDurability {
+    let isOpen = Mutex(false)
+    let begun = Mutex(0)
+
+    func sync() {
+        begun.withLock { $0 += 1 }
+        while !isOpen.withLock({ $0 }) { usleep(1_000) }
+    }
+
+    func maintain() {}
 }
 
 @Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
@@ -87,11 +140,15 @@ struct DurableSpoolTests {
         configuration.pageSize = 7
         configuration.windowCount = 3
         let spool = DurableSpool(configuration: configuration, sender: sender, logger: logger)
+        spool.connected()
         let running = Task { try await spool.run() }
         #expect(spool.ledger.storedCount <= 300)
         try await spool.append(numbered(301))
-        #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
-        #expect(sender.sent.withLock { $0 } == (1...301).map { numbered($0) })
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
+        // The 300 spooled before the start are the backlog, in order; 301, published since, shares the window.
+        let sent = sender.sent.withLock { $0 }
+        #expect(sent.filter { $0.topic != "spool/301" } == (1...300).map { numbered($0) })
+        #expect(sent.filter { $0.topic == "spool/301" } == [numbered(301)])
         running.cancel()
         try await running.value
         #expect(try rows(path).isEmpty)
@@ -113,6 +170,7 @@ struct DurableSpoolTests {
         clock.withLock { $0 += 10_000 }
         let sender = RecordingSender()
         let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger, now: now)
+        spool.connected()
         let running = Task { try await spool.run() }
         #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2", "spool/3"])
@@ -121,6 +179,30 @@ struct DurableSpoolTests {
         running.cancel()
         try await running.value
         #expect(try rows(path).isEmpty)
+    }
+
+    @Test("nothing is handed to the sender while its connection is down, so expiry is judged when a message goes out")
+    func holdsMessagesWhileDisconnected() async throws {
+        let clock = Mutex<Int64>(1_000_000)
+        let sender = RecordingSender()
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger, now: { clock.withLock { $0 } })
+        let running = Task { try await spool.run() }
+        try await spool.append(numbered(1, expiry: 5))
+        try await spool.append(numbered(2))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(sender.sent.withLock { $0.isEmpty }, "handed over while disconnected")
+        clock.withLock { $0 += 10_000 }
+        spool.connected()
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 1 && spool.ledger.storedCount == 0 })
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2"])
+        #expect(spool.ledger.drops[.expired] == 1)
+        spool.disconnected()
+        try await spool.append(numbered(3))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2"], "handed over after the connection went down")
+        running.cancel()
+        try await running.value
     }
 
     @Test("a damaged row is dropped, logged and counted; the messages around it are still sent, in order")
@@ -135,6 +217,7 @@ struct DurableSpoolTests {
         try SQLiteConnection(path: path, create: false).execute("UPDATE spooler SET properties = X'0501' WHERE message_id = 3")
         let sender = RecordingSender()
         let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
+        spool.connected()
         let running = Task { try await spool.run() }
         #expect(await eventually(every: .milliseconds(5)) { sender.sent.withLock { $0.count } == 4 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/1", "spool/2", "spool/4", "spool/5"])
@@ -157,6 +240,91 @@ struct DurableSpoolTests {
         #expect(counts.reduce(0, +) == 500)
         #expect(counts.count < 500)
         #expect(counts.contains { $0 > 1 })
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("an append is answered only after a sync begun after its commit; the next group commits and syncs meanwhile")
+    func overlappingCommits() async throws {
+        let gate = GatedDurability(), commits = CommitLog()
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 24), store: CountingStore(commits: commits, durability: gate), sender: NeverSender(),
+            logger: logger)
+        let running = Task { try await spool.run() }
+        let answered = Counter()
+        let first = Task {
+            try await spool.append(numbered(1))
+            answered.count.withLock { $0 += 1 }
+        }
+        #expect(try await eventually { commits.sizes.withLock { $0.count } == 1 && gate.begun.withLock { $0 } == 1 })
+        let second = Task {
+            try await spool.append(numbered(2))
+            answered.count.withLock { $0 += 1 }
+        }
+        // The writer is not held by the first group's sync: the second group is written and its own sync begins.
+        #expect(try await eventually { commits.sizes.withLock { $0.count } == 2 && gate.begun.withLock { $0 } == 2 })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(answered.count.withLock { $0 } == 0, "answered before any sync returned")
+        gate.isOpen.withLock { $0 = true }
+        try await first.value
+        try await second.value
+        #expect(spool.ledger.storedCount == 2)
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("a fresh publish does not wait for the whole backlog: the two share the send window, each in its own order")
+    func freshPublishesShareTheWindowWithTheBacklog() async throws {
+        let backlog = 2_000
+        do {
+            _ = mkdir(directory.file("work"), 0o700)
+            _ = mkdir(directory.file("work/aws.greengrass.DiskSpooler"), 0o700)
+            let store = SQLiteMessageSpoolStore(path: path)
+            _ = try store.open()
+            _ = try store.commit(appending: (1...backlog).map { MessageToSpool(message: numbered($0), spooledAtMilliseconds: 1) }, removing: [])
+        }
+        let sender = GatedSender()
+        var configuration = DurableSpool.Configuration(path: path, capacityBytes: 1 << 24)
+        configuration.windowCount = 10
+        let spool = DurableSpool(configuration: configuration, sender: sender, logger: logger)
+        spool.connected()
+        let running = Task { try await spool.run() }
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 10 })
+        try await spool.append(numbered(9_999))
+        #expect(try await sender.releaseUntil(sent: backlog + 1))
+        let topics = sender.topics
+        let freshAt = try #require(topics.firstIndex(of: "spool/9999"))
+        print("fresh publish sent as message \(freshAt + 1) of \(topics.count)")
+        #expect(freshAt <= 20, "the fresh message waited behind the backlog: sent as \(freshAt + 1) of \(topics.count)")
+        #expect(topics.filter { $0 != "spool/9999" } == (1...backlog).map { "spool/\($0)" }, "the backlog stays in order")
+        #expect(try await eventually { spool.ledger.storedCount == 0 })
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("at a reconnect what piled up becomes the backlog, and publishes from then on share the window with it")
+    func reconnectStartsANewBacklog() async throws {
+        let sender = GatedSender()
+        var configuration = DurableSpool.Configuration(path: path, capacityBytes: 1 << 24)
+        configuration.windowCount = 10
+        let spool = DurableSpool(configuration: configuration, sender: sender, logger: logger)
+        spool.connected()
+        let running = Task { try await spool.run() }
+        let piledUp = 500
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for number in 1...piledUp { group.addTask { try await spool.append(numbered(number)) } }
+            try await group.waitForAll()
+        }
+        #expect(try await eventually { sender.sent.withLock { $0.count } == 10 })
+        spool.disconnected()
+        spool.connected()
+        try await spool.append(numbered(9_999))
+        #expect(try await sender.releaseUntil(sent: piledUp + 1))
+        let topics = sender.topics
+        let freshAt = try #require(topics.firstIndex(of: "spool/9999"))
+        #expect(freshAt <= 30, "sent as \(freshAt + 1) of \(topics.count)")
+        let piled = topics.filter { $0 != "spool/9999" }
+        #expect(piled.count == piledUp && Set(piled).count == piledUp)
         running.cancel()
         try await running.value
     }

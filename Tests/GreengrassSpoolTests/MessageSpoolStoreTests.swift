@@ -65,7 +65,7 @@ struct MessageSpoolStoreTests {
         }
         let store = SQLiteMessageSpoolStore(path: path)
         let summary = try store.open()
-        #expect(summary == MessageSpoolStoreSummary(count: 3, bytes: messages.dropFirst().reduce(0) { $0 + $1.spoolCharge }, oldestSpooledAtMilliseconds: 100))
+        #expect(summary == MessageSpoolStoreSummary(count: 3, bytes: messages.dropFirst().reduce(0) { $0 + $1.spoolCharge }, oldestSpooledAtMilliseconds: 100, lastSequence: 4))
         let more = try store.commit(appending: [MessageToSpool(message: numbered(9), spooledAtMilliseconds: 200)], removing: [])
         #expect(more.sequences == [5])
     }

@@ -22,6 +22,27 @@ struct SQLiteConnectionTests {
         try connection.queryFirst("SELECT typeof(content) FROM value WHERE id = ?", [.integer(id)]) { try $0.text(0) }
     }
 
+    /// Statements are prepared once and reused: each use starts from fresh bindings, a failed run does not poison
+    /// the next, a nested use of the same SQL gets its own statement, and a reused statement sees a schema change.
+    @Test func reusedStatementsBehaveAsFreshOnes() throws {
+        let insertSQL = "INSERT INTO value(id, content) VALUES (?, ?)"
+        try connection.execute(insertSQL, [.integer(1), .text("one")])
+        #expect(throws: SQLiteError.self) { try connection.execute(insertSQL, [.integer(1), .text("again")]) }
+        try connection.execute(insertSQL, [.integer(2), .text("two")])
+        let selectSQL = "SELECT content FROM value WHERE id = ?"
+        let nested = try connection.query("SELECT id FROM value ORDER BY id") { row in
+            try connection.queryFirst(selectSQL, [.integer(try row.int64(0))]) { try $0.text(0) }
+        }
+        #expect(nested == ["one", "two"])
+        let outer = try connection.query(selectSQL, [.integer(1)]) { row in
+            (try row.text(0), try connection.queryFirst(selectSQL, [.integer(2)]) { try $0.text(0) })
+        }
+        #expect(outer.map(\.0) == ["one"] && outer.map(\.1) == ["two"])
+        try connection.execute("ALTER TABLE value ADD COLUMN note TEXT")
+        #expect(try connection.queryFirst(selectSQL, [.integer(2)]) { try $0.text(0) } == "two")
+        #expect(try connection.queryFirst("SELECT count(*) FROM value") { try $0.int64(0) } == 2)
+    }
+
     @Test func valuesRoundTripWithTheirTypes() throws {
         try insert(1, .integer(Int64.min))
         try insert(2, .integer(Int64.max))

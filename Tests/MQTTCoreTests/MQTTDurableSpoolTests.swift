@@ -103,6 +103,20 @@ struct MQTTDurableSpoolTests {
         #expect(ledger.summary(atMilliseconds: 61_999)["spooledBytes"] == "10")
     }
 
+    @Test("the backlog and fresh streams take turns; one with nothing to send leaves its turns to the other")
+    func streamTurns() {
+        var turn = MQTTSpoolStreamTurn()
+        #expect(turn.order == [MQTTSpoolStreamTurn.backlog, MQTTSpoolStreamTurn.fresh])
+        turn.took(MQTTSpoolStreamTurn.backlog)
+        #expect(turn.order == [MQTTSpoolStreamTurn.fresh, MQTTSpoolStreamTurn.backlog])
+        turn.took(MQTTSpoolStreamTurn.fresh)
+        #expect(turn.order.first == MQTTSpoolStreamTurn.backlog)
+        // The fresh stream had nothing, so the backlog took the place it was offered second: fresh stays first.
+        turn.took(MQTTSpoolStreamTurn.backlog)
+        turn.took(MQTTSpoolStreamTurn.backlog)
+        #expect(turn.order.first == MQTTSpoolStreamTurn.fresh)
+    }
+
     @Test("the send window bounds count and bytes, but an empty window takes even an oversized message")
     func sendWindow() {
         var window = MQTTSpoolSendWindow(maximumCount: 2, maximumBytes: 100)

@@ -12,7 +12,7 @@ struct DiskSpoolTests {
     static let count = 5_000
 
     /// The numbered publisher as a deployable component.
-    func deployPublisher(_ nucleus: NucleusProcess, in directory: TemporaryDirectory, topic: String, count: Int) async throws {
+    func deployPublisher(_ nucleus: NucleusProcess, in directory: TemporaryDirectory, topic: String, count: Int, expiry: Int? = nil) async throws {
         let input = try ComponentFolder(in: directory)
         let script = try String(contentsOfFile: repositoryRoot + "/Tests/NucleusIntegrationTests/Components/numbered_publisher.py", encoding: .utf8)
         try input.artifact("com.example.Numbered", "1.0.0", "numbered_publisher.py", script)
@@ -29,7 +29,7 @@ struct DiskSpoolTests {
                       resources: ["\(topic)"]
             Manifests:
               - Lifecycle:
-                  Run: python3 -u {artifacts:path}/numbered_publisher.py \(topic) \(count)
+                  Run: python3 -u {artifacts:path}/numbered_publisher.py \(topic) \(count)\(expiry.map { " \($0)" } ?? "")
             """)
         let (_, status) = try await nucleus.deploy(["--recipeDir", input.recipes, "--artifactDir", input.artifacts, "--merge", "com.example.Numbered=1.0.0"])
         #expect(status.contains(": SUCCEEDED"), "\(status)")
@@ -117,6 +117,43 @@ struct DiskSpoolTests {
         let outOfOrder = (1..<Self.count).filter { (firstArrival[$0] ?? .max) < (firstArrival[$0 - 1] ?? .max) }
         #expect(outOfOrder.isEmpty, "arrived out of order: \(outOfOrder.prefix(20))")
         #expect(nucleus.log("greengrass").contains("Message spool state"), "the spool's state is logged at connect")
+        let stateLines = { nucleus.log("greengrass").components(separatedBy: "\n").filter { $0.contains("Message spool state") } }
+        #expect(stateLines().contains { $0.contains("event=connected") && $0.contains("spooledMessages=") && $0.contains("oldestAgeSeconds=") })
+        broker.stop()
+        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { stateLines().contains { $0.contains("event=disconnected") } },
+                "the spool's state is logged at disconnect")
+    }
+
+    /// MQTT 5 message expiry: messages whose interval passes while the broker is down are dropped from the spool,
+    /// counted and never sent; the others arrive (with what is left of their interval).
+    @Test func expiredMessagesAreNotSent() async throws {
+        let broker = try Mosquitto(Mosquitto.Options(persistence: true))
+        let directory = try TemporaryDirectory(prefix: "ggde")
+        let received = directory.file("received.txt")
+        let collector = try PersistentCollector(port: broker.port, topic: "spool/expiring", output: received)
+        defer { withExtendedLifetime(collector) {} }
+        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
+        broker.stop()
+        let config = try writeUpstreamConfig(
+            in: directory, thingName: "expiry-device", port: broker.port,
+            extraMQTT: ["minimumReconnectDelaySeconds: 0.2", "maximumReconnectDelaySeconds: 1", "spooler:", "  storageType: Disk"])
+        let nucleus = NucleusProcess(root: directory.file("root"))
+        try nucleus.start(configFile: config)
+        defer { nucleus.stop() }
+        // Even numbers live 1 second, odd ones an hour.
+        try await deployPublisher(nucleus, in: directory, topic: "spool/expiring", count: 10, expiry: 1)
+        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
+        #expect(acknowledged(nucleus).count == 10)
+        try await Task.sleep(for: .seconds(2.5))
+        try broker.restart()
+        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { Set(receivedNumbers(received)).isSuperset(of: [1, 3, 5, 7, 9]) })
+        // Sent in order, so once 9 arrived nothing before it is still to come.
+        try await Task.sleep(for: .seconds(1))
+        #expect(Set(receivedNumbers(received)) == [1, 3, 5, 7, 9], "received \(receivedNumbers(received))")
+        // Logged at the next disconnect.
+        broker.stop()
+        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { nucleus.log("greengrass").contains("dropped.expired=5") },
+                "the expired messages are counted in the spool's state")
     }
 
     /// 100,000 spooled messages: the nucleus opens its IPC socket as fast as with an empty spool (the spool is opened
