@@ -60,9 +60,9 @@ struct IoTCoreBridgeTests {
                 for await message in peer.messages { return String(buffer: message.payload) }
                 return nil
             }
-            _ = await NucleusProcess.eventually(timeout: .seconds(10)) { await peer.isConnected() }
+            _ = await eventually(timeout: .seconds(10)) { await peer.isConnected() }
             _ = try await peer.subscribe([("up/#", .atLeastOnce)])
-            _ = await NucleusProcess.eventually(timeout: .seconds(10)) {
+            _ = await eventually(timeout: .seconds(10)) {
                 sink.events.withLock { $0.contains(.connected(sessionPresent: false)) }
             }
             #expect(try await bridge.subscribe("down/#", qos: .atLeastOnce) == .active)
@@ -71,7 +71,7 @@ struct IoTCoreBridgeTests {
             #expect(await peerMessages.value == "hello")
             await bridge.unsubscribe("down/#")
             try await peer.publish(topic: "down/y", payload: ByteBuffer(string: "still shared"), qos: .atLeastOnce)
-            let delivered = await NucleusProcess.eventually(timeout: .seconds(10)) { sink.messages.withLock { !$0.isEmpty } }
+            let delivered = await eventually(timeout: .seconds(10)) { sink.messages.withLock { !$0.isEmpty } }
             #expect(delivered)
             #expect(sink.messages.withLock { $0.map { "\($0.topic) \(String(buffer: $0.payload))" } } == ["down/y still shared"])
             client.shutdown()

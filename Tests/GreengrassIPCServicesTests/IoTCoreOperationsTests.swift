@@ -177,7 +177,7 @@ struct IoTCoreOperationsTests {
         // As the connection ending them would.
         firstStream.terminate(.clientClosed)
         secondStream.terminate(.connectionClosed)
-        _ = await NucleusProcess.eventually(timeout: .seconds(5)) { upstream.state.withLock { $0.unsubscribed.count == 2 } }
+        _ = await eventually(timeout: .seconds(5)) { upstream.state.withLock { $0.unsubscribed.count == 2 } }
         #expect(upstream.state.withLock { $0.unsubscribed } == ["a/#", "a/#"])
         #expect(operations.subscriberCount == 0)
     }
