@@ -1,5 +1,6 @@
 import EventStream
 @testable import EventStreamRPCServer
+import GreengrassIPCModel
 import GreengrassIPCServices
 import GreengrassJSON
 import GreengrassTestSupport

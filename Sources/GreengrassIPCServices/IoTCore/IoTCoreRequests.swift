@@ -1,4 +1,5 @@
 import EventStreamRPCServer
+import GreengrassIPCModel
 import GreengrassJSON
 import MQTTCore
 import NIOCore
