@@ -120,7 +120,7 @@ struct DiskSpoolTests {
         let stateLines = { nucleus.log("greengrass").components(separatedBy: "\n").filter { $0.contains("Message spool state") } }
         #expect(stateLines().contains { $0.contains("event=connected") && $0.contains("spooledMessages=") && $0.contains("oldestAgeSeconds=") })
         broker.stop()
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { stateLines().contains { $0.contains("event=disconnected") } },
+        #expect(await eventually(timeout: .seconds(20)) { stateLines().contains { $0.contains("event=disconnected") } },
                 "the spool's state is logged at disconnect")
     }
 
@@ -132,7 +132,7 @@ struct DiskSpoolTests {
         let received = directory.file("received.txt")
         let collector = try PersistentCollector(port: broker.port, topic: "spool/expiring", output: received)
         defer { withExtendedLifetime(collector) {} }
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
+        #expect(await eventually(timeout: .seconds(20)) { broker.log().contains("Subscribe") || broker.log().contains("SUBSCRIBE") })
         broker.stop()
         let config = try writeUpstreamConfig(
             in: directory, thingName: "expiry-device", port: broker.port,
@@ -142,17 +142,17 @@ struct DiskSpoolTests {
         defer { nucleus.stop() }
         // Even numbers live 1 second, odd ones an hour.
         try await deployPublisher(nucleus, in: directory, topic: "spool/expiring", count: 10, expiry: 1)
-        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
+        #expect(await eventually(timeout: .seconds(60)) { nucleus.log("com.example.Numbered").contains("LOAD DONE") })
         #expect(acknowledged(nucleus).count == 10)
         try await Task.sleep(for: .seconds(2.5))
         try broker.restart()
-        #expect(await NucleusProcess.eventually(timeout: .seconds(60)) { Set(receivedNumbers(received)).isSuperset(of: [1, 3, 5, 7, 9]) })
+        #expect(await eventually(timeout: .seconds(60)) { Set(receivedNumbers(received)).isSuperset(of: [1, 3, 5, 7, 9]) })
         // Sent in order, so once 9 arrived nothing before it is still to come.
         try await Task.sleep(for: .seconds(1))
         #expect(Set(receivedNumbers(received)) == [1, 3, 5, 7, 9], "received \(receivedNumbers(received))")
         // Logged at the next disconnect.
         broker.stop()
-        #expect(await NucleusProcess.eventually(timeout: .seconds(20)) { nucleus.log("greengrass").contains("dropped.expired=5") },
+        #expect(await eventually(timeout: .seconds(20)) { nucleus.log("greengrass").contains("dropped.expired=5") },
                 "the expired messages are counted in the spool's state")
     }
 
