@@ -144,7 +144,7 @@ struct DurableSpoolTests {
         let running = Task { try await spool.run() }
         #expect(spool.ledger.storedCount <= 300)
         try await spool.append(numbered(301))
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
+        #expect(await eventually { sender.sent.withLock { $0.count } == 301 && spool.ledger.storedCount == 0 })
         // The 300 spooled before the start are the backlog, in order; 301, published since, shares the window.
         let sent = sender.sent.withLock { $0 }
         #expect(sent.filter { $0.topic != "spool/301" } == (1...300).map { numbered($0) })
@@ -194,7 +194,7 @@ struct DurableSpoolTests {
         #expect(sender.sent.withLock { $0.isEmpty }, "handed over while disconnected")
         clock.withLock { $0 += 10_000 }
         spool.connected()
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 1 && spool.ledger.storedCount == 0 })
+        #expect(await eventually { sender.sent.withLock { $0.count } == 1 && spool.ledger.storedCount == 0 })
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2"])
         #expect(spool.ledger.drops[.expired] == 1)
         spool.disconnected()
@@ -256,13 +256,13 @@ struct DurableSpoolTests {
             try await spool.append(numbered(1))
             answered.count.withLock { $0 += 1 }
         }
-        #expect(try await eventually { commits.sizes.withLock { $0.count } == 1 && gate.begun.withLock { $0 } == 1 })
+        #expect(await eventually { commits.sizes.withLock { $0.count } == 1 && gate.begun.withLock { $0 } == 1 })
         let second = Task {
             try await spool.append(numbered(2))
             answered.count.withLock { $0 += 1 }
         }
         // The writer is not held by the first group's sync: the second group is written and its own sync begins.
-        #expect(try await eventually { commits.sizes.withLock { $0.count } == 2 && gate.begun.withLock { $0 } == 2 })
+        #expect(await eventually { commits.sizes.withLock { $0.count } == 2 && gate.begun.withLock { $0 } == 2 })
         try await Task.sleep(for: .milliseconds(50))
         #expect(answered.count.withLock { $0 } == 0, "answered before any sync returned")
         gate.isOpen.withLock { $0 = true }
@@ -289,7 +289,7 @@ struct DurableSpoolTests {
         let spool = DurableSpool(configuration: configuration, sender: sender, logger: logger)
         spool.connected()
         let running = Task { try await spool.run() }
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 10 })
+        #expect(await eventually { sender.sent.withLock { $0.count } == 10 })
         try await spool.append(numbered(9_999))
         #expect(try await sender.releaseUntil(sent: backlog + 1))
         let topics = sender.topics
@@ -297,7 +297,7 @@ struct DurableSpoolTests {
         print("fresh publish sent as message \(freshAt + 1) of \(topics.count)")
         #expect(freshAt <= 20, "the fresh message waited behind the backlog: sent as \(freshAt + 1) of \(topics.count)")
         #expect(topics.filter { $0 != "spool/9999" } == (1...backlog).map { "spool/\($0)" }, "the backlog stays in order")
-        #expect(try await eventually { spool.ledger.storedCount == 0 })
+        #expect(await eventually { spool.ledger.storedCount == 0 })
         running.cancel()
         try await running.value
     }
@@ -315,7 +315,7 @@ struct DurableSpoolTests {
             for number in 1...piledUp { group.addTask { try await spool.append(numbered(number)) } }
             try await group.waitForAll()
         }
-        #expect(try await eventually { sender.sent.withLock { $0.count } == 10 })
+        #expect(await eventually { sender.sent.withLock { $0.count } == 10 })
         spool.disconnected()
         spool.connected()
         try await spool.append(numbered(9_999))
