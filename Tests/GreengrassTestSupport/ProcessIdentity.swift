@@ -62,3 +62,11 @@ public struct ProcessIdentity: Hashable, Sendable, CustomStringConvertible {
         return found
     }
 }
+
+/// The memory mappings of process `pid` (`/proc/PID/maps`), read to the end. procfs files report size 0, and a read
+/// sized from that can stop before the last mappings, where a library loaded late (`dlopen`) sits.
+public func processMappings(_ pid: pid_t) -> String {
+    guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/maps") else { return "" }
+    defer { try? handle.close() }
+    return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+}

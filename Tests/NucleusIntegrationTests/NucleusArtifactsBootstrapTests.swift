@@ -104,7 +104,7 @@ struct NucleusArtifactsBootstrapTests {
     /// ZIP, not at start; libsystemd never (sd_notify is a datagram the nucleus sends itself). Issue 16.
     @Test func zipLibrariesLoadOnlyWhenADeploymentUnpacksAnArchive() async throws {
         try await withNucleus { nucleus, directory in
-            let maps = { (try? String(contentsOfFile: "/proc/\(nucleus.pid ?? 0)/maps", encoding: .utf8)) ?? "" }
+            let maps = { processMappings(nucleus.pid ?? 0) }
             let atStart = maps()
             #expect(atStart.contains("greengrass-nucleus"))
             for library in ["libzip", "libcrypto", "libsystemd"] {
