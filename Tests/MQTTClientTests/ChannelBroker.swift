@@ -21,12 +21,17 @@ final class ChannelBroker: Sendable {
             self.decoder = MQTTPacketDecoder(version: version)
         }
 
+        /// Polls rather than awaiting the next write, so a client that never writes fails the test in bounded time
+        /// instead of hanging it.
         func receive() async throws -> ByteBuffer? {
-            do {
-                return try await channel.waitForOutboundWrite(as: ByteBuffer.self)
-            } catch ChannelError.ioOnClosedChannel {
-                return nil
+            var received: ByteBuffer?
+            try await eventually("bytes from the client") {
+                // Closed first: writes made before the close are still read below.
+                let closed = !channel.isActive
+                received = try await channel.readOutbound(as: ByteBuffer.self)
+                return received != nil || closed
             }
+            return received
         }
 
         func sendBytes(_ bytes: ByteBuffer) async throws { try await channel.writeInbound(bytes) }
@@ -35,7 +40,9 @@ final class ChannelBroker: Sendable {
         func drop() async throws { try await channel.close() }
 
         /// Waits until the client has closed the connection.
-        func waitUntilClosed() async throws { try await channel.closeFuture.get() }
+        func waitUntilClosed() async throws {
+            try await eventually("the client closing the connection") { !channel.isActive }
+        }
     }
 
     let loop = NIOAsyncTestingEventLoop()

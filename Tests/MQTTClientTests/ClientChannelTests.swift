@@ -1,6 +1,7 @@
 import MQTTCore
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 @testable import MQTTClient
 
@@ -87,11 +88,16 @@ struct ClientChannelTests {
             let connection = try await broker.connection(1)
             try await connection.accept()
             try await recorder.waitForConnections(1)
-            let published = Task { try await client.publish("a/b", "one", qos: .atLeastOnce) }
+            let completed = Atomic(false)
+            let published = Task {
+                try await client.publish("a/b", "one", qos: .atLeastOnce)
+                completed.store(true, ordering: .relaxed)
+            }
             guard case .publish(let publish)? = try await connection.read() else { Issue.record("expected PUBLISH"); return }
             #expect(publish.qos == .atLeastOnce && publish.dup == false)
             let id = try #require(publish.packetIdentifier)
             #expect(await client.statistics().inflightMessages == 1)
+            #expect(completed.load(ordering: .relaxed) == false)
             try await connection.send(.puback(MQTTAckPacket(packetIdentifier: id)))
             try await published.value
             #expect(await client.statistics().inflightMessages == 0)
