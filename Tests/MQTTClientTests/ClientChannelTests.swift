@@ -30,6 +30,18 @@ struct ClientChannelTests {
         }
     }
 
+    /// As ``withChannelClient(_:_:)``, once the first connection's CONNACK (accepted, no session) is through.
+    func withConnectedClient(
+        _ config: MQTTClientConfiguration = config(), _ body: (MQTTClient, Recorder, ChannelBroker, ChannelBroker.Connection) async throws -> Void
+    ) async throws {
+        try await withChannelClient(config) { client, recorder, broker in
+            let connection = try await broker.connection(1)
+            try await connection.accept()
+            try await recorder.waitForConnections(1)
+            try await body(client, recorder, broker, connection)
+        }
+    }
+
     @Test("CONNECT carries the configuration; an accepted CONNACK makes the client connected")
     func connectAccepted() async throws {
         try await withChannelClient { client, recorder, broker in
@@ -72,10 +84,7 @@ struct ClientChannelTests {
 
     @Test("QoS 0 PUBLISH is written without a packet identifier and completes once written")
     func publishQoS0() async throws {
-        try await withChannelClient { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient { client, recorder, broker, connection in
             try await client.publish("a/b", "zero", qos: .atMostOnce)
             let publish = try await connection.read()
             #expect(publish == .publish(MQTTPublishPacket(topic: "a/b", payload: ByteBuffer(string: "zero"), qos: .atMostOnce)))
@@ -84,10 +93,7 @@ struct ClientChannelTests {
 
     @Test("QoS 1 PUBLISH completes only when its PUBACK arrives")
     func publishQoS1() async throws {
-        try await withChannelClient { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient { client, recorder, broker, connection in
             let completed = Atomic(false)
             let published = Task {
                 try await client.publish("a/b", "one", qos: .atLeastOnce)
@@ -131,10 +137,7 @@ struct ClientChannelTests {
 
     @Test("SUBACK results come back per filter, a failure code as a refusal")
     func subscribeWithRefusal() async throws {
-        try await withChannelClient { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient { client, recorder, broker, connection in
             let subscribed = Task { try await client.subscribe([("ok/#", .atLeastOnce), ("secret/#", .atLeastOnce)]) }
             guard case .subscribe(let subscribe)? = try await connection.read() else { Issue.record("expected SUBSCRIBE"); return }
             #expect(subscribe.subscriptions.map(\.filter) == ["ok/#", "secret/#"] as [TopicFilter])
@@ -147,10 +150,7 @@ struct ClientChannelTests {
 
     @Test("an idle connection sends PINGREQ after the keep-alive; PINGRESP keeps it up")
     func pingWhenIdle() async throws {
-        try await withChannelClient(Self.config(keepAliveSeconds: 10, pingTimeout: .seconds(5))) { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient(Self.config(keepAliveSeconds: 10, pingTimeout: .seconds(5))) { client, recorder, broker, connection in
             await broker.advance(by: .seconds(9))
             #expect(try await connection.channel.readOutbound(as: ByteBuffer.self) == nil)
             await broker.advance(by: .seconds(1))
@@ -164,10 +164,7 @@ struct ClientChannelTests {
 
     @Test("no PINGRESP within the ping timeout: DISCONNECT 0x8D and the connection is closed")
     func pingTimeout() async throws {
-        try await withChannelClient(Self.config(keepAliveSeconds: 10, pingTimeout: .seconds(5))) { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient(Self.config(keepAliveSeconds: 10, pingTimeout: .seconds(5))) { client, recorder, broker, connection in
             await broker.advance(by: .seconds(10))
             #expect(try await connection.read() == .pingreq)
             await broker.advance(by: .seconds(4))
@@ -189,10 +186,7 @@ struct ClientChannelTests {
         [0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
     ] as [[UInt8]])
     func garbage(bytes: [UInt8]) async throws {
-        try await withChannelClient { client, recorder, broker in
-            let connection = try await broker.connection(1)
-            try await connection.accept()
-            try await recorder.waitForConnections(1)
+        try await withConnectedClient { client, recorder, broker, connection in
             try await connection.sendRaw(bytes)
             try await connection.waitUntilClosed()
             try await eventually("the protocol error") { !recorder.disconnections.isEmpty }
