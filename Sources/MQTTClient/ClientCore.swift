@@ -1,8 +1,6 @@
 import Logging
 import MQTTCore
 import NIOCore
-import NIOPosix
-import NIOSSL
 import Synchronization
 
 /// All mutable client state, confined to one event loop (the one every connection of this client uses),
@@ -10,6 +8,10 @@ import Synchronization
 final class ClientCore {
     let configuration: MQTTClientConfiguration
     let eventLoop: any EventLoop
+    /// How connections are opened: TCP/TLS in production, a test channel in tests.
+    let transport: ClientTransport
+    /// Keep-alive, ping-timeout and CONNACK deadlines are read from this, never from the system clock directly.
+    let time: ClientTime
     var logger: Logger
     var session: MQTTSession
     private(set) var connection: ClientConnection?
@@ -31,12 +33,14 @@ final class ClientCore {
     private let status: ClientStatus
 
     init(
-        configuration: MQTTClientConfiguration, eventLoop: any EventLoop, logger: Logger,
+        configuration: MQTTClientConfiguration, eventLoop: any EventLoop, transport: ClientTransport, time: ClientTime, logger: Logger,
         messages: AsyncStream<MQTTMessage>.Continuation, events: AsyncStream<MQTTConnectionEvent>.Continuation,
         status: ClientStatus
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
+        self.transport = transport
+        self.time = time
         self.logger = logger
         self.logger[metadataKey: "clientId"] = "\(configuration.clientIdentifier)"
         self.session = MQTTSession(configuration: configuration.session)
@@ -64,67 +68,38 @@ final class ClientCore {
                 inboundTopicAliasMaximum: configuration.protocolVersion == .v5 ? configuration.topicAliasMaximum : 0)),
             ended: ended)
         self.connection = connection
-        let sslContext: NIOSSLContext?
-        do {
-            sslContext = try configuration.tls.map(Self.makeSSLContext)
-        } catch {
-            finish(connection, MQTTClientError(.invalidTLSConfiguration, "cannot load TLS settings: \(error)"))
-            return ended.futureResult
-        }
-        // An IP address gets no SNI and is verified against the certificate's IP SANs (NIOSSL does that when no
-        // host name is given); passing it as a host name would fail every handshake.
-        let serverName = configuration.tls.flatMap { MQTTTLSServerIdentity(host: configuration.host, serverName: $0.serverName).sniHostName }
         let decoder = MQTTPacketDecoder(version: configuration.protocolVersion, maximumPacketSize: configuration.maximumPacketSize)
         let boundConnection = NIOLoopBound(connection, eventLoop: eventLoop)
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000)
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let core = bound.value
-                    let connection = boundConnection.value
-                    // Set here, before channelActive, so CONNECT can be written the moment the socket is up.
-                    connection.channel = channel
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
-                    }
-                    try channel.pipeline.syncOperations.addHandler(MQTTChannelHandler(core: core, connection: connection, decoder: decoder))
-                }
+        transport.open(configuration, eventLoop) { channel in
+            try Self.addConnectionHandlers(to: channel, core: bound.value, connection: boundConnection.value, decoder: decoder)
+        }
+        .whenComplete { result in
+            let core = bound.value
+            let connection = boundConnection.value
+            switch result {
+            case .success(let channel):
+                // Shutdown may have raced the connect.
+                if connection.finished || core.isShuttingDown { channel.close(promise: nil) }
+            case .failure(let error):
+                core.finish(connection, error as? MQTTClientError ?? MQTTClientError(.connectFailed, "cannot connect: \(error)"))
             }
-            .connect(host: configuration.host, port: configuration.port)
-            .whenComplete { result in
-                let core = bound.value
-                let connection = boundConnection.value
-                switch result {
-                case .success(let channel):
-                    // Shutdown may have raced the connect.
-                    if connection.finished || core.isShuttingDown { channel.close(promise: nil) }
-                case .failure(let error):
-                    core.finish(connection, MQTTClientError(.connectFailed, "cannot connect to \(core.configuration.host):\(core.configuration.port): \(error)"))
-                }
-            }
+        }
         return ended.futureResult
     }
 
-    private static func makeSSLContext(_ tls: MQTTClientConfiguration.TLS) throws -> NIOSSLContext {
-        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-        if let certificatePath = tls.certificatePath {
-            tlsConfiguration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) }
-        }
-        if let privateKeyPath = tls.privateKeyPath {
-            tlsConfiguration.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
-        }
-        if let caPath = tls.caPath { tlsConfiguration.trustRoots = .file(caPath) }
-        tlsConfiguration.applicationProtocols = tls.alpnProtocols
-        return try NIOSSLContext(configuration: tlsConfiguration)
+    /// Puts the client's protocol handler for `connection` on `channel` (after any TLS handler), before the channel
+    /// is active. Shared by the TCP transport and the tests' channels, so both run the same pipeline.
+    static func addConnectionHandlers(to channel: any Channel, core: ClientCore, connection: ClientConnection, decoder: MQTTPacketDecoder) throws {
+        // Set here, before channelActive, so CONNECT can be written the moment the socket is up.
+        connection.channel = channel
+        try channel.pipeline.syncOperations.addHandler(MQTTChannelHandler(core: core, connection: connection, decoder: decoder))
     }
 
     /// The channel is up: send CONNECT and wait for CONNACK.
     func connectionActive(_ connection: ClientConnection) {
         guard self.connection === connection, !connection.finished else { return }
         write(.connect(configuration.connectPacket), on: connection)
-        connection.machine.connectSent(now: .now)
+        connection.machine.connectSent(now: time.now)
         flush(connection)
         armTimer(connection)
     }
@@ -133,7 +108,7 @@ final class ClientCore {
 
     func received(_ packet: MQTTPacket, on connection: ClientConnection) {
         guard self.connection === connection, !connection.finished else { return }
-        handle(connection.machine.received(packet, now: .now), on: connection)
+        handle(connection.machine.received(packet, now: time.now), on: connection)
     }
 
     func decodingFailed(_ error: any Error, on connection: ClientConnection) {
@@ -288,7 +263,7 @@ final class ClientCore {
         connection.outbound = channel.allocator.buffer(capacity: 0)
         let tokens = connection.outboundTokens
         connection.outboundTokens = []
-        connection.machine.packetSent(now: .now)
+        connection.machine.packetSent(now: time.now)
         if tokens.isEmpty {
             channel.writeAndFlush(buffer, promise: nil)
         } else {
@@ -312,13 +287,12 @@ final class ClientCore {
         if let scheduled = connection.timerDeadline, scheduled <= deadline { return }
         connection.timer?.cancel()
         connection.timerDeadline = deadline
-        let delay = ContinuousClock.now.duration(to: deadline)
-        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-        connection.timer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+        // The loop's timer only wakes us; whether the deadline passed is the state machine's call on `time`.
+        connection.timer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(time.now.duration(to: deadline))) { [self] in
             connection.timer = nil
             connection.timerDeadline = nil
             guard self.connection === connection, !connection.finished else { return }
-            handle(connection.machine.deadlineReached(now: .now), on: connection)
+            handle(connection.machine.deadlineReached(now: time.now), on: connection)
         }
     }
 
@@ -454,8 +428,7 @@ final class ClientCore {
         events.yield(.reconnecting(attempt: attempt, delay: delay))
         logger.info("reconnecting", metadata: ["attempt": "\(attempt)", "delay": "\(delay)"])
         let promise = eventLoop.makePromise(of: Bool.self)
-        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-        let task = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+        let task = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { [self] in
             retryWait = nil
             promise.succeed(!isShuttingDown)
         }

@@ -38,7 +38,18 @@ public final class MQTTClient: Service, Sendable {
     /// Creates a client. Nothing happens on the network until ``run()``.
     /// - Parameters:
     ///   - eventLoopGroup: where the connection runs; one loop of it is used for the client's whole life.
-    public init(configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    ///   - clock: what keep-alive, ping-timeout and CONNACK deadlines are measured on (a test's virtual clock).
+    public convenience init(
+        configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: some Clock<Duration> = ContinuousClock()
+    ) {
+        self.init(configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup, clock: clock, transport: .tcp)
+    }
+
+    /// As the public initializer, with the transport that opens connections chosen (tests play the broker on a test channel).
+    init(
+        configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup, clock: some Clock<Duration>, transport: ClientTransport
+    ) {
         self.configuration = configuration
         self.logger = logger
         let eventLoop = eventLoopGroup.any()
@@ -53,7 +64,8 @@ public final class MQTTClient: Service, Sendable {
         // via the unchecked init path that NIO offers for exactly this "create, then only touch on loop" case.
         self.core = NIOLoopBoundBox.makeBoxSendingValue(
             ClientCore(
-                configuration: configuration, eventLoop: eventLoop, logger: logger, messages: messagesContinuation, events: eventsContinuation,
+                configuration: configuration, eventLoop: eventLoop, transport: transport, time: ClientTime(clock), logger: logger,
+                messages: messagesContinuation, events: eventsContinuation,
                 status: status),
             eventLoop: eventLoop)
     }
@@ -220,13 +232,6 @@ public final class MQTTClient: Service, Sendable {
     public func unsubscribe(_ filters: [TopicFilter]) async throws -> [MQTTReasonCode] {
         let core = self.core
         return try await eventLoop.flatSubmit { core.value.unsubscribe(filters) }.get()
-    }
-
-    /// Test hook: drops the TCP connection without DISCONNECT, as a crash or network loss would
-    /// (the broker then publishes the Will and the client reconnects).
-    func simulateConnectionLoss() {
-        let core = self.core
-        eventLoop.execute { core.value.connection?.channel?.close(promise: nil) }
     }
 
     /// Current counters (drops, spool occupancy, in-flight count, connects).

@@ -3,6 +3,8 @@ import GreengrassTestSupport
 import Logging
 import MQTTCore
 import NIOCore
+import NIOPosix
+import Synchronization
 @testable import MQTTClient
 
 /// Thrown when a bounded wait runs out.
@@ -68,11 +70,15 @@ func configuration(_ broker: Mosquitto, id: String, version: MQTTProtocolVersion
 
 /// Runs a client for the duration of `body`: consumes its streams into a ``Recorder``, optionally waits for
 /// the first CONNACK, and shuts it down afterwards (DISCONNECT), checking `run()` returns in bounded time.
+/// `transport` opens its connections (TCP by default); `eventLoop` and `clock` default to the production ones.
 func withClient<T>(
-    _ configuration: MQTTClientConfiguration, waitForConnection: Bool = true,
+    _ configuration: MQTTClientConfiguration, waitForConnection: Bool = true, transport: ClientTransport = .tcp,
+    eventLoop: (any EventLoop)? = nil, clock: some Clock<Duration> = ContinuousClock(),
     _ body: (MQTTClient, Recorder) async throws -> T
 ) async throws -> T {
-    let client = MQTTClient(configuration: configuration, logger: testLogger(configuration.clientIdentifier))
+    let client = MQTTClient(
+        configuration: configuration, logger: testLogger(configuration.clientIdentifier),
+        eventLoopGroup: eventLoop ?? MultiThreadedEventLoopGroup.singleton.any(), clock: clock, transport: transport)
     let recorder = Recorder()
     let runner = Task { try await client.run() }
     let messagePump = Task { for await message in client.messages { recorder.record(message) } }
@@ -105,5 +111,25 @@ extension MQTTClient {
         until completion: MQTTPublishCompletion = .acknowledged
     ) async throws {
         try await publish(topic: topic, payload: ByteBuffer(string: text), qos: qos, retain: retain, properties: properties, until: completion)
+    }
+}
+
+/// The production TCP transport that keeps its channels, so a test can drop the connection without DISCONNECT,
+/// as a crash or network loss would (the broker then publishes the Will and the client reconnects).
+final class DroppableTransport: Sendable {
+    private let channels = Mutex<[any Channel]>([])
+
+    var transport: ClientTransport {
+        ClientTransport { configuration, eventLoop, addClientHandlers in
+            ClientTransport.tcp.open(configuration, eventLoop, addClientHandlers).map { channel in
+                self.channels.withLock { $0.append(channel) }
+                return channel
+            }
+        }
+    }
+
+    /// Closes the newest connection's socket.
+    func dropConnection() {
+        channels.withLock { $0.last }?.close(promise: nil)
     }
 }

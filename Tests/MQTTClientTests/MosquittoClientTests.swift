@@ -105,8 +105,9 @@ struct MosquittoClientTests {
             _ = try await watcher.subscribe([("will/#", .atLeastOnce)])
             var config = configuration(broker, id: "dying", version: version)
             config.will = MQTTWill(topic: "will/dying", payload: ByteBuffer(string: "gone"), qos: .atLeastOnce)
-            try await withClient(config) { dying, events in
-                dying.simulateConnectionLoss()
+            let connections = DroppableTransport()
+            try await withClient(config, transport: connections.transport) { _, events in
+                connections.dropConnection()
                 try await seen.waitForMessages(1)
                 #expect(seen.payloads == ["gone"])
                 try await events.waitForConnections(2)
@@ -317,9 +318,10 @@ struct MosquittoClientTests {
     @Test("resubscribe after a reconnect without session")
     func resubscribe() async throws {
         let broker = try Mosquitto()
-        try await withClient(configuration(broker, id: "resub", clean: true)) { client, received in
+        let connections = DroppableTransport()
+        try await withClient(configuration(broker, id: "resub", clean: true), transport: connections.transport) { client, received in
             _ = try await client.subscribe([("again/#", .atLeastOnce)])
-            client.simulateConnectionLoss()
+            connections.dropConnection()
             try await received.waitForConnections(2)
             #expect(received.events.filter { $0 == .connected(sessionPresent: false) }.count == 2)
             try await eventually("resubscribed") {

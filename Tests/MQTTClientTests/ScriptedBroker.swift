@@ -6,11 +6,11 @@ import NIOPosix
 /// broker will not produce on demand (session-takeover DISCONNECT, missing PINGRESP, garbage, resends).
 struct ScriptedBroker {
     /// One accepted client connection.
-    final class Connection {
+    final class Connection: PlayedBrokerConnection {
         private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
         private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-        private var pending = ByteBuffer()
-        private var decoder: MQTTPacketDecoder
+        var pending = ByteBuffer()
+        var decoder: MQTTPacketDecoder
         let version: MQTTProtocolVersion
 
         init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, version: MQTTProtocolVersion) {
@@ -20,41 +20,9 @@ struct ScriptedBroker {
             self.decoder = MQTTPacketDecoder(version: version)
         }
 
-        /// The next packet from the client, or nil when it closed the connection.
-        func read() async throws -> MQTTPacket? {
-            while true {
-                if let packet = try decoder.decode(buffer: &pending) { return packet }
-                guard var chunk = try await inbound.next() else { return nil }
-                pending.writeBuffer(&chunk)
-            }
-        }
+        func receive() async throws -> ByteBuffer? { try await inbound.next() }
 
-        /// Reads packets until one satisfies `predicate` (skipping e.g. PINGREQ), bounded in count.
-        func read(until predicate: (MQTTPacket) -> Bool) async throws -> MQTTPacket? {
-            for _ in 0..<100 {
-                guard let packet = try await read() else { return nil }
-                if predicate(packet) { return packet }
-            }
-            return nil
-        }
-
-        func send(_ packet: MQTTPacket) async throws {
-            var buffer = ByteBuffer()
-            try packet.write(version: version, to: &buffer)
-            try await outbound.write(buffer)
-        }
-
-        func sendRaw(_ bytes: [UInt8]) async throws {
-            try await outbound.write(ByteBuffer(bytes: bytes))
-        }
-
-        /// Reads CONNECT and answers CONNACK.
-        @discardableResult
-        func accept(sessionPresent: Bool = false, properties: MQTTProperties = MQTTProperties()) async throws -> MQTTConnectPacket? {
-            guard case .connect(let connect)? = try await read() else { return nil }
-            try await send(.connack(MQTTConnAckPacket(sessionPresent: sessionPresent, reasonCode: .success, properties: properties)))
-            return connect
-        }
+        func sendBytes(_ bytes: ByteBuffer) async throws { try await outbound.write(bytes) }
     }
 
     let port: Int
