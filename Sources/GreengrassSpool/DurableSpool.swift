@@ -30,7 +30,7 @@ extension MQTTClient: SpoolSender {}
 ///   while the next worker already commits the next group. A group is acknowledged once a sync begun after its
 ///   commit returned: one fsync per group (or one for several), never per message, and never a group waiting for
 ///   an fsync that started before it was written. Page reads run on a thread of their own.
-/// - Start-up never waits for the spool: the store is opened on the writer thread when ``run()`` starts, reading a
+/// - Start-up never waits for the spool: the store is opened on the reader thread when ``run()`` starts, reading a
 ///   header row only; appends made before it is open join the first commit.
 /// - Sending reads the store in pages behind a bounded window (count and bytes), so memory does not grow with the
 ///   backlog; acknowledged messages are deleted in the next group commit. A message acknowledged before a crash but
@@ -321,7 +321,7 @@ public final class DurableSpool: Service, Sendable {
 
     // MARK: Opening
 
-    /// On the writer thread: opens the store, setting a damaged file aside (with a log line naming it) and starting
+    /// On the reader thread: opens the store, setting a damaged file aside (with a log line naming it) and starting
     /// empty rather than failing: a corrupt spool must never become a crash loop.
     private func openStore() {
         let path = configuration.path
