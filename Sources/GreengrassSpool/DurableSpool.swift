@@ -24,12 +24,13 @@ extension MQTTClient: SpoolSender {}
 /// The disk spool (`storageType: Disk`): QoS 1 messages are acknowledged to the component only once durable, and sent
 /// from the store, in order, whenever the broker is reachable — across crashes and power cuts.
 ///
-/// - All store I/O runs on one dedicated writer thread (never the event loops or Swift's cooperative pool).
-///   Appends that arrive while a commit runs wait for the next one, which takes them all. A commit only writes;
-///   its fsync runs on one of up to four sync threads while the writer already commits the next group, and each
-///   group is acknowledged once a sync begun after its commit returned: one fsync per group (or several), never
-///   per message, and never a group waiting for an fsync that started before it was written.
-/// - Start-up never waits for the spool: the store is opened on the writer thread when ``run()`` starts, reading a
+/// - Store I/O never runs on the event loops or Swift's cooperative pool. Appends go to up to four worker threads:
+///   one at a time takes everything that arrived since the last commit (no fixed tick: a group is whatever came
+///   while the previous commit ran), commits it, and then — on the same thread, without a hand-off — fsyncs it
+///   while the next worker already commits the next group. A group is acknowledged once a sync begun after its
+///   commit returned: one fsync per group (or one for several), never per message, and never a group waiting for
+///   an fsync that started before it was written. Page reads run on a thread of their own.
+/// - Start-up never waits for the spool: the store is opened on the reader thread when ``run()`` starts, reading a
 ///   header row only; appends made before it is open join the first commit.
 /// - Sending reads the store in pages behind a bounded window (count and bytes), so memory does not grow with the
 ///   backlog; acknowledged messages are deleted in the next group commit. A message acknowledged before a crash but
@@ -46,9 +47,10 @@ public final class DurableSpool: Service, Sendable {
         /// Most messages (and bytes) handed to the sender and not yet acknowledged.
         public var windowCount = 100
         public var windowBytes: Int
-        /// Fsyncs that may run at once: a group written while one runs starts its own rather than waiting for it.
-        /// Virtual disks serve overlapping flushes in parallel: on the benchmark VM 4 accepted 0.51–0.77 of the
-        /// Memory spool's rate at 50 requests in flight, 2 only 0.43–0.51.
+        /// Workers that may commit-and-fsync at once (commits take turns; fsyncs overlap): a group written while
+        /// another group's fsync runs starts its own rather than waiting for it. Virtual disks serve overlapping
+        /// flushes in parallel: on the benchmark VM 4 accepted 0.51–0.77 of the Memory spool's rate at 50 requests
+        /// in flight, 2 only 0.43–0.51.
         public var concurrentSyncs = 4
 
         public init(path: String, capacityBytes: Int) {
@@ -65,7 +67,10 @@ public final class DurableSpool: Service, Sendable {
     private struct Pending: ~Copyable {
         var appends: [Append] = []
         var removals: [(sequence: Int64, charge: Int, drop: MQTTDurableSpoolDrop?)] = []
-        var commitScheduled = false
+        /// A worker is taking the pending appends and removals and committing them: the others wait their turn.
+        var isCommitting = false
+        /// Workers started and not yet finished (committing, syncing, or about to): at most `concurrentSyncs`.
+        var workersRunning = 0
         var isOpen = false
         /// Messages are handed to the sender only while its connection is up: one handed over while it is down would
         /// wait in the client's memory, where its expiry is no longer checked.
@@ -76,7 +81,6 @@ public final class DurableSpool: Service, Sendable {
         var lastCommittedGroup = 0
         /// The newest group a sync has begun for: a sync begun later covers everything up to the group it read.
         var syncBegunThrough = 0
-        var syncsRunning = 0
         /// The highest sequence number written, and how many commits appended: the fresh stream reads again only
         /// after a new append.
         var lastSequence: Int64 = 0
@@ -95,10 +99,12 @@ public final class DurableSpool: Service, Sendable {
     private let sender: any SpoolSender
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    /// Opens the store and reads pages.
     private let thread: NIOThreadPool
-    private let syncThreads: NIOThreadPool
+    /// Commit-and-sync workers.
+    private let workers: NIOThreadPool
     private let state: Mutex<Pending>
-    /// The store, touched only on the writer thread; the Mutex is never contended.
+    /// The store, used by one thread at a time: the reader thread or the worker whose turn it is to commit.
     private let store: Mutex<any MessageSpoolStore>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -113,7 +119,7 @@ public final class DurableSpool: Service, Sendable {
         self.logger = logger
         self.now = now
         self.thread = NIOThreadPool(numberOfThreads: 1)
-        self.syncThreads = NIOThreadPool(numberOfThreads: max(1, configuration.concurrentSyncs))
+        self.workers = NIOThreadPool(numberOfThreads: max(1, configuration.concurrentSyncs))
         self.state = Mutex(
             Pending(
                 ledger: MQTTDurableSpoolLedger(capacity: configuration.capacityBytes),
@@ -168,11 +174,11 @@ public final class DurableSpool: Service, Sendable {
         let entry = MessageToSpool(message: message, spooledAtMilliseconds: now())
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let schedule = state.withLock { state in
+                let start = state.withLock { state in
                     state.appends.append((entry, continuation))
-                    return scheduleCommitLocked(&state)
+                    return startWorkerLocked(&state)
                 }
-                if schedule { scheduleCommit() }
+                if start { startWorker() }
             }
         } catch let error as DurableSpoolError {
             throw error
@@ -181,124 +187,141 @@ public final class DurableSpool: Service, Sendable {
         }
     }
 
-    /// Whether the caller must schedule a commit (none pending, and the store is open).
-    private func scheduleCommitLocked(_ state: inout Pending) -> Bool {
-        guard state.isOpen, !state.commitScheduled else { return false }
-        state.commitScheduled = true
+    /// Whether the caller must start a worker for what is pending: the store is open, no worker is committing (one
+    /// that is will find the new work when its commit ends, or a worker finishing its sync will), and one is free.
+    private func startWorkerLocked(_ state: inout Pending) -> Bool {
+        guard state.isOpen, !state.isCommitting, state.workersRunning < max(1, configuration.concurrentSyncs) else { return false }
+        state.isCommitting = true
+        state.workersRunning += 1
         return true
     }
 
-    private func scheduleCommit() {
-        thread.submit { [self] workState in
-            guard workState == .active else { return }
-            commitPending()
+    private func startWorker() {
+        workers.submit { [self] workState in
+            guard workState == .active else {
+                // Shutting down: the final drain in run() commits what this worker would have.
+                state.withLock { state in
+                    state.isCommitting = false
+                    state.workersRunning -= 1
+                }
+                return
+            }
+            work()
         }
     }
 
-    /// On the writer thread: commits everything pending as one group, answers the appenders, repeats while more came.
-    private func commitPending() {
+    /// On a worker (started by ``startWorkerLocked(_:)`` with the commit turn): commits everything pending as one
+    /// group, hands the commit turn on, fsyncs the group itself and answers every group written before that fsync
+    /// began; then takes the commit turn again while work is pending and nobody else has it.
+    private func work() {
         while true {
             let (appends, removals) = state.withLock { state in
                 let taken = (state.appends, state.removals)
                 state.appends.removeAll(keepingCapacity: true)
                 state.removals.removeAll(keepingCapacity: true)
-                if taken.0.isEmpty && taken.1.isEmpty { state.commitScheduled = false }
                 return taken
             }
-            if appends.isEmpty && removals.isEmpty { return }
-            let result = Result { try store.withLock { try $0.commit(appending: appends.map(\.entry), removing: removals.map(\.sequence)) } }
-            switch result {
-            case .success(let committed):
-                let startSync = state.withLock { state in
-                    for drop in Set(removals.map(\.drop)) {
-                        let group = removals.filter { $0.drop == drop }
-                        state.ledger.removed(count: group.count, bytes: group.reduce(0) { $0 + $1.charge }, drop: drop, oldestRemaining: committed.oldestRemaining)
-                    }
-                    // Removals need no sync of their own (one undone by a power cut is only sent again); an idle sync
-                    // thread still runs the store's upkeep, which draining alone makes due.
-                    guard !appends.isEmpty else {
-                        guard state.syncsRunning == 0 else { return false }
-                        state.syncsRunning += 1
-                        return true
-                    }
-                    // Counted as stored now, not at the sync: the rows can be sent, acknowledged and removed before it.
-                    state.ledger.committed(appends.map { (charge: $0.entry.message.spoolCharge, spooledAtMilliseconds: $0.entry.spooledAtMilliseconds) })
-                    state.lastCommittedGroup += 1
-                    state.awaitingSync.append((state.lastCommittedGroup, appends))
-                    state.lastSequence = max(state.lastSequence, committed.sequences.last ?? 0)
-                    state.appendGeneration += 1
-                    guard state.syncsRunning < configuration.concurrentSyncs else { return false }
-                    state.syncsRunning += 1
-                    return true
-                }
-                if startSync {
-                    syncThreads.submit { [self] workState in
-                        guard workState == .active else {
-                            state.withLock { $0.syncsRunning -= 1 }
-                            return
-                        }
-                        syncCommitted()
-                    }
-                }
-                if !appends.isEmpty { wake.yield() }
-            case .failure(let error):
-                // Nothing of this group is durable: refuse its appends (never acknowledged, so nothing is lost);
-                // the removals are retried with the next group (until then those messages may be sent again).
-                state.withLock { state in
-                    for append in appends { state.ledger.failedToStore(charge: append.entry.message.spoolCharge) }
-                    state.removals.append(contentsOf: removals)
-                }
-                logger.error("Message spool write failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-                let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
-                for append in appends { append.continuation.resume(throwing: refusal) }
-                if appends.isEmpty {
-                    // Only removals failed: try again later rather than spin on a failing disk.
-                    state.withLock { $0.commitScheduled = false }
-                    return
-                }
+            let outcome: CommitOutcome = appends.isEmpty && removals.isEmpty ? .nothing : commit(appends, removals)
+            // The commit turn passes on: to a new worker for what arrived during this commit, so that group is
+            // written while this one's fsync runs. After a failed commit, removals alone wait for the next append
+            // or removal rather than spin on a failing disk.
+            let startAnother = state.withLock { state in
+                state.isCommitting = false
+                return Self.hasWork(state, afterFailure: outcome == .failed) && startWorkerLocked(&state)
             }
+            if startAnother { startWorker() }
+            let durability = state.withLock { $0.durability }
+            if outcome == .awaitingSync { syncCommitted(durability) }
+            // Removals need no sync of their own (one undone by a power cut is only sent again), but draining alone
+            // makes the store's upkeep (checkpoints) due.
+            durability.maintain()
+            let again = state.withLock { state in
+                guard !state.isCommitting, Self.hasWork(state, afterFailure: outcome == .failed) else {
+                    state.workersRunning -= 1
+                    return false
+                }
+                state.isCommitting = true
+                return true
+            }
+            guard again else { return }
         }
     }
 
-    /// On a sync thread (counted in `syncsRunning`): syncs the store and answers every group written before the
-    /// sync began, while the writer commits the next; repeats while groups wait, then stops.
-    private func syncCommitted() {
-        while true {
-            let next = state.withLock { state -> (group: Int, durability: any MessageSpoolDurability)? in
-                guard state.lastCommittedGroup > state.syncBegunThrough else {
-                    state.syncsRunning -= 1
-                    return nil
+    private enum CommitOutcome { case nothing, awaitingSync, removed, failed }
+
+    private static func hasWork(_ state: borrowing Pending, afterFailure: Bool) -> Bool {
+        !state.appends.isEmpty || (!afterFailure && !state.removals.isEmpty)
+    }
+
+    /// Commits one group (with the commit turn): its appends then wait for a sync.
+    private func commit(_ appends: [Append], _ removals: [(sequence: Int64, charge: Int, drop: MQTTDurableSpoolDrop?)]) -> CommitOutcome {
+        let result = Result { try store.withLock { try $0.commit(appending: appends.map(\.entry), removing: removals.map(\.sequence)) } }
+        switch result {
+        case .success(let committed):
+            state.withLock { state in
+                for drop in Set(removals.map(\.drop)) {
+                    let group = removals.filter { $0.drop == drop }
+                    state.ledger.removed(count: group.count, bytes: group.reduce(0) { $0 + $1.charge }, drop: drop, oldestRemaining: committed.oldestRemaining)
                 }
-                state.syncBegunThrough = state.lastCommittedGroup
-                return (state.lastCommittedGroup, state.durability)
+                guard !appends.isEmpty else { return }
+                // Counted as stored now, not at the sync: the rows can be sent, acknowledged and removed before it.
+                state.ledger.committed(appends.map { (charge: $0.entry.message.spoolCharge, spooledAtMilliseconds: $0.entry.spooledAtMilliseconds) })
+                state.lastCommittedGroup += 1
+                state.awaitingSync.append((state.lastCommittedGroup, appends))
+                state.lastSequence = max(state.lastSequence, committed.sequences.last ?? 0)
+                state.appendGeneration += 1
             }
-            guard let (group, durability) = next else {
-                state.withLock { $0.durability }.maintain()
-                return
+            guard !appends.isEmpty else { return .removed }
+            wake.yield()
+            return .awaitingSync
+        case .failure(let error):
+            // Nothing of this group is durable: refuse its appends (never acknowledged, so nothing is lost);
+            // the removals are retried with the next group (until then those messages may be sent again).
+            state.withLock { state in
+                for append in appends { state.ledger.failedToStore(charge: append.entry.message.spoolCharge) }
+                state.removals.append(contentsOf: removals)
             }
-            let result = Result { try durability.sync() }
-            let answered = state.withLock { state in
-                // Another sync, begun later, may have answered these already.
-                let count = state.awaitingSync.prefix { $0.group <= group }.count
-                let answered = state.awaitingSync.prefix(count).flatMap(\.appends)
-                state.awaitingSync.removeFirst(count)
-                return answered
-            }
-            switch result {
-            case .success:
-                for append in answered { append.continuation.resume() }
-            case .failure(let error):
-                logger.error("Message spool sync failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-                let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
-                for append in answered { append.continuation.resume(throwing: refusal) }
-            }
-            durability.maintain()
+            logger.error("Message spool write failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
+            let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
+            for append in appends { append.continuation.resume(throwing: refusal) }
+            return .failed
+        }
+    }
+
+    /// Syncs the store and answers every group written before the sync began — unless a sync begun after this
+    /// worker's commit is already running, which answers its group too.
+    ///
+    /// A failed sync refuses the groups it would have answered, but their rows are committed: a spool that keeps
+    /// running sends them once connected, so a component that retries a refused publish may cause a duplicate
+    /// (never a loss).
+    private func syncCommitted(_ durability: any MessageSpoolDurability) {
+        let group = state.withLock { state -> Int? in
+            guard state.lastCommittedGroup > state.syncBegunThrough else { return nil }
+            state.syncBegunThrough = state.lastCommittedGroup
+            return state.lastCommittedGroup
+        }
+        guard let group else { return }
+        let result = Result { try durability.sync() }
+        let answered = state.withLock { state in
+            // Another sync, begun later, may have answered these already.
+            let count = state.awaitingSync.prefix { $0.group <= group }.count
+            let answered = state.awaitingSync.prefix(count).flatMap(\.appends)
+            state.awaitingSync.removeFirst(count)
+            return answered
+        }
+        switch result {
+        case .success:
+            for append in answered { append.continuation.resume() }
+        case .failure(let error):
+            logger.error("Message spool sync failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
+            let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
+            for append in answered { append.continuation.resume(throwing: refusal) }
         }
     }
 
     // MARK: Opening
 
-    /// On the writer thread: opens the store, setting a damaged file aside (with a log line naming it) and starting
+    /// On the reader thread: opens the store, setting a damaged file aside (with a log line naming it) and starting
     /// empty rather than failing: a corrupt spool must never become a crash loop.
     private func openStore() {
         let path = configuration.path
@@ -315,7 +338,7 @@ public final class DurableSpool: Service, Sendable {
             if summary == nil { logger.error("Message spool could not be created", metadata: ["path": "\(path)"]) }
         }
         let durability = store.withLock { $0.durability }
-        let schedule = state.withLock { state in
+        let start = state.withLock { state in
             if let summary {
                 state.ledger.opened(count: summary.count, bytes: summary.bytes, oldestSpooledAtMilliseconds: summary.oldestSpooledAtMilliseconds)
                 state.lastSequence = summary.lastSequence
@@ -323,10 +346,10 @@ public final class DurableSpool: Service, Sendable {
             }
             state.durability = durability
             state.isOpen = true
-            return state.appends.isEmpty ? false : scheduleCommitLocked(&state)
+            return state.appends.isEmpty ? false : startWorkerLocked(&state)
         }
         logState("opened")
-        if schedule { commitPending() }
+        if start { startWorker() }
         wake.yield()
     }
 
@@ -335,7 +358,7 @@ public final class DurableSpool: Service, Sendable {
     /// Opens the store and sends its messages until graceful shutdown.
     public func run() async throws {
         thread.start()
-        syncThreads.start()
+        workers.start()
         Self.createParentDirectory(of: configuration.path)
         thread.submit { [self] workState in
             guard workState == .active else { return }
@@ -344,14 +367,19 @@ public final class DurableSpool: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await self.sendLoop()
         }
-        // Let the last appends and acknowledged removals reach the disk (work queued at shutdown is cancelled, so
-        // run it now, and sync here what no sync thread has begun to), then stop the threads.
+        // Let the last appends and acknowledged removals reach the disk: the running workers finish, work queued
+        // at shutdown is cancelled, so what is still pending is committed and synced here; then stop the reader.
+        try? await workers.shutdownGracefully()
         _ = try? await thread.runIfActive { [self] in
-            commitPending()
-            state.withLock { $0.syncsRunning += 1 }
-            syncCommitted()
+            let drain = state.withLock { state in
+                guard Self.hasWork(state, afterFailure: false) else { return false }
+                state.isCommitting = true
+                state.workersRunning += 1
+                return true
+            }
+            if drain { work() }
+            syncCommitted(state.withLock { $0.durability })
         }
-        try? await syncThreads.shutdownGracefully()
         try? await thread.shutdownGracefully()
         // Appends that came after the last commit (the bridge stops before the spool, so normally none): refused,
         // never left waiting.
@@ -531,11 +559,11 @@ public final class DurableSpool: Service, Sendable {
     }
 
     private func remove(_ sequence: Int64, charge: Int, drop: MQTTDurableSpoolDrop?) {
-        let schedule = state.withLock { state in
+        let start = state.withLock { state in
             state.removals.append((sequence, charge, drop))
-            return scheduleCommitLocked(&state)
+            return startWorkerLocked(&state)
         }
-        if schedule { scheduleCommit() }
+        if start { startWorker() }
     }
 
     private static func createParentDirectory(of path: String) {

@@ -50,7 +50,7 @@ public struct MessageToSpool: Sendable {
 
 /// The I/O shell under the durable spool: stores messages in order and gives them back in pages. The rules (what to
 /// admit, expiry, accounting) are in `MQTTDurableSpoolLedger` and `MQTTSpooledMessage`; a store only keeps bytes.
-/// Used from one thread at a time (the spool's writer thread).
+/// Used from one thread at a time (the spool serializes its reader thread and whichever worker has the commit turn).
 public protocol MessageSpoolStore {
     /// Opens the store (creating it when absent) and reports what it holds.
     func open() throws -> MessageSpoolStoreSummary

@@ -202,12 +202,16 @@ public final class SQLiteStatement {
         case .integer(let integer):
             code = sqlite3_bind_int64(pointer, index, integer)
         case .text(let text):
-            // Explicit length: a NUL inside the text is kept, not a terminator.
-            // An empty buffer has no base address, which would bind NULL rather than "".
-            let bytes = Array(text.utf8) + [0]
-            code = bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) {
-                    sqlite3_bind_text64(pointer, index, $0.baseAddress, UInt64($0.count - 1), csqlite_transient(), UInt8(SQLITE_UTF8))
+            // Explicit length: a NUL inside the text is kept, not a terminator. Bound from the string's own UTF-8
+            // (SQLite copies it), with no array per value: the spool binds a topic per message.
+            var text = text
+            code = text.withUTF8 { utf8 in
+                // An empty buffer may have no base address, which would bind NULL rather than "".
+                guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                    return sqlite3_bind_text64(pointer, index, "", 0, csqlite_transient(), UInt8(SQLITE_UTF8))
+                }
+                return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                    sqlite3_bind_text64(pointer, index, $0, UInt64(utf8.count), csqlite_transient(), UInt8(SQLITE_UTF8))
                 }
             }
         case .blob(let bytes):
