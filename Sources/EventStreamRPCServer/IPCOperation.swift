@@ -47,22 +47,38 @@ public protocol IPCOperationHandler: Sendable {
     /// `await`. Such calls skip two thread hops (to the concurrency pool and back), which is most of the cost of
     /// a small request such as PublishToIoTCore. Default: false.
     func runsOnConnectionLoop(_ operation: String) -> Bool
+
+    /// For an operation that ``runsOnConnectionLoop(_:)``: its reply when it can be decided right away, on the
+    /// connection's loop, without waiting for anything; nil to have the server call ``handle(_:)`` instead.
+    /// The server tries this first: no task, no executor hop, and the reply leaves with the read batch's flush.
+    /// A handler that returns nil must not have done any of the call's work (``handle(_:)`` does it all).
+    /// Default: nil.
+    func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply?
 }
 
 extension IPCOperationHandler {
     public func runsOnConnectionLoop(_ operation: String) -> Bool { false }
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? { nil }
 }
 
 /// An ``IPCOperationHandler`` made from a closure.
 public struct IPCClosureHandler: IPCOperationHandler {
     private let body: @Sendable (IPCCall) async -> IPCReply
+    private let immediateBody: (@Sendable (IPCCall) -> IPCReply?)?
     private let nonBlocking: Bool
 
     /// Wraps `body`.
-    /// - Parameter runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``; only for a `body`
-    ///   that never blocks its thread.
-    public init(runsOnConnectionLoop: Bool = false, _ body: @escaping @Sendable (IPCCall) async -> IPCReply) {
+    /// - Parameters:
+    ///   - runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``; only for a `body` that
+    ///     never blocks its thread.
+    ///   - immediately: see ``IPCOperationHandler/handleOnConnectionLoop(_:)``; used only with
+    ///     `runsOnConnectionLoop`.
+    public init(
+        runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCReply?)? = nil,
+        _ body: @escaping @Sendable (IPCCall) async -> IPCReply
+    ) {
         self.body = body
+        self.immediateBody = runsOnConnectionLoop ? immediately : nil
         self.nonBlocking = runsOnConnectionLoop
     }
 
@@ -71,6 +87,8 @@ public struct IPCClosureHandler: IPCOperationHandler {
     }
 
     public func runsOnConnectionLoop(_ operation: String) -> Bool { nonBlocking }
+
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? { immediateBody?(call) }
 }
 
 /// Routes calls by operation name; anything unregistered gets the modeled
@@ -89,11 +107,14 @@ public struct IPCRouter: IPCOperationHandler {
     }
 
     /// Routes `operation` to a closure.
-    /// - Parameter runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``.
+    /// - Parameters:
+    ///   - runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``.
+    ///   - immediately: see ``IPCOperationHandler/handleOnConnectionLoop(_:)``.
     public mutating func register(
-        _ operation: String, runsOnConnectionLoop: Bool = false, _ body: @escaping @Sendable (IPCCall) async -> IPCReply
+        _ operation: String, runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCReply?)? = nil,
+        _ body: @escaping @Sendable (IPCCall) async -> IPCReply
     ) {
-        routes[operation] = IPCClosureHandler(runsOnConnectionLoop: runsOnConnectionLoop, body)
+        routes[operation] = IPCClosureHandler(runsOnConnectionLoop: runsOnConnectionLoop, immediately: immediately, body)
     }
 
     /// The registered operation names.
@@ -102,6 +123,11 @@ public struct IPCRouter: IPCOperationHandler {
     /// The route's answer; the "not supported" reply for an unknown operation never blocks.
     public func runsOnConnectionLoop(_ operation: String) -> Bool {
         routes[operation]?.runsOnConnectionLoop(operation) ?? true
+    }
+
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? {
+        guard let handler = routes[call.operation] else { return .error(.unsupportedOperation(call.operation)) }
+        return handler.handleOnConnectionLoop(call)
     }
 
     public func handle(_ call: IPCCall) async -> IPCReply {

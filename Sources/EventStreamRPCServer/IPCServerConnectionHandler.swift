@@ -40,6 +40,10 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     private var loopExecutor: EventLoopTaskExecutor?
     /// A flush is queued on the loop: replies and events written until it runs leave in one syscall.
     private var flushScheduled = false
+    /// Inside a read batch (between the first `channelRead` and `channelReadComplete`): replies written now are
+    /// flushed once, when the batch completes.
+    private var readingBatch = false
+    private var flushAfterBatch = false
 
     init(
         configuration: IPCServerConfiguration,
@@ -80,7 +84,17 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readingBatch = true
         perform(machine.receivedMessage(unwrapInboundIn(data)))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        readingBatch = false
+        if flushAfterBatch {
+            flushAfterBatch = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -94,6 +108,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        readingBatch = false
         terminateAllStreams()
         context.fireChannelInactive()
     }
@@ -185,11 +200,16 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         streams[streamID] = stream
         let call = IPCCall(principal: principal ?? "", operation: operation, payload: Array(buffer: payload), stream: stream)
         let handler = operationHandler
+        let onLoop = handler.runsOnConnectionLoop(operation)
+        if onLoop, let reply = handler.handleOnConnectionLoop(call) {
+            operationReturned(reply, on: streamID)
+            return
+        }
         let body: @Sendable () async -> Void = {
             let reply = await handler.handle(call)
             eventLoop.executeSoon { bound.value.operationReturned(reply, on: streamID) }
         }
-        if let loopExecutor, handler.runsOnConnectionLoop(operation) {
+        if let loopExecutor, onLoop {
             Task(executorPreference: loopExecutor, operation: body)
         } else {
             spawn(body)
@@ -248,9 +268,13 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Flushes once the loop has run what is already queued (other replies of the same burst), instead of one
-    /// syscall per reply.
+    /// Flushes once the current read batch completes (replies answered while reading), or else once the loop has
+    /// run what is already queued (other replies of the same burst), instead of one syscall per reply.
     private func scheduleFlush() {
+        if readingBatch {
+            flushAfterBatch = true
+            return
+        }
         guard !flushScheduled, let context else { return }
         flushScheduled = true
         let bound = self.bound

@@ -20,15 +20,19 @@ public final class IoTCoreBridge: IoTCoreUpstream {
     }
 
     public func publish(_ message: MQTTOutboundMessage) async throws(IoTCoreUpstreamError) {
-        if message.qos == .atLeastOnce, let durableSpool {
-            do throws(DurableSpoolError) {
-                // Answered only once the message is on disk: it then survives a crash or a power cut.
-                try await durableSpool.append(message)
-            } catch {
-                throw .failed(error.message)
-            }
-            return
+        if try publishImmediately(message) { return }
+        guard let durableSpool else { return }
+        do throws(DurableSpoolError) {
+            // Answered only once the message is on disk: it then survives a crash or a power cut.
+            try await durableSpool.append(message)
+        } catch {
+            throw .failed(error.message)
         }
+    }
+
+    /// Everything but a QoS 1 message for the durable spool is decided without waiting.
+    public func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool {
+        if message.qos == .atLeastOnce, durableSpool != nil { return false }
         do throws(MQTTClientError) {
             // Greengrass answers once the message is accepted into the spool, not on PUBACK (reference §7);
             // `enqueue` decides that without waiting for the MQTT client's event loop.
@@ -37,6 +41,7 @@ public final class IoTCoreBridge: IoTCoreUpstream {
         } catch {
             throw error.code == .invalidTopic ? .invalidTopic("\(error)") : .failed(error.message)
         }
+        return true
     }
 
     public func subscribe(_ filter: TopicFilter, qos: QoS) async throws(IoTCoreUpstreamError) -> IoTCoreSubscriptionState {

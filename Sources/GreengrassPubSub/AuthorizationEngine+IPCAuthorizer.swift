@@ -8,4 +8,8 @@ extension AuthorizationEngine: IPCAuthorizer {
     public func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool {
         isAuthorized(principal: principal, service: service, operation: operation, resource: Optional(resource))
     }
+
+    public func isAuthorizedImmediately(principal: String, service: String, operation: String, resource: String) -> Bool? {
+        isAuthorized(principal: principal, service: service, operation: operation, resource: Optional(resource))
+    }
 }

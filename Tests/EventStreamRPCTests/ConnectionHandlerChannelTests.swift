@@ -28,11 +28,13 @@ final class WireTap: ChannelDuplexHandler {
 
     private let wire: WireLog
     private let reads: ReadCounter
+    private let flushes: ReadCounter
     private var unflushed: [ByteBuffer] = []
 
-    init(wire: WireLog, reads: ReadCounter) {
+    init(wire: WireLog, reads: ReadCounter, flushes: ReadCounter) {
         self.wire = wire
         self.reads = reads
+        self.flushes = flushes
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -41,6 +43,7 @@ final class WireTap: ChannelDuplexHandler {
     }
 
     func flush(context: ChannelHandlerContext) {
+        flushes.increment()
         for buffer in unflushed { wire.put(.flushed(buffer)) }
         unflushed = []
         context.flush()
@@ -71,7 +74,7 @@ final class WireLog: Sendable {
     }
 }
 
-/// Reads that reached the socket.
+/// Reads that reached the socket (or flushes, for the flush count).
 final class ReadCounter: Sendable {
     private let count = Mutex(0)
     var value: Int { count.withLock { $0 } }
@@ -85,6 +88,7 @@ final class TestIPCPeer {
     let channel: NIOAsyncTestingChannel
     let configuration: IPCServerConfiguration
     let reads = ReadCounter()
+    let flushes = ReadCounter()
     private let wire = WireLog()
     private var received = ByteBuffer()
     private(set) var sawClose = false
@@ -105,9 +109,9 @@ final class TestIPCPeer {
             logger.logLevel = .critical
             return logger
         }()
-        let (wire, reads, settings) = (self.wire, self.reads, configuration)
+        let (wire, reads, flushes, settings) = (self.wire, self.reads, self.flushes, configuration)
         try await channel.testingEventLoop.executeInContext {
-            try channel.pipeline.syncOperations.addHandler(WireTap(wire: wire, reads: reads))
+            try channel.pipeline.syncOperations.addHandler(WireTap(wire: wire, reads: reads, flushes: flushes))
             try IPCServer.addConnectionHandlers(
                 to: channel.pipeline.syncOperations, configuration: settings, authenticator: authenticator,
                 handler: handler, logger: logger)
@@ -377,6 +381,45 @@ struct ConnectionHandlerChannelTests {
         // Stream 1 is finished: the next request opens stream 2.
         try await peer.send(requestFrame(stream: 2, operation: ScriptedOperations.publish))
         #expect(try await peer.next()?.streamID == 2)
+    }
+
+    @Test("an operation answered on the loop: no task runs, a read batch of requests is answered with one flush")
+    func answeredOnLoop() async throws {
+        var router = IPCRouter()
+        // `handle` answers a different shape, so a reply that took the task path shows.
+        router.register(
+            ScriptedOperations.publish, runsOnConnectionLoop: true,
+            immediately: { call in .response(shape: "test#Immediate", json: call.payload) }
+        ) { _ in .response(shape: "test#ViaTask", json: []) }
+        let peer = try await TestIPCPeer.connected(handler: router)
+        var batch = ByteBuffer()
+        for stream in Int32(1)...3 {
+            var frame = try EventStreamEncoder.encode(
+                requestFrame(stream: stream, operation: ScriptedOperations.publish, json: "\(stream)").eventStreamMessage)
+            batch.writeBuffer(&frame)
+        }
+        let flushesBefore = peer.flushes.value
+        // One inbound buffer is one read batch; the loop is not run, so only a synchronous answer can be there.
+        try await peer.channel.writeInbound(batch)
+        #expect(peer.flushes.value == flushesBefore + 1)
+        for stream in Int32(1)...3 {
+            let response = try await peer.next(timeout: .milliseconds(200))
+            #expect(response?.streamID == stream && response?.flags == .terminateStream)
+            #expect(response?.serviceModelType == "test#Immediate")
+            #expect(response.map { Array(buffer: $0.payload) } == Array("\(stream)".utf8))
+        }
+    }
+
+    @Test("an operation on the loop that declines to answer at once is answered by its task")
+    func declinedOnLoop() async throws {
+        var router = IPCRouter()
+        router.register(ScriptedOperations.publish, runsOnConnectionLoop: true, immediately: { _ in nil }) { _ in
+            .response(shape: "test#ViaTask", json: [])
+        }
+        let peer = try await TestIPCPeer.connected(handler: router)
+        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.publish))
+        let response = try await peer.next()
+        #expect(response?.streamID == 1 && response?.serviceModelType == "test#ViaTask")
     }
 
     @Test("an unknown operation gets the modeled ServiceError the SDK expects; the connection stays usable")

@@ -20,6 +20,8 @@ final class FakeUpstream: IoTCoreUpstream {
         var subscribed: [(TopicFilter, QoS)] = []
         var subscribeAnswer: Result<IoTCoreSubscriptionState, IoTCoreUpstreamError> = .success(.active)
         var unsubscribed: [TopicFilter] = []
+        /// Whether ``publishImmediately(_:)`` takes messages (else it declines, as a durable spool does).
+        var takesImmediately = true
     }
 
     let state = Mutex(State())
@@ -29,6 +31,15 @@ final class FakeUpstream: IoTCoreUpstream {
         try state.withLock { (state) throws(IoTCoreUpstreamError) in
             if let error = state.publishError { throw error }
             state.published.append(message)
+        }
+    }
+
+    func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool {
+        try state.withLock { (state) throws(IoTCoreUpstreamError) -> Bool in
+            guard state.takesImmediately else { return false }
+            if let error = state.publishError { throw error }
+            state.published.append(message)
+            return true
         }
     }
 
@@ -50,8 +61,17 @@ final class FakeUpstream: IoTCoreUpstream {
 
 struct AllowList: IPCAuthorizer {
     var allowed: Set<String>
+    /// Whether it also answers ``isAuthorizedImmediately(principal:service:operation:resource:)`` (an in-memory
+    /// policy does), so a publish can be answered on the connection's loop.
+    var immediate = false
+
     func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool {
         service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
+    }
+
+    func isAuthorizedImmediately(principal: String, service: String, operation: String, resource: String) -> Bool? {
+        guard immediate else { return nil }
+        return service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
     }
 }
 
@@ -64,17 +84,32 @@ struct IoTCoreOperationsTests {
     let router: IPCRouter
     let operations: IoTCoreOperations
 
+    /// A topic with eight `/` bytes, each followed by a combining accent (so no `/` Character at all).
+    static let accentedSlashes = "a" + String(repeating: "/\u{301}x", count: 8)
+
     init() {
+        self.init(immediateAuthorization: false)
+    }
+
+    init(immediateAuthorization: Bool) {
         operations = IoTCoreOperations(
             upstream: upstream,
             authorizer: AllowList(allowed: [
                 "c \(Self.publish) a/b", "c \(Self.subscribe) a/#", "c \(Self.publish) a/b/c/d/e/f/g/h/i",
-                "c \(Self.publish) $aws/rules/r/a/b/c/d/e/f/g/h", "c \(Self.publish) a/+",
-            ]),
+                "c \(Self.publish) $aws/rules/r/a/b/c/d/e/f/g/h", "c \(Self.publish) a/+", "c \(Self.publish) \(Self.accentedSlashes)",
+            ], immediate: immediateAuthorization),
             limits: IoTCoreLimits(maximumPayloadBytes: 8), logger: Logger(label: "test"))
         var router = IPCRouter()
         operations.register(on: &router)
         self.router = router
+    }
+
+    /// `operation` as the server first tries it on the connection's loop: the reply, or nil for "call handle".
+    func callOnLoop(_ operation: String, _ json: String, principal: String = "c") -> IPCReply? {
+        let stream = IPCStream.detached(operation: operation, eventLoop: EmbeddedEventLoop()) { _ in }
+        let call = IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream)
+        #expect(router.runsOnConnectionLoop(operation))
+        return router.handleOnConnectionLoop(call)
     }
 
     /// The events a stream received.
@@ -122,7 +157,7 @@ struct IoTCoreOperationsTests {
         #expect(upstream.state.withLock { $0.published.map(\.qos) } == [.atMostOnce])
     }
 
-    @Test("bad requests are InvalidArgumentsError and never reach the upstream", arguments: [
+    static let badPublishes = [
         (#"{"qos":"0","payload":""}"#, "Topic is required"),
         (#"{"topicName":"a/b","qos":"0"}"#, "Payload is required"),
         (#"{"topicName":"a/b","payload":""}"#, "QoS is required"),
@@ -134,16 +169,56 @@ struct IoTCoreOperationsTests {
         (#"{"topicName":"a/b","qos":"0","payload":"","messageExpiryIntervalSeconds":-1}"#, "messageExpiryIntervalSeconds must be between 0 and 4294967295"),
         (#"{"topicName":"a/+","qos":"0","payload":""}"#, "Publish topics must not contain wildcard characters of '#' or '+'"),
         (#"{"topicName":"a/b/c/d/e/f/g/h/i","qos":"0","payload":""}"#, "Topic a/b/c/d/e/f/g/h/i has more than 7 forward slashes"),
-    ])
+        (#"{"topicName":"\#(accentedSlashes)","qos":"0","payload":""}"#, "Topic \(accentedSlashes) has more than 7 forward slashes"),
+    ]
+
+    @Test("bad requests are InvalidArgumentsError and never reach the upstream", arguments: badPublishes)
     func badPublish(json: String, message: String) async {
         let (reply, _) = await call(Self.publish, json)
+        Self.expectInvalid(reply, message)
+        #expect(upstream.state.withLock { $0.published.isEmpty })
+    }
+
+    @Test("on the connection's loop bad requests get the same InvalidArgumentsError and never reach the upstream", arguments: badPublishes)
+    func badPublishOnLoop(json: String, message: String) {
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        Self.expectInvalid(onLoop.callOnLoop(Self.publish, json), message)
+        #expect(onLoop.upstream.state.withLock { $0.published.isEmpty })
+    }
+
+    static func expectInvalid(_ reply: IPCReply?, _ message: String) {
         if case .error(let error) = reply, message.hasPrefix("Request body") {
             #expect(error.name == IPCModeledError.invalidArguments("").name)
             #expect(error.message.hasPrefix(message), "\(error.message)")
         } else {
             #expect(reply == Self.invalid(message))
         }
+    }
+
+    @Test("on the connection's loop: an in-memory policy and an upstream that takes it now answer the publish there")
+    func publishOnLoop() {
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        let reply = onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"0","payload":"aGk="}"#)
+        #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+        #expect(onLoop.upstream.state.withLock { $0.published.map(\.payload) } == [ByteBuffer(string: "hi")])
+        let denied = onLoop.callOnLoop(Self.publish, #"{"topicName":"x","qos":"0","payload":""}"#)
+        #expect(denied == .error(IPCModeledError.unauthorized(
+            "Principal c is not authorized to perform aws.greengrass.ipc.mqttproxy:aws.greengrass#PublishToIoTCore on resource x")))
+        onLoop.upstream.state.withLock { $0.publishError = .failed("Device is offline. Dropping QoS 0 message.") }
+        let refused = onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"0","payload":""}"#)
+        #expect(refused == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Device is offline. Dropping QoS 0 message.")))
+    }
+
+    @Test("an authorizer or an upstream that must wait: nil on the loop, nothing published, handle answers instead")
+    func publishNotOnLoop() async {
+        #expect(callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"0","payload":""}"#) == nil)
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        onLoop.upstream.state.withLock { $0.takesImmediately = false }
+        #expect(onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#) == nil)
+        #expect(onLoop.upstream.state.withLock { $0.published.isEmpty })
         #expect(upstream.state.withLock { $0.published.isEmpty })
+        let (reply, _) = await call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+        #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
     }
 
     @Test("the basic-ingest prefix does not count against the slash limit")

@@ -78,7 +78,9 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
     /// Registers the two operations on `router`.
     public func register(on router: inout IPCRouter) {
         // Publishing never blocks (decode, authorize, hand to the upstream): it runs on the IPC connection's loop.
-        router.register(IoTCoreOperationNames.publish, runsOnConnectionLoop: true) { call in await self.publish(call) }
+        router.register(
+            IoTCoreOperationNames.publish, runsOnConnectionLoop: true, immediately: { call in self.publishImmediately(call) }
+        ) { call in await self.publish(call) }
         router.register(IoTCoreOperationNames.subscribe) { call in await self.subscribe(call) }
     }
 
@@ -104,58 +106,107 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
 
     func publish(_ call: IPCCall) async -> IPCReply {
         do throws(IPCModeledError) {
-            let request = try PublishToIoTCoreInput(json: call.payload)
-            guard let topic = request.topic, !topic.isEmpty else { throw .invalidArguments("Topic is required") }
+            let (request, topic) = try Self.decodePublish(call)
             try await authorize(call, IoTCoreOperationNames.publish, resource: topic)
-            guard let payload = request.payload else { throw .invalidArguments("Payload is required") }
-            guard let qos = request.qos else { throw .invalidArguments("QoS is required") }
-            try validatePublishTopic(topic)
-            guard payload.readableBytes <= limits.maximumPayloadBytes else {
-                throw .invalidArguments(
-                    "The publishing message size \(payload.readableBytes) bytes exceeds the configured limit of \(limits.maximumPayloadBytes) bytes")
-            }
-            var properties = request.properties
-            if let expiry = request.messageExpiryIntervalSeconds {
-                guard expiry >= 0 && expiry <= Int(UInt32.max) else {
-                    throw .invalidArguments("messageExpiryIntervalSeconds must be between 0 and \(UInt32.max)")
-                }
-                properties.messageExpiryInterval = UInt32(expiry)
-            }
-            let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: request.retain, properties: properties)
+            let message = try outboundMessage(request, topic: topic)
             do throws(IoTCoreUpstreamError) {
                 try await upstream.publish(message)
             } catch {
-                switch error {
-                case .invalidTopic(let reason): throw .invalidArguments(reason)
-                // Greengrass's wording: "Publish to topic <t> failed: <reason>", e.g. "Message spool is full. Message
-                // could not be added." for a full spool, so components can recognise it and retry.
-                case .refused(let reason), .failed(let reason): throw .serviceError("Publish to topic \(topic) failed: \(reason)")
-                }
+                throw Self.publishFailure(error, topic: topic)
             }
-            state.withLock { $0.published += 1 }
-            return .response(shape: IoTCoreOperationNames.publishResponse, json: Self.emptyObject)
+            return published()
         } catch {
             return .error(error)
         }
     }
 
-    private static let emptyObject = Array("{}".utf8)
+    /// ``publish(_:)`` on the IPC connection's loop when authorization and the upstream can both answer without
+    /// waiting (in-memory policy; a QoS 0 message, or QoS 1 without a durable spool, into the client's queue);
+    /// nil, with nothing done, otherwise. Same checks in the same order, same replies.
+    func publishImmediately(_ call: IPCCall) -> IPCReply? {
+        do throws(IPCModeledError) {
+            let (request, topic) = try Self.decodePublish(call)
+            let service = IoTCoreOperationNames.authorizationService, operation = IoTCoreOperationNames.publish
+            guard let allowed = authorizer.isAuthorizedImmediately(
+                principal: call.principal, service: service, operation: operation, resource: topic)
+            else { return nil }
+            guard allowed else { throw Self.unauthorized(call, service, operation, resource: topic) }
+            let message = try outboundMessage(request, topic: topic)
+            do throws(IoTCoreUpstreamError) {
+                guard try upstream.publishImmediately(message) else { return nil }
+            } catch {
+                throw Self.publishFailure(error, topic: topic)
+            }
+            return published()
+        } catch {
+            return .error(error)
+        }
+    }
 
-    /// AWS IoT Core's topic rules: no wildcards, at most 256 characters and 7 slashes (excluding the
-    /// `$aws/rules/<rule>/` basic-ingest prefix).
+    /// The request and its topic, which authorization needs before anything else is checked.
+    private static func decodePublish(_ call: IPCCall) throws(IPCModeledError) -> (PublishToIoTCoreInput, String) {
+        let request = try PublishToIoTCoreInput(json: call.payload)
+        guard let topic = request.topic, !topic.isEmpty else { throw .invalidArguments("Topic is required") }
+        return (request, topic)
+    }
+
+    /// The rest of the request's checks (after authorization), and the message they allow.
+    private func outboundMessage(_ request: PublishToIoTCoreInput, topic: String) throws(IPCModeledError) -> MQTTOutboundMessage {
+        guard let payload = request.payload else { throw .invalidArguments("Payload is required") }
+        guard let qos = request.qos else { throw .invalidArguments("QoS is required") }
+        try validatePublishTopic(topic)
+        guard payload.readableBytes <= limits.maximumPayloadBytes else {
+            throw .invalidArguments(
+                "The publishing message size \(payload.readableBytes) bytes exceeds the configured limit of \(limits.maximumPayloadBytes) bytes")
+        }
+        var properties = request.properties
+        if let expiry = request.messageExpiryIntervalSeconds {
+            guard expiry >= 0 && expiry <= Int(UInt32.max) else {
+                throw .invalidArguments("messageExpiryIntervalSeconds must be between 0 and \(UInt32.max)")
+            }
+            properties.messageExpiryInterval = UInt32(expiry)
+        }
+        return MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: request.retain, properties: properties)
+    }
+
+    private static func publishFailure(_ error: IoTCoreUpstreamError, topic: String) -> IPCModeledError {
+        switch error {
+        case .invalidTopic(let reason): .invalidArguments(reason)
+        // Greengrass's wording: "Publish to topic <t> failed: <reason>", e.g. "Message spool is full. Message
+        // could not be added." for a full spool, so components can recognise it and retry.
+        case .refused(let reason), .failed(let reason): .serviceError("Publish to topic \(topic) failed: \(reason)")
+        }
+    }
+
+    private func published() -> IPCReply {
+        state.withLock { $0.published += 1 }
+        return .response(shape: IoTCoreOperationNames.publishResponse, json: Self.emptyObject)
+    }
+
+    private static let emptyObject = Array("{}".utf8)
+    private static let basicIngestPrefix = Array("$aws/rules/".utf8)
+
+    /// AWS IoT Core's topic rules: no wildcards, at most 256 bytes and 7 slashes (excluding the
+    /// `$aws/rules/<rule>/` basic-ingest prefix). Checked on UTF-8 bytes, as IoT Core counts them: a `/` is a
+    /// level separator even when a combining mark follows it (which makes it part of another Character).
     func validatePublishTopic(_ topic: String) throws(IPCModeledError) {
-        if topic.contains("+") || topic.contains("#") {
+        let slash = UInt8(ascii: "/")
+        let bytes = topic.utf8
+        if bytes.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }) {
             throw .invalidArguments("Publish topics must not contain wildcard characters of '#' or '+'")
         }
-        var effective = Substring(topic)
-        if topic.hasPrefix("$aws/rules/") {
-            let afterPrefix = topic.dropFirst("$aws/rules/".count)
-            effective = afterPrefix.firstIndex(of: "/").map { afterPrefix[afterPrefix.index(after: $0)...] } ?? ""
+        var effective = bytes[...]
+        if bytes.starts(with: Self.basicIngestPrefix) {
+            let afterPrefix = effective.dropFirst(Self.basicIngestPrefix.count)
+            effective = afterPrefix.firstIndex(of: slash).map { afterPrefix[afterPrefix.index(after: $0)...] }
+                ?? afterPrefix[afterPrefix.endIndex...]
         }
-        guard effective.utf8.count <= limits.maximumTopicLength else {
+        guard effective.count <= limits.maximumTopicLength else {
             throw .invalidArguments("Topic \(topic) is longer than \(limits.maximumTopicLength) characters")
         }
-        guard effective.filter({ $0 == "/" }).count <= limits.maximumTopicSlashes else {
+        var slashes = 0
+        for byte in effective where byte == slash { slashes += 1 }
+        guard slashes <= limits.maximumTopicSlashes else {
             throw .invalidArguments("Topic \(topic) has more than \(limits.maximumTopicSlashes) forward slashes")
         }
         if let failure = TopicName.validationFailure(topic) { throw .invalidArguments(failure) }
@@ -306,7 +357,11 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
     private func authorize(_ call: IPCCall, _ operation: String, resource: String) async throws(IPCModeledError) {
         let service = IoTCoreOperationNames.authorizationService
         guard await authorizer.isAuthorized(principal: call.principal, service: service, operation: operation, resource: resource) else {
-            throw .unauthorized("Principal \(call.principal) is not authorized to perform \(service):\(operation) on resource \(resource)")
+            throw Self.unauthorized(call, service, operation, resource: resource)
         }
+    }
+
+    private static func unauthorized(_ call: IPCCall, _ service: String, _ operation: String, resource: String) -> IPCModeledError {
+        .unauthorized("Principal \(call.principal) is not authorized to perform \(service):\(operation) on resource \(resource)")
     }
 }

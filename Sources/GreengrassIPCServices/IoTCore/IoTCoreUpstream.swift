@@ -10,6 +10,11 @@ public protocol IoTCoreUpstream: Sendable {
     /// kept in the spool), not when the broker acknowledges it.
     func publish(_ message: MQTTOutboundMessage) async throws(IoTCoreUpstreamError)
 
+    /// Hands a message on when that is decided without waiting (e.g. a QoS 0 message into the client's queue);
+    /// returns false, having done nothing, when only ``publish(_:)`` can take it (e.g. waiting for a durable
+    /// spool). Lets a publish be answered on the IPC connection's loop. Default: false.
+    func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool
+
     /// Takes one reference on a subscription to `filter`. Users share one upstream subscription per filter.
     /// - Returns: whether it is active now or kept until the connection comes back.
     /// - Throws: when the subscription is refused or cannot be kept; no reference is held then.
@@ -20,6 +25,10 @@ public protocol IoTCoreUpstream: Sendable {
 
     /// Delivers inbound messages and connection events to `sink` until the upstream ends or the task is cancelled.
     func run(deliveringTo sink: any IoTCoreUpstreamSink) async
+}
+
+extension IoTCoreUpstream {
+    public func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool { false }
 }
 
 /// What an upstream reports to the IPC side.
