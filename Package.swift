@@ -50,7 +50,8 @@ var targets: [Target] = [
     // they and their libraries were mapped in every nucleus (1.4 MB resident, issue 16).
     .target(name: "CZip"),
     .target(name: "ZipExtraction", dependencies: ["CZip"], swiftSettings: swiftSettings),
-    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    // No `link` in its module map and no pkg-config: the SQLite target chooses how to link (below).
+    .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
     .target(name: "CCrypto"),
 
     .target(name: "GreengrassIPCModel", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
@@ -70,7 +71,14 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
-    .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+    // Release links the system SQLite statically (libsqlite3-dev ships libsqlite3.a; SQLite is public domain): its
+    // start-up code then joins the ordered code region instead of a shared library's scattered pages (issue 16).
+    .target(
+        name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings,
+        linkerSettings: [
+            .linkedLibrary("sqlite3", .when(configuration: .debug)),
+            .unsafeFlags(["-Xlinker", "-l:libsqlite3.a"], .when(configuration: .release)),
+        ]),
     .target(name: "GreengrassStore", dependencies: ["GreengrassIPCModel", "GreengrassJSON", "SQLite"], swiftSettings: swiftSettings),
     .target(
         name: "GreengrassCLICommands",

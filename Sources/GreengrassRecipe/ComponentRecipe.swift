@@ -171,7 +171,7 @@ public struct ComponentArtifact: Sendable, Hashable {
     /// segment (`s3://bucket/a/b/hello.py` → `hello.py`).
     public var fileName: String {
         var path = Substring(uri)
-        if let scheme = path.firstRange(of: "://") { path = path[scheme.upperBound...] } else if let colon = path.firstIndex(of: ":") {
+        if let scheme = LiteralSearch.firstRange(of: "://", in: path) { path = path[scheme.upperBound...] } else if let colon = path.firstIndex(of: ":") {
             path = path[path.index(after: colon)...]
         }
         return path.split(separator: "/").last.map(String.init) ?? String(path)

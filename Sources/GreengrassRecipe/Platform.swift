@@ -27,7 +27,7 @@ public struct Platform: Sendable, Hashable, CustomStringConvertible {
         case "x86_64", "amd64": architecture = "amd64"
         case "i386", "i486", "i586", "i686", "x86": architecture = "x86"
         case "aarch64", "arm64": architecture = "aarch64"
-        case _ where lower.contains("arm"): architecture = "arm"
+        case _ where LiteralSearch.firstRange(of: "arm", in: lower[...]) != nil: architecture = "arm"
         default: architecture = "unknown"
         }
         var attributes = [osKey: "linux", architectureKey: architecture]

@@ -234,7 +234,7 @@ public struct RecipeInterpolator: Sendable {
     private func apply(_ replacement: Result<String, UnresolvedVariable>, to current: inout String, match: String,
                        unresolved: inout [UnresolvedVariable]) {
         switch replacement {
-        case .success(let value): current = current.replacing(match, with: value)
+        case .success(let value): current = LiteralSearch.replacingAll(match, with: value, in: current)
         case .failure(let problem): unresolved.append(problem)
         }
     }

@@ -70,7 +70,7 @@ public struct VersionRequirement: Sendable, Hashable, CustomStringConvertible {
             throw VersionRequirementError(text: trimmed, reason: "longer than 1024 characters")
         }
         var alternatives: [[Comparator]] = []
-        for rawRange in trimmed.split(separator: "||", omittingEmptySubsequences: false) {
+        for rawRange in LiteralSearch.split(trimmed[...], on: "||") {
             alternatives.append(try Self.parseRange(String(rawRange), whole: trimmed))
         }
         self.init(alternatives: alternatives, text: trimmed)

@@ -69,10 +69,12 @@ public struct CgroupLayout: Sendable, Hashable {
         var unifiedAtRoot = false
         for line in mountinfo.split(separator: "\n") {
             // `id parent major:minor root mountpoint options [optional...] - fstype source superoptions`
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " ")
-            let right = halves[1].split(separator: " ")
+            // The optional fields end at the first field that is exactly `-` (paths escape spaces as `\040`). Split on
+            // single characters only: a `String` separator would run `_StringProcessing` code at start-up (issue 16).
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-") else { continue }
+            let left = Array(fields[..<dash])
+            let right = Array(fields[(dash + 1)...])
             guard left.count >= 5, right.count >= 3 else { continue }
             let mountPoint = unescapeMountPath(String(left[4]))
             switch right[0] {
