@@ -23,10 +23,7 @@ if [ $# -eq 0 ]; then
     swift build -c release >/dev/null
     set -- "this=$(swift build -c release --show-bin-path)"
 fi
-for python in "$REPO/.venv/bin" /work/venv/bin; do
-    if [ -x "$python/python3" ]; then export PATH="$python:$PATH"; break; fi
-done
-python3 -c 'import awsiot' || { echo "needs awsiotsdk: bash scripts/setup-deps.sh" >&2; exit 1; }
+. "$REPO/scripts/lib/project-python.sh"
 
 WORK="$(mktemp -d /tmp/ggmem.XXXXXX)"
 PIDS=()

@@ -22,10 +22,7 @@ if [ $# -eq 0 ]; then
 fi
 BIN="$(cd "$1" && pwd)"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
-for python in "$REPO/.venv/bin" /work/venv/bin; do
-    if [ -x "$python/python3" ]; then export PATH="$python:$PATH"; break; fi
-done
-python3 -c 'import awsiot' || { echo "needs awsiotsdk: bash scripts/setup-deps.sh" >&2; exit 1; }
+. "$REPO/scripts/lib/project-python.sh"
 
 WORK="$(mktemp -d /tmp/ggorder.XXXXXX)"
 PIDS=()
