@@ -38,8 +38,8 @@ from bench_ipc import BENCH, Bench, free_port, log, read_json, rss_kb, wait_for_
 
 
 class SpoolBench(Bench):
-    def __init__(self, work, port, cli, binaries):
-        super().__init__(work, port, cli)
+    def __init__(self, work, port, cli, broker_pid, binaries):
+        super().__init__(work, port, cli, broker_pid)
         self.binaries = binaries
 
     def start_spool_nucleus(self, name, storage, broker_port, max_bytes, root=None):
@@ -208,7 +208,7 @@ def main():
     with open(broker_conf, "w") as conf:
         conf.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n")
     broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", broker_conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bench = SpoolBench(work, port, f"{options.bin}/greengrass-cli", options.bin)
+    bench = SpoolBench(work, port, f"{options.bin}/greengrass-cli", broker.pid, options.bin)
     results = {"count": options.count, "window": options.window}
     try:
         time.sleep(0.5)
