@@ -208,9 +208,11 @@ def main():
     with open(broker_conf, "w") as conf:
         conf.write(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n")
     broker = subprocess.Popen(["/usr/sbin/mosquitto", "-c", broker_conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bench = SpoolBench(work, port, f"{options.bin}/greengrass-cli", broker.pid, options.bin)
     results = {"count": options.count, "window": options.window}
+    bench = None
     try:
+        # Inside the try, so a failure here still stops the broker below.
+        bench = SpoolBench(work, port, f"{options.bin}/greengrass-cli", broker.pid, options.bin)
         time.sleep(0.5)
         if "accept" in only or "drain" in only:
             results["memory_spool_accept_msgs_per_s"], _ = bench.accept_run("Memory", options.count, options.window, 100 * 1024 * 1024)
@@ -228,7 +230,8 @@ def main():
         if "memory" in only:
             results["memory"] = bench.memory_run()
     finally:
-        bench.stop_nucleus()
+        if bench is not None:
+            bench.stop_nucleus()
         broker.send_signal(signal.SIGTERM)
         broker.wait(10)
     print(json.dumps(results, indent=2))
