@@ -144,6 +144,15 @@ struct DurableSpoolTests {
         return try store.messages(after: 0, limit: 1_000_000)
     }
 
+    /// Spools `numbers` while the broker is down (nothing is sent) and stops the spool: they are left in the file.
+    func spoolOffline(_ numbers: ClosedRange<Int>) async throws {
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        for number in numbers { try await spool.append(numbered(number)) }
+        running.cancel()
+        try await running.value
+    }
+
     @Test("an append returns only once the message is in the file; offline messages stay there")
     func durableBeforeAcknowledged() async throws {
         // A sender that never completes: the broker is down.
@@ -158,13 +167,7 @@ struct DurableSpoolTests {
 
     @Test("messages are sent in order, acknowledged ones leave the file, and a restart sends the rest")
     func sendsAndRemoves() async throws {
-        do {
-            let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
-            let running = Task { try await spool.run() }
-            for number in 1...300 { try await spool.append(numbered(number)) }
-            running.cancel()
-            try await running.value
-        }
+        try await spoolOffline(1...300)
         let sender = RecordingSender()
         var configuration = DurableSpool.Configuration(path: path, capacityBytes: 1 << 20)
         configuration.pageSize = 7
@@ -237,13 +240,7 @@ struct DurableSpoolTests {
 
     @Test("a damaged row is dropped, logged and counted; the messages around it are still sent, in order")
     func damagedRowIsSkipped() async throws {
-        do {
-            let offline = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: NeverSender(), logger: logger)
-            let running = Task { try await offline.run() }
-            for number in 1...5 { try await offline.append(numbered(number)) }
-            running.cancel()
-            try await running.value
-        }
+        try await spoolOffline(1...5)
         try SQLiteConnection(path: path, create: false).execute("UPDATE spooler SET properties = X'0501' WHERE message_id = 3")
         let sender = RecordingSender()
         let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
