@@ -56,43 +56,32 @@ struct NucleusConnection {
     func call<Request: Encodable, Response: Decodable>(
         _ operation: GreengrassOperation, _ request: Request
     ) async throws -> Response {
-        try await call(named: operation.rawValue, request)
+        try await call(operation.operationName, request)
     }
 
-    /// Calls an operation by its ``IPCOperationName`` constant.
+    /// Calls a request/response operation by its ``IPCOperationName`` constant; the CLI is an ordinary IPC client
+    /// of the nucleus's own services too. Errors name the operation by its short name (`PublishToTopic`).
     func call<Request: Encodable, Response: Decodable>(_ operation: String, _ request: Request) async throws -> Response {
-        try await call(named: IPCOperationName.shortName(of: operation), request)
-    }
-
-    /// Opens a streaming operation by its ``IPCOperationName`` constant.
-    func openStream<Request: Encodable>(_ operation: String, _ request: Request) async throws -> IPCClientStream {
-        try await openStream(named: IPCOperationName.shortName(of: operation), request)
-    }
-
-    /// Calls any request/response operation by its short name (`PublishToTopic`); the CLI is an ordinary IPC
-    /// client of the nucleus's own services too.
-    func call<Request: Encodable, Response: Decodable>(named name: String, _ request: Request) async throws -> Response {
+        let name = IPCOperationName.shortName(of: operation)
         let payload = try JSONValueEncoder().encode(request)
         let response: IPCResponse
         do {
             response = try await client.call(
-                operation: IPCOperationName.namespace + name, requestShape: IPCOperationName.requestShape(of: IPCOperationName.namespace + name),
-                payload: payload)
+                operation: operation, requestShape: IPCOperationName.requestShape(of: operation), payload: payload)
         } catch {
             throw Self.describe(error, of: name)
         }
         return try Self.decode(Response.self, from: response, of: name)
     }
 
-    /// Opens a streaming operation (`SubscribeToTopic`, `SubscribeToIoTCore`) by its short name.
-    func openStream<Request: Encodable>(named name: String, _ request: Request) async throws -> IPCClientStream {
+    /// Opens a streaming operation (`SubscribeToTopic`, `SubscribeToIoTCore`) by its ``IPCOperationName`` constant.
+    func openStream<Request: Encodable>(_ operation: String, _ request: Request) async throws -> IPCClientStream {
         let payload = try JSONValueEncoder().encode(request)
         do {
             return try await client.openStream(
-                operation: IPCOperationName.namespace + name, requestShape: IPCOperationName.requestShape(of: IPCOperationName.namespace + name),
-                payload: payload)
+                operation: operation, requestShape: IPCOperationName.requestShape(of: operation), payload: payload)
         } catch {
-            throw Self.describe(error, of: name)
+            throw Self.describe(error, of: IPCOperationName.shortName(of: operation))
         }
     }
 
