@@ -46,6 +46,8 @@ var targets: [Target] = [
     .target(name: "GreengrassLogFormat", dependencies: ["GreengrassJSON"], swiftSettings: swiftSettings),
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     .target(name: "SystemdNotify", swiftSettings: swiftSettings),
+    // The process's own mappings: hands code pages it no longer runs back to the kernel (issue 16).
+    .target(name: "ProcessMemory", swiftSettings: swiftSettings),
     // libzip and libcrypto are loaded with dlopen when first needed (headers from libzip-dev and libssl-dev): linked,
     // they and their libraries were mapped in every nucleus (1.4 MB resident, issue 16).
     .target(name: "CZip"),
@@ -122,7 +124,7 @@ var targets: [Target] = [
             "EventStreamRPCServer", "GreengrassConfig", "GreengrassDeployment", "GreengrassIPCModel", "GreengrassIPCServices",
             "GreengrassJSON", "GreengrassLifecycle", "GreengrassLogging", "GreengrassRecipe", "GreengrassStore",
             "GreengrassSupervisor", "GreengrassLogFormat", "GreengrassAuthorization", "GreengrassBridge", "GreengrassPubSub",
-            "MQTTClient", "GreengrassSpool", "SystemdNotify", logging, serviceLifecycle, nioCore, nioPosix,
+            "MQTTClient", "GreengrassSpool", "SystemdNotify", "ProcessMemory", logging, serviceLifecycle, nioCore, nioPosix,
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -161,6 +163,7 @@ var targets: [Target] = [
 
 targets += [
     .testTarget(name: "NucleusIntegrationTests", dependencies: ["GreengrassTestSupport"], exclude: ["Components"], swiftSettings: swiftSettings),
+    .testTarget(name: "ProcessMemoryTests", dependencies: ["ProcessMemory", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "ZipExtractionTests", dependencies: ["ZipExtraction", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(

@@ -10,6 +10,9 @@
 #   - the same after a third component (bench.Flood, Python SDK) has forwarded 100, then 10,000 QoS 1
 #     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker);
 #   - `greengrass-cli component list` wall time (median of $RUNS).
+# Working set: the kernel's per-page "referenced" bits are cleared (/proc/PID/clear_refs) and the pages touched since
+# are summed (smaps_rollup `Referenced`), over 10 s of idle and over the 9,900-message round: the memory the nucleus
+# really uses, against what it merely has mapped (RSS includes pages the kernel mapped around faults).
 # GG_BENCH_BREAKDOWN=1 also prints the resident kB of each mapped file (top 12) at idle; GG_BENCH_SECTIONS=1 the
 # executable's resident pages by ELF section and module (scripts/resident-map.py).
 set -euo pipefail
@@ -37,27 +40,7 @@ trap cleanup EXIT
 source scripts/lib/tls-broker.sh
 start_tls_broker "$WORK"
 
-# bench.Flood (recipe per build below): publishes the number of messages written to go-K, then writes done-K (bounded: 4 rounds, 10 min).
-mkdir -p "$WORK/artifacts/bench.Flood/1.0.0" "$WORK/flood"
-cat > "$WORK/artifacts/bench.Flood/1.0.0/flood.py" <<'PY'
-import os, sys, time
-from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
-from awsiot.greengrasscoreipc.model import QOS
-directory, topic = sys.argv[1], sys.argv[2]
-client = GreengrassCoreIPCClientV2()
-deadline = time.time() + 600
-for round in range(1, 5):
-    go = "%s/go-%d" % (directory, round)
-    while not os.path.exists(go) and time.time() < deadline:
-        time.sleep(0.05)
-    if not os.path.exists(go):
-        break
-    count = int(open(go).read())
-    for i in range(count):
-        client.publish_to_iot_core(topic_name=topic, qos=QOS.AT_LEAST_ONCE, payload=b'{"n":%d}' % i)
-    open("%s/done-%d" % (directory, round), "w").close()
-time.sleep(max(0, deadline - time.time()))
-PY
+source scripts/lib/flood-component.sh
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now_ns() { date +%s%N; }
@@ -77,6 +60,9 @@ memory() {
     pss=$(awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup")
     echo "$rss $pss $anon $file"
 }
+# kB of resident pages touched since the last `clear_refs` (root, or the same user as the nucleus).
+referenced_since_cleared() { awk '/^Referenced:/ {print $2}' "/proc/$1/smaps_rollup"; }
+clear_referenced() { echo 1 > "/proc/$1/clear_refs"; }
 breakdown() {
     awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "[anonymous]" : $6)} /^Rss:/ {rss[name] += $2}
          END {for (n in rss) if (rss[n] > 0) printf "%8d kB  %s\n", rss[n], n}' "/proc/$1/smaps" | sort -rn | head -12
@@ -90,22 +76,7 @@ for set in "$@"; do
     label="${set%%=*}"
     bin="$(cd "${set#*=}" && pwd)"
     echo "== $label ($bin)" >&2
-    mkdir -p "$WORK/flood/$label" "$WORK/recipes-$label"
-    cat > "$WORK/recipes-$label/bench.Flood-1.0.0.yaml" <<EOF
-RecipeFormatVersion: "2020-01-25"
-ComponentName: bench.Flood
-ComponentVersion: "1.0.0"
-ComponentConfiguration:
-  DefaultConfiguration:
-    accessControl:
-      aws.greengrass.ipc.mqttproxy:
-        bench.Flood:mqttproxy:1:
-          operations: [aws.greengrass#PublishToIoTCore]
-          resources: [bench/flood]
-Manifests:
-  - Lifecycle:
-      Run: python3 -u {artifacts:path}/flood.py "$WORK/flood/$label" bench/flood
-EOF
+    write_flood_component "$WORK/$label-flood" "$WORK/flood/$label"
 
     for i in $(seq 1 "$RUNS"); do
         read -r ms pid < <(start_nucleus "$bin/greengrass-nucleus" "$WORK/$label-start$i")
@@ -131,6 +102,8 @@ EOF
     record "$label" "idle, 2 samples, TLS up: Pss (kB)" "$pss"
     record "$label" "idle, 2 samples, TLS up: RssAnon (kB)" "$anon"
     record "$label" "idle, 2 samples, TLS up: RssFile (kB)" "$file"
+    clear_referenced "$NPID"; sleep 10
+    record "$label" "idle working set over 10 s: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
     if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping at idle" >&2; breakdown "$NPID" >&2; fi
     if [ -n "${GG_BENCH_SECTIONS:-}" ]; then echo "-- $label: the executable's resident pages at idle" >&2; python3 scripts/resident-map.py --windows "$NPID" >&2; fi
 
@@ -142,7 +115,7 @@ EOF
     timeout 600 mosquitto_sub -h 127.0.0.1 -p "$PORT" --cafile "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" \
         -i "counter-$label" -t bench/flood -q 1 > "$WORK/flood/$label.received" 2>/dev/null &
     PIDS+=($!)
-    "$CLI" deployment create --recipeDir "$WORK/recipes-$label" --artifactDir "$WORK/artifacts" --merge bench.Flood=1.0.0 >/dev/null
+    "$CLI" deployment create --recipeDir "$WORK/$label-flood/recipes-flood" --artifactDir "$WORK/$label-flood/artifacts" --merge bench.Flood=1.0.0 >/dev/null
     wait_for "bench.Flood RUNNING" 600 running 3
     sleep 3
     read -r rss _ _ _ < <(memory "$NPID")
@@ -150,6 +123,7 @@ EOF
     total=0; round=0
     for count in 100 9900; do
         round=$((round + 1)); total=$((total + count))
+        clear_referenced "$NPID"
         echo "$count" > "$WORK/flood/$label/go-$round"
         wait_for "$total messages published" 3000 test -e "$WORK/flood/$label/done-$round"
         wait_for "$total messages at the broker" 300 sh -c "[ \$(wc -l < '$WORK/flood/$label.received') -ge $total ]"
@@ -157,6 +131,7 @@ EOF
         read -r rss pss anon _ < <(memory "$NPID")
         record "$label" "after $total forwarded messages: RSS (kB)" "$rss"
         record "$label" "after $total forwarded messages: RssAnon (kB)" "$anon"
+        record "$label" "working set while forwarding $count: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
     done
     stop_nucleus "$NPID"
 done

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PURE=(EventStream MQTTCore GreengrassJSON GreengrassRecipe GreengrassLifecycle GreengrassLogFormat
       GreengrassIPCModel GreengrassAuthorization GreengrassConfig)
 SHELLS=(EventStreamRPCServer EventStreamRPCClient MQTTClient GreengrassLogging GreengrassSupervisor SQLite GreengrassStore GreengrassSpool
-        GreengrassDeployment GreengrassIPCServices GreengrassPubSub GreengrassBridge SystemdNotify GreengrassCLICommands ZipExtraction)
+        GreengrassDeployment GreengrassIPCServices GreengrassPubSub GreengrassBridge SystemdNotify ProcessMemory GreengrassCLICommands ZipExtraction)
 ROOTS=(GreengrassNucleus)
 violations=0
 report() { echo "architecture: $1"; violations=$((violations + 1)); }

@@ -147,12 +147,14 @@ public actor DeploymentQueue {
         }
     }
 
-    /// Processes deployments until the task is cancelled or `finish()` is called.
-    public func run() async {
+    /// Processes deployments until the task is cancelled or `finish()` is called; `afterEach` runs once a
+    /// deployment has reached its final state.
+    public func run(afterEach: @Sendable () -> Void = {}) async {
         for await id in pending {
             // After a Bootstrap restart request, later deployments stay QUEUED in the store for the next start.
             if Task.isCancelled || restarting { break }
             await process(id)
+            afterEach()
         }
     }
 

@@ -15,6 +15,7 @@ import Logging
 import MQTTClient
 import NIOCore
 import NIOPosix
+import ProcessMemory
 import SystemdNotify
 import ServiceLifecycle
 import UnixSignals
@@ -54,6 +55,9 @@ public struct NucleusDependencies: Sendable {
     /// Whether a termination was asked for before the service group handled signals: start-up then ends before any
     /// component starts.
     public var terminationRequestedDuringStartup: @Sendable () -> Bool
+    /// Hands the code pages start-up and deployments ran back to the kernel once they are done (the process's own
+    /// mappings, recorded at its start); nil for a nucleus sharing its process with others, as tests run it.
+    public var idlePages: IdlePages?
 
     public init(
         options: NucleusOptions,
@@ -61,7 +65,8 @@ public struct NucleusDependencies: Sendable {
         eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         terminationSignals: [UnixSignal] = [],
         reloadsOnHangup: Bool = false,
-        terminationRequestedDuringStartup: @escaping @Sendable () -> Bool = { false }
+        terminationRequestedDuringStartup: @escaping @Sendable () -> Bool = { false },
+        idlePages: IdlePages? = nil
     ) {
         self.options = options
         self.systemd = systemd
@@ -69,13 +74,15 @@ public struct NucleusDependencies: Sendable {
         self.terminationSignals = terminationSignals
         self.reloadsOnHangup = reloadsOnHangup
         self.terminationRequestedDuringStartup = terminationRequestedDuringStartup
+        self.idlePages = idlePages
     }
 
     /// The `greengrass-nucleus` process's own: systemd from the environment, SIGTERM/SIGINT stop, SIGHUP reloads.
     public static func process(options: NucleusOptions) -> NucleusDependencies {
         NucleusDependencies(
             options: options, systemd: SystemdNotifier(), terminationSignals: [.sigterm, .sigint], reloadsOnHangup: true,
-            terminationRequestedDuringStartup: { EarlyTermination.requested })
+            terminationRequestedDuringStartup: { EarlyTermination.requested },
+            idlePages: .recordingStartupMappings())
     }
 }
 
@@ -326,6 +333,7 @@ public enum Nucleus {
         logger.info("IPC server listening", metadata: ["eventType": "ipc-server-started", "socket": "\(socketPath)"])
 
         let restored = (try? store.deployedComponents()) ?? []
+        let idleMemory = IdleMemory(pages: dependencies.idlePages, logger: logger)
         let reload: [ServiceGroupConfiguration.ServiceConfiguration] = dependencies.reloadsOnHangup
             ? [.init(service: ConfigurationReloadService(notifier: systemd, reload: {
                 ConfigurationFiles.reload(
@@ -353,9 +361,10 @@ public enum Nucleus {
                         // READY=1 only now: the IPC socket accepts and the deployed components have been started.
                         systemd.ready(status: "Running \(restored.count) components; IPC at \(socketPath)")
                         logger.info("Nucleus started", metadata: ["eventType": "system-ready", "components": "\(restored.count)"])
+                        idleMemory.returnStartupPages()
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: DeploymentService(queue: deployments)),
+                    .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.returnStartupPages() })),
                 ] + reload + [
                     .init(service: SystemdService(
                         notifier: systemd, supervisor: supervisor, eventLoops: dependencies.eventLoops,

@@ -33,10 +33,11 @@ actor RestartRequest {
 /// Runs the deployment queue; on graceful shutdown it stops taking new work.
 struct DeploymentService: Service {
     let queue: DeploymentQueue
+    let afterEachDeployment: @Sendable () -> Void
 
     func run() async throws {
         await withGracefulShutdownHandler {
-            await queue.run()
+            await queue.run(afterEach: afterEachDeployment)
         } onGracefulShutdown: {
             queue.finish()
         }
