@@ -7,11 +7,14 @@ struct IdleMemory: Sendable {
     let pages: IdlePages?
     let logger: Logger
 
-    func returnStartupPages() {
+    /// After start-up (logged at INFO, once) and after each deployment (DEBUG).
+    func returnPages(after work: Work) {
         guard let pages else { return }
         let returned = pages.returnToKernel()
-        logger.debug(
-            "Returned mapped code pages no longer in use",
-            metadata: ["eventType": "idle-pages-returned", "mappings": "\(returned.mappings)", "residentKB": "\(returned.residentKB)"])
+        logger.log(
+            level: work == .startup ? .info : .debug, "Returned mapped code pages no longer in use",
+            metadata: ["eventType": "idle-pages-returned", "after": "\(work)", "mappings": "\(returned.mappings)", "residentKB": "\(returned.residentKB)"])
     }
+
+    enum Work: Sendable { case startup, deployment }
 }

@@ -361,10 +361,10 @@ public enum Nucleus {
                         // READY=1 only now: the IPC socket accepts and the deployed components have been started.
                         systemd.ready(status: "Running \(restored.count) components; IPC at \(socketPath)")
                         logger.info("Nucleus started", metadata: ["eventType": "system-ready", "components": "\(restored.count)"])
-                        idleMemory.returnStartupPages()
+                        idleMemory.returnPages(after: .startup)
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.returnStartupPages() })),
+                    .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.returnPages(after: .deployment) })),
                 ] + reload + [
                     .init(service: SystemdService(
                         notifier: systemd, supervisor: supervisor, eventLoops: dependencies.eventLoops,
