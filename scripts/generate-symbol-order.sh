@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates linker/symbol-order.txt, the order in which the release link (Package.swift, lld
-# --symbol-ordering-file) lays out functions: first every function the nucleus runs from exec until it idles with
-# the two samples deployed and its upstream connection up over mutual TLS, then those `greengrass-cli component
-# list` adds. Why: a resident page of code is any 4 KiB page the process touched, and the kernel maps up to 16
+# --symbol-ordering-file) lays out functions: first every function the running nucleus uses (the two samples
+# deployed, publishing and receiving through its upstream connection over mutual TLS, and a third component, Python
+# SDK, forwarding 2,000 QoS 1 messages), then the rest of what it ran from exec until then (start-up and the
+# deployments), then what `greengrass-cli component list` adds. Steady-state code comes
+# first because the nucleus returns its code pages to the kernel after start-up and after each deployment
+# (ProcessMemory.IdlePages): only the pages idle work touches are mapped again, and clustered they are few. Why: a resident page of code is any 4 KiB page the process touched, and the kernel maps up to 16
 # cached pages around each fault ("fault-around"), so code scattered over the binary costs far more resident memory
 # than its size; clustered, the start-up and idle code shares a few hundred pages (issue 16, BENCHMARKS §8).
 #
@@ -55,19 +58,29 @@ wait_for "CLI installed" 1200 test -x "$CLI"
 wait_for "TLS connection" 1200 grep -q "as order-profile" "$WORK/mosquitto.log"
 "$CLI" deployment create --recipeDir "$REPO/recipes" --artifactDir "$REPO/artifacts" \
     --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
-running() { [ "$("$CLI" component list | grep -c 'State: RUNNING')" -ge 2 ]; }
-wait_for "samples RUNNING" 1800 running
+running() { [ "$("$CLI" component list | grep -c 'State: RUNNING')" -ge "$1" ]; }
+wait_for "samples RUNNING" 1800 running 2
+source scripts/lib/flood-component.sh
+write_flood_component "$WORK" "$WORK/flood"
+"$CLI" deployment create --recipeDir "$WORK/recipes-flood" --artifactDir "$WORK/artifacts" --merge bench.Flood=1.0.0 >/dev/null
+wait_for "bench.Flood RUNNING" 1800 running 3
 sleep 10
-# What ran until idle; shutdown code stays out of the list.
-callgrind_control --dump=idle "$NPID" >/dev/null
-wait_for "idle profile" 600 test -s "$WORK/nucleus.$NPID.out.1"
+# What ran until then (start-up, two deployments), then what the running nucleus uses: 30 s of idle (the publisher
+# sample sends every 5 s, the subscriber receives) and 2,000 forwarded messages. Shutdown code stays out of the list.
+callgrind_control --dump=startup "$NPID" >/dev/null
+wait_for "start-up profile" 600 test -s "$WORK/nucleus.$NPID.out.1"
+sleep 30
+echo 2000 > "$WORK/flood/go-1"
+wait_for "2,000 messages forwarded" 6000 test -e "$WORK/flood/done-1"
+callgrind_control --dump=running "$NPID" >/dev/null
+wait_for "running profile" 600 test -s "$WORK/nucleus.$NPID.out.2"
 $CALLGRIND --callgrind-out-file="$WORK/cli.out" "$CLI" component list >/dev/null 2>"$WORK/cli.valgrind"
 kill -TERM "$NPID"
 
 # Function names of the profiled executables, in the order callgrind first lists them (the dump lists each
-# function once, with its callees), nucleus first.
+# function once, with its callees): the running nucleus, then its start-up, then the CLI.
 mkdir -p "$(dirname "$OUTPUT")"
-python3 - "$OUTPUT" "$WORK/nucleus.$NPID.out.1" "$WORK/cli.out" <<'PY'
+python3 - "$OUTPUT" "$WORK/nucleus.$NPID.out.2" "$WORK/nucleus.$NPID.out.1" "$WORK/cli.out" <<'PY'
 import os, re, sys
 output, profiles = sys.argv[1], sys.argv[2:]
 names, seen = [], set()
