@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates linker/symbol-order.txt, the order in which the release link (Package.swift, lld
 # --symbol-ordering-file) lays out functions: first every function the running nucleus uses (the two samples
-# deployed, publishing and receiving through its upstream connection over mutual TLS, and a third component, Python
-# SDK, forwarding 2,000 QoS 1 messages), then the rest of what it ran from exec until then (start-up and the
-# deployments), then what `greengrass-cli component list` adds. Steady-state code comes
-# first because the nucleus returns its code pages to the kernel after start-up and after each deployment
-# (ProcessMemory.IdlePages): only the pages idle work touches are mapped again, and clustered they are few. Why: a resident page of code is any 4 KiB page the process touched, and the kernel maps up to 16
-# cached pages around each fault ("fault-around"), so code scattered over the binary costs far more resident memory
-# than its size; clustered, the start-up and idle code shares a few hundred pages (issue 16, BENCHMARKS §8).
+# deployed, publishing and receiving through its upstream connection over mutual TLS, a third component, Python SDK,
+# forwarding 2,000 QoS 1 messages, and the nucleus's side of `component list` and `deployment list`), then the rest
+# of what it ran from exec until then (start-up and the deployments), then what `greengrass-cli component list` adds.
+# Running code comes first because the nucleus returns its code pages to the kernel after start-up, after each
+# deployment and once its upstream connection is up (ProcessMemory.IdlePages): only the pages running work touches
+# are mapped again, and clustered they are few. Why it matters: a resident page of code is any 4 KiB page the
+# process touched, and the kernel maps up to 16 cached pages around each fault ("fault-around"), so code scattered
+# over the binary costs far more resident memory than its size (issue 16, BENCHMARKS §8).
 #
 #   bash scripts/generate-symbol-order.sh [BINDIR]
 #
@@ -66,10 +67,13 @@ write_flood_component "$WORK" "$WORK/flood"
 wait_for "bench.Flood RUNNING" 1800 running 3
 sleep 10
 # What ran until then (start-up, two deployments), then what the running nucleus uses: 30 s of idle (the publisher
-# sample sends every 5 s, the subscriber receives) and 2,000 forwarded messages. Shutdown code stays out of the list.
+# sample sends every 5 s, the subscriber receives), two CLI queries and 2,000 forwarded messages. Shutdown code
+# stays out of the list.
 callgrind_control --dump=startup "$NPID" >/dev/null
 wait_for "start-up profile" 600 test -s "$WORK/nucleus.$NPID.out.1"
 sleep 30
+"$CLI" component list >/dev/null
+"$CLI" deployment list >/dev/null
 echo 2000 > "$WORK/flood/go-1"
 wait_for "2,000 messages forwarded" 6000 test -e "$WORK/flood/done-1"
 callgrind_control --dump=running "$NPID" >/dev/null

@@ -15,8 +15,12 @@ public final class ConnectionStatusOperations: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Told each change of the link (`true`: connected), after subscribers were.
+    private let onChange: @Sendable (Bool) -> Void
 
-    public init() {}
+    public init(onChange: @escaping @Sendable (Bool) -> Void = { _ in }) {
+        self.onChange = onChange
+    }
 
     public func register(on router: inout IPCRouter) {
         router.register(Self.operation) { await self.subscribe($0) }
@@ -47,6 +51,7 @@ public final class ConnectionStatusOperations: Sendable {
         }
         guard let streams else { return }
         await send(connected ? .connected : .disconnected, to: streams)
+        onChange(connected)
     }
 
     private func send(_ status: ConnectionStatus, to streams: [IPCStream]) async {

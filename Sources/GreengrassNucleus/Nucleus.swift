@@ -276,7 +276,9 @@ public enum Nucleus {
         ).register(on: &router)
         configurationOperations.register(on: &router)
         componentUpdates.register(on: &router)
-        let connectionStatus = ConnectionStatusOperations()
+        let idleMemory = IdleMemory(pages: dependencies.idlePages, logger: logger)
+        // Connecting (TLS handshake, session set-up) runs once per connection: its pages go back once it is up.
+        let connectionStatus = ConnectionStatusOperations(onChange: { if $0 { idleMemory.returnPages(after: .upstreamConnection) } })
         connectionStatus.register(on: &router)
         componentMetricOperations(authorizer: authorization, logger: logFiles.nucleusLogger(
             label: "com.aws.greengrass.builtin.services.telemetry.ComponentMetricIPCEventStreamAgent")).register(on: &router)
@@ -333,7 +335,6 @@ public enum Nucleus {
         logger.info("IPC server listening", metadata: ["eventType": "ipc-server-started", "socket": "\(socketPath)"])
 
         let restored = (try? store.deployedComponents()) ?? []
-        let idleMemory = IdleMemory(pages: dependencies.idlePages, logger: logger)
         let reload: [ServiceGroupConfiguration.ServiceConfiguration] = dependencies.reloadsOnHangup
             ? [.init(service: ConfigurationReloadService(notifier: systemd, reload: {
                 ConfigurationFiles.reload(

@@ -29,6 +29,17 @@ struct ConnectionStatusOperationsTests {
 
     static func status(_ text: String) -> JSONValue { ["connectionStatusEvent": ["status": .string(text)]] }
 
+    @Test func theObserverHearsEachChangeOnce() async {
+        let changes = Mutex<[Bool]>([])
+        let operations = ConnectionStatusOperations(onChange: { connected in changes.withLock { $0.append(connected) } })
+        await operations.setConnected(true)
+        await operations.setConnected(true)
+        await operations.setConnected(false)
+        await operations.setConnected(false)
+        await operations.setConnected(true)
+        #expect(changes.withLock { $0 } == [true, false, true])
+    }
+
     @Test func currentStateFirstThenEveryChange() async {
         let operations = ConnectionStatusOperations()
         await operations.setConnected(true)
