@@ -6,10 +6,11 @@
 #   - exec → IPC socket accepting (empty root; median of $RUNS, default 5);
 #   - the two samples (recipes/, artifacts/) deployed, the upstream MQTT connection up over mutual TLS to a local
 #     Mosquitto (a throw-away CA, a server certificate for localhost and 127.0.0.1, a client certificate; the nucleus
-#     trusts `system.rootCaPath` only), then after 5 s idle: VmRSS, Pss (smaps_rollup), RssAnon, RssFile;
+#     trusts `system.rootCaPath` only), then after 15 s idle: VmRSS, Pss (smaps_rollup), RssAnon, RssFile;
 #   - the same after a third component (bench.Flood, Python SDK) has forwarded 100, then 10,000 QoS 1
 #     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker);
-#   - `greengrass-cli component list` wall time (median of $RUNS).
+#   - `greengrass-cli component list` wall time (median of $RUNS);
+#   - idle again after a restart on the same root (the components restored, no deployment since).
 # Working set: the kernel's per-page "referenced" bits are cleared (/proc/PID/clear_refs) and the pages touched since
 # are summed (smaps_rollup `Referenced`), over 10 s of idle and over the 9,900-message round: the memory the nucleus
 # really uses, against what it merely has mapped (RSS includes pages the kernel mapped around faults).
@@ -19,6 +20,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
 RUNS="${RUNS:-5}"
+# Idle is measured this many seconds after the components are RUNNING: past the nucleus's second page return, 10 s
+# after a deployment or connection settled (ProcessMemory.IdlePageReturns); builds without returns do not change.
+IDLE_AFTER="${GG_BENCH_IDLE_AFTER:-15}"
 # localhost by default: releases before MQTTTLSServerIdentity sent an IP endpoint as SNI, which NIOSSL refuses, so
 # they cannot connect to 127.0.0.1 over TLS. GG_BENCH_ENDPOINT=127.0.0.1 checks the IP SAN path of newer builds.
 ENDPOINT="${GG_BENCH_ENDPOINT:-localhost}"
@@ -96,7 +100,7 @@ for set in "$@"; do
         --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
     running() { [ "$("$CLI" component list | grep -c 'State: RUNNING')" -ge "$1" ]; }
     wait_for "samples RUNNING" 600 running 2
-    sleep 5
+    sleep "$IDLE_AFTER"
     read -r rss pss anon file < <(memory "$NPID")
     record "$label" "idle, 2 samples, TLS up: RSS (kB)" "$rss"
     record "$label" "idle, 2 samples, TLS up: Pss (kB)" "$pss"
@@ -117,7 +121,7 @@ for set in "$@"; do
     PIDS+=($!)
     "$CLI" deployment create --recipeDir "$WORK/$label-flood/recipes-flood" --artifactDir "$WORK/$label-flood/artifacts" --merge bench.Flood=1.0.0 >/dev/null
     wait_for "bench.Flood RUNNING" 600 running 3
-    sleep 3
+    sleep "$IDLE_AFTER"
     read -r rss _ _ _ < <(memory "$NPID")
     record "$label" "bench.Flood deployed, 0 messages: RSS (kB)" "$rss"
     total=0; round=0
@@ -133,6 +137,18 @@ for set in "$@"; do
         record "$label" "after $total forwarded messages: RssAnon (kB)" "$anon"
         record "$label" "working set while forwarding $count: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
     done
+    if [ -n "${GG_BENCH_SECTIONS:-}" ]; then echo "-- $label: the executable's resident pages after $total messages" >&2; python3 scripts/resident-map.py --windows "$NPID" >&2; fi
+    stop_nucleus "$NPID"
+
+    # As after `systemctl restart greengrass`: the same root, its three components restored, no deployment since.
+    rm -f "$WORK/flood/$label"/go-* "$WORK/flood/$label"/done-*
+    read -r _ NPID < <(start_nucleus "$bin/greengrass-nucleus" "$ROOT" --config "$WORK/$label-config.yaml")
+    PIDS+=("$NPID")
+    wait_for "components RUNNING after the restart" 600 running 3
+    sleep "$IDLE_AFTER"
+    read -r rss _ anon _ < <(memory "$NPID")
+    record "$label" "restarted, 3 components restored, idle: RSS (kB)" "$rss"
+    record "$label" "restarted, 3 components restored, idle: RssAnon (kB)" "$anon"
     stop_nucleus "$NPID"
 done
 

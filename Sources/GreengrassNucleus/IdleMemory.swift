@@ -1,20 +1,27 @@
 import Logging
 import ProcessMemory
+import Synchronization
 
-/// After start-up, after each deployment and once the upstream connection is up: the code pages that work ran (and the kernel mapped around it) go back
-/// to the kernel, so the idle nucleus holds what idle runs (issue 16; `ProcessMemory.IdlePages` says why it is safe).
+/// After start-up, after each deployment and once the upstream connection is up (and again once each has settled,
+/// see `IdlePageReturns`): the code pages that work ran, and the kernel mapped around it, go back to the kernel, so
+/// the idle nucleus holds what idle runs (issue 16; `ProcessMemory.IdlePages` says why it is safe).
 struct IdleMemory: Sendable {
-    let pages: IdlePages?
-    let logger: Logger
+    private let returns: IdlePageReturns?
 
-    /// After start-up (logged at INFO, once), after each deployment and each upstream connection (DEBUG).
-    func returnPages(after work: Work) {
-        guard let pages else { return }
-        let returned = pages.returnToKernel()
-        logger.log(
-            level: work == .startup ? .info : .debug, "Returned mapped code pages no longer in use",
-            metadata: ["eventType": "idle-pages-returned", "after": "\(work)", "mappings": "\(returned.mappings)", "residentKB": "\(returned.residentKB)"])
+    init(pages: IdlePages?, logger: Logger) {
+        let firstLogged = Atomic<Bool>(false)
+        returns = pages.map { pages in
+            IdlePageReturns {
+                let returned = pages.returnToKernel()
+                // The first return (start-up) at INFO, so an operator sees it happen; the later ones at DEBUG.
+                let first = !firstLogged.exchange(true, ordering: .relaxed)
+                logger.log(
+                    level: first ? .info : .debug, "Returned mapped code pages no longer in use",
+                    metadata: ["eventType": "idle-pages-returned", "mappings": "\(returned.mappings)", "residentKB": "\(returned.residentKB)"])
+            }
+        }
     }
 
-    enum Work: Sendable { case startup, deployment, upstreamConnection }
+    /// Start-up, a deployment or an upstream connection has just finished its work.
+    func workEnded() { returns?.workEnded() }
 }

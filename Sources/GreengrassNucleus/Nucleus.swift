@@ -278,7 +278,7 @@ public enum Nucleus {
         componentUpdates.register(on: &router)
         let idleMemory = IdleMemory(pages: dependencies.idlePages, logger: logger)
         // Connecting (TLS handshake, session set-up) runs once per connection: its pages go back once it is up.
-        let connectionStatus = ConnectionStatusOperations(onChange: { if $0 { idleMemory.returnPages(after: .upstreamConnection) } })
+        let connectionStatus = ConnectionStatusOperations(onChange: { if $0 { idleMemory.workEnded() } })
         connectionStatus.register(on: &router)
         componentMetricOperations(authorizer: authorization, logger: logFiles.nucleusLogger(
             label: "com.aws.greengrass.builtin.services.telemetry.ComponentMetricIPCEventStreamAgent")).register(on: &router)
@@ -362,10 +362,10 @@ public enum Nucleus {
                         // READY=1 only now: the IPC socket accepts and the deployed components have been started.
                         systemd.ready(status: "Running \(restored.count) components; IPC at \(socketPath)")
                         logger.info("Nucleus started", metadata: ["eventType": "system-ready", "components": "\(restored.count)"])
-                        idleMemory.returnPages(after: .startup)
+                        idleMemory.workEnded()
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.returnPages(after: .deployment) })),
+                    .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.workEnded() })),
                 ] + reload + [
                     .init(service: SystemdService(
                         notifier: systemd, supervisor: supervisor, eventLoops: dependencies.eventLoops,
