@@ -1,3 +1,4 @@
+import GreengrassJSON
 import NIOCore
 
 /// Streaming event-stream decoder: returns `nil` until a whole message is buffered, throws
@@ -130,7 +131,7 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         if let known = readWellKnownLongString(&block, length: length) { return known }
         // Validate straight from the buffer's contiguous bytes (the hot path: every header of every message).
         let validated = block.withUnsafeReadableBytes { raw in
-            String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self)
+            UTF8Text.validated(UnsafeRawBufferPointer(rebasing: raw[0..<length]).assumingMemoryBound(to: UInt8.self))
         }
         guard let name = validated else {
             throw .invalidHeaderNameEncoding(headerOffset: headerOffset)
