@@ -89,7 +89,12 @@ final class IPCClientHandler: ChannelInboundHandler {
         // Requests of one burst (many callers) leave in one write: the flush runs after what the loop already has queued.
         write(.modeled(.applicationMessage, streamID: id, flags: [], shape: requestShape, json: payload, operation: operation),
               flushNow: false)
-        guard streams[id] != nil else { return }  // not encodable: already failed
+        guard streams[id] != nil else {
+            // Not framable (already failed): the id never reached the wire, and the server requires ids in
+            // sequence, so the next request takes it instead of killing the connection with a gap.
+            nextStreamID = id
+            return
+        }
         addResponseDeadline(for: id)
     }
 

@@ -157,6 +157,41 @@ struct IPCClientTests {
         try await server.stop()
     }
 
+    @Test("a request that cannot be framed fails alone with encodingFailed; requests of the same burst around it are answered")
+    func unframableRequestInABurst() async throws {
+        var router = IPCRouter()
+        router.register("test#Echo") { call in .response(shape: "test#EchoResponse", json: call.payload) }
+        let server = try await RunningServer(handler: router)
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+        let tooLong = "test#" + String(repeating: "x", count: Int(UInt16.max))  // no header value can hold it
+        let outcomes = await withTaskGroup(of: (Int, Result<[UInt8], IPCClientError>).self) { group in
+            for index in 0..<9 {
+                group.addTask {
+                    do throws(IPCClientError) {
+                        let operation = index == 4 ? tooLong : "test#Echo"
+                        let reply = try await client.call(operation: operation, requestShape: "test#EchoRequest", payload: Self.bytes("{\"n\":\(index)}"))
+                        return (index, .success(reply.payload))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var outcomes: [Int: Result<[UInt8], IPCClientError>] = [:]
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+        for index in 0..<9 where index != 4 {
+            #expect(try outcomes[index]?.get() == Self.bytes("{\"n\":\(index)}"))
+        }
+        guard case .failure(.encodingFailed) = outcomes[4] else {
+            Issue.record("the unframable request got \(String(describing: outcomes[4]))")
+            return
+        }
+        try await client.ping()
+        await client.close()
+        try await server.stop()
+    }
+
     @Test("a rejected token and a missing socket are typed errors naming the socket")
     func connectFailures() async throws {
         let server = try await RunningServer()
