@@ -29,6 +29,9 @@ final class IPCClientHandler: ChannelInboundHandler {
     private var responseTimer: Scheduled<Void>?
     /// A flush is queued on the loop: requests written until it runs leave in one syscall.
     private var flushScheduled = false
+    /// Requests framed since the queued flush was scheduled, in one buffer (one allocation and one pending write
+    /// per burst instead of per request). Holds at most one request per caller waiting for its response.
+    private var pendingOutput: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var connectAck: EventLoopPromise<Void>?
     private var pings: [EventLoopPromise<Void>] = []
@@ -260,32 +263,51 @@ final class IPCClientHandler: ChannelInboundHandler {
         responseTimer = nil
         responseDeadlines = []
         responseDeadlinesHead = 0
+        pendingOutput = nil
         if close { context?.close(promise: nil) }
     }
 
-    /// Writes `message`; `flushNow: false` leaves the flush to a task queued behind the loop's current work.
+    /// Writes `message`; `flushNow: false` frames it into the burst's buffer and leaves the write and flush to a
+    /// task queued behind the loop's current work.
     private func write(_ message: RPCMessage, flushNow: Bool = true) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 0)
+        if flushNow {
+            writePendingOutput()  // earlier requests first: order is kept
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            guard encode(message, into: &buffer) else { return }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            return
+        }
+        var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: 256)
+        pendingOutput = nil  // `buffer` is then the only reference and grows in place
+        let encoded = encode(message, into: &buffer)
+        if buffer.readableBytes > 0 { pendingOutput = buffer }
+        guard encoded, !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            writePendingOutput()
+            self.context?.flush()
+        }
+    }
+
+    private func writePendingOutput() {
+        guard let output = pendingOutput else { return }
+        pendingOutput = nil
+        context?.write(wrapOutboundOut(output), promise: nil)
+    }
+
+    /// Appends `message`'s frame to `buffer` (unchanged on failure); a request that cannot be framed fails its stream.
+    private func encode(_ message: RPCMessage, into buffer: inout ByteBuffer) -> Bool {
         do {
             try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer)
+            return true
         } catch {
             if message.streamID != 0, let stream = streams.removeValue(forKey: message.streamID) {
                 stream.response?.fail(IPCClientError.encodingFailed("\(error)"))
                 stream.events?.finish(throwing: IPCClientError.encodingFailed("\(error)"))
             }
-            return
-        }
-        if flushNow {
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            return
-        }
-        context.write(wrapOutboundOut(buffer), promise: nil)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute { [self] in
-            flushScheduled = false
-            self.context?.flush()
+            return false
         }
     }
 }
