@@ -1,4 +1,13 @@
+import GreengrassJSON
 import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Streaming event-stream decoder: returns `nil` until a whole message is buffered, throws
 /// ``EventStreamDecodingError`` on anything malformed.
@@ -16,6 +25,8 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
 
     /// The limits this decoder enforces.
     public let limits: EventStreamLimits
+    /// Long string values this connection sent lately: its operation and shape names repeat on every message.
+    private var recentStrings = RecentHeaderStrings()
 
     /// Creates a decoder with the given limits.
     public init(limits: EventStreamLimits = .default) {
@@ -23,11 +34,11 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> EventStreamMessage? {
-        try Self.decodeMessage(from: &buffer, limits: limits)
+        try Self.decodeMessage(from: &buffer, limits: limits, recentStrings: &recentStrings)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> EventStreamMessage? {
-        if let message = try Self.decodeMessage(from: &buffer, limits: limits) {
+        if let message = try Self.decodeMessage(from: &buffer, limits: limits, recentStrings: &recentStrings) {
             return message
         }
         if seenEOF && buffer.readableBytes > 0 {
@@ -41,6 +52,15 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     public static func decodeMessage(
         from buffer: inout ByteBuffer,
         limits: EventStreamLimits = .default
+    ) throws(EventStreamDecodingError) -> EventStreamMessage? {
+        var noRecentStrings = RecentHeaderStrings(capacity: 0)
+        return try decodeMessage(from: &buffer, limits: limits, recentStrings: &noRecentStrings)
+    }
+
+    static func decodeMessage(
+        from buffer: inout ByteBuffer,
+        limits: EventStreamLimits,
+        recentStrings: inout RecentHeaderStrings
     ) throws(EventStreamDecodingError) -> EventStreamMessage? {
         guard buffer.readableBytes >= preludeLength else { return nil }
         let start = buffer.readerIndex
@@ -75,7 +95,7 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         }
 
         var headerBlock = buffer.getSlice(at: start + preludeLength, length: Int(headersLength))!
-        let headers = try parseHeaders(&headerBlock, limits: limits)
+        let headers = try parseHeaders(&headerBlock, limits: limits, recentStrings: &recentStrings)
         let payloadLength = total - Int(headersLength) - minimumMessageLength
         let payload = buffer.getSlice(at: start + preludeLength + Int(headersLength), length: payloadLength)!
         buffer.moveReaderIndex(forwardBy: total)
@@ -85,7 +105,8 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     /// Parses a headers block strictly: every read stays inside the block.
     static func parseHeaders(
         _ block: inout ByteBuffer,
-        limits: EventStreamLimits
+        limits: EventStreamLimits,
+        recentStrings: inout RecentHeaderStrings
     ) throws(EventStreamDecodingError) -> [EventStreamHeader] {
         var headers: [EventStreamHeader] = []
         // One allocation instead of repeated growth; bounded by what the block can hold (3 bytes per header
@@ -103,7 +124,8 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             guard let typeID = block.readInteger(as: UInt8.self) else {
                 throw .headerExceedsHeadersBlock(headerOffset: offset)
             }
-            let value = try readValue(type: typeID, name: name, from: &block, headerOffset: offset, limits: limits)
+            let value = try readValue(
+                type: typeID, name: name, from: &block, headerOffset: offset, limits: limits, recentStrings: &recentStrings)
             headers.append(EventStreamHeader(name: name, value: value))
         }
         return headers
@@ -114,9 +136,19 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
     static let wellKnownLongStrings: [String] = [RPCHeaderName.serviceModelType, RPCHeaderName.applicationJSON]
 
     /// Reads a UTF-8 string, returning a shared literal for well-known long strings instead of allocating.
-    static func readString(_ buffer: inout ByteBuffer, length: Int) -> String? {
+    static func readString(_ buffer: inout ByteBuffer, length: Int, recentStrings: inout RecentHeaderStrings) -> String? {
         if let known = readWellKnownLongString(&buffer, length: length) { return known }
-        return buffer.readString(length: length)
+        guard buffer.readableBytes >= length else { return nil }
+        let recent = buffer.withUnsafeReadableBytes { raw in
+            recentStrings.string(spelledBy: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        }
+        if let recent {
+            buffer.moveReaderIndex(forwardBy: length)
+            return recent
+        }
+        guard let string = buffer.readString(length: length) else { return nil }
+        recentStrings.remember(string, length: length)
+        return string
     }
 
     /// Reads a header name. Unlike a string value, a name that is not valid UTF-8 is refused: repairing it with
@@ -130,7 +162,7 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         if let known = readWellKnownLongString(&block, length: length) { return known }
         // Validate straight from the buffer's contiguous bytes (the hot path: every header of every message).
         let validated = block.withUnsafeReadableBytes { raw in
-            String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self)
+            UTF8Text.validated(UnsafeRawBufferPointer(rebasing: raw[0..<length]).assumingMemoryBound(to: UInt8.self))
         }
         guard let name = validated else {
             throw .invalidHeaderNameEncoding(headerOffset: headerOffset)
@@ -145,7 +177,7 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         guard length > 15, buffer.readableBytes >= length else { return nil }
         let known: String? = buffer.withUnsafeReadableBytes { raw in
             let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length])
-            return wellKnownLongStrings.first { $0.utf8.count == length && $0.utf8.elementsEqual(bytes) }
+            return wellKnownLongStrings.first { RecentHeaderStrings.spells($0, bytes) }
         }
         if known != nil { buffer.moveReaderIndex(forwardBy: length) }
         return known
@@ -156,7 +188,8 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
         name: String,
         from block: inout ByteBuffer,
         headerOffset: Int,
-        limits: EventStreamLimits
+        limits: EventStreamLimits,
+        recentStrings: inout RecentHeaderStrings
     ) throws(EventStreamDecodingError) -> EventStreamHeaderValue {
         let value: EventStreamHeaderValue?
         switch type {
@@ -175,12 +208,57 @@ public struct EventStreamDecoder: NIOSingleStepByteToMessageDecoder {
             }
             value = type == 6
                 ? block.readBytes(length: Int(length)).map(EventStreamHeaderValue.byteBuffer)
-                : readString(&block, length: Int(length)).map(EventStreamHeaderValue.string)
+                : readString(&block, length: Int(length), recentStrings: &recentStrings).map(EventStreamHeaderValue.string)
         case 8: value = block.readInteger(as: Int64.self).map(EventStreamHeaderValue.timestamp)
         case 9: value = block.readBytes(length: 16).flatMap(EventStreamUUID.init(bytes:)).map(EventStreamHeaderValue.uuid)
         default: throw .unknownHeaderType(type, headerName: name)
         }
         guard let value else { throw .headerExceedsHeadersBlock(headerOffset: headerOffset) }
         return value
+    }
+}
+
+/// The last few long string header values one connection sent (its operation and shape names, repeated on every
+/// message), handed out again for the same bytes instead of allocating and decoding a new string each time.
+/// Bounded: `capacity` strings of at most ``maximumLength`` bytes, the oldest replaced first.
+struct RecentHeaderStrings {
+    /// Longer values (rare, and not worth comparing against) are never kept.
+    static let maximumLength = 128
+    /// Shorter values are small strings, which cost no allocation anyway.
+    static let minimumLength = 16
+
+    private let capacity: Int
+    private var strings: [String] = []
+    private var nextReplaced = 0
+
+    init(capacity: Int = 8) {
+        self.capacity = capacity
+    }
+
+    /// The kept string whose UTF-8 is exactly `bytes`, if any.
+    func string(spelledBy bytes: UnsafeRawBufferPointer) -> String? {
+        guard bytes.count >= Self.minimumLength, bytes.count <= Self.maximumLength else { return nil }
+        return strings.first { Self.spells($0, bytes) }
+    }
+
+    /// Whether `string`'s UTF-8 is exactly `bytes`: compared as contiguous memory, not byte by byte through the
+    /// UTF-8 view's index.
+    static func spells(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard string.utf8.count == bytes.count else { return false }
+        return string.utf8.withContiguousStorageIfAvailable { utf8 in
+            bytes.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+        } ?? string.utf8.elementsEqual(bytes)
+    }
+
+    /// Keeps `string`, decoded from `length` bytes. Lookups compare the bytes themselves, so a string repaired
+    /// from invalid UTF-8 is never handed out for the bytes it was repaired from.
+    mutating func remember(_ string: String, length: Int) {
+        guard capacity > 0, length >= Self.minimumLength, length <= Self.maximumLength, string.utf8.count == length else { return }
+        if strings.count < capacity {
+            strings.append(string)
+        } else {
+            strings[nextReplaced] = string
+            nextReplaced = (nextReplaced + 1) % capacity
+        }
     }
 }

@@ -138,6 +138,10 @@ public struct EventStreamMessage: Sendable, Hashable {
 /// ASCII case-insensitive equality without allocating lowercased copies.
 @inlinable
 func asciiCaseInsensitiveEquals(_ lhs: String, _ rhs: String) -> Bool {
+    // Every message's headers are compared with the control names: most pairs differ in length (O(1) for native
+    // strings) or are equal as written, so the byte loop only runs for a real case difference.
+    guard lhs.utf8.count == rhs.utf8.count else { return false }
+    if lhs == rhs { return true }
     var left = lhs.utf8.makeIterator()
     var right = rhs.utf8.makeIterator()
     while true {

@@ -149,11 +149,14 @@ public struct RPCServerConnectionStateMachine: Sendable {
             return .authenticate(connectPayload: rpc.payload)
         case .authenticating:
             return protocolError("Received \(rpc.type) before the ConnectAck was sent")
-        case .connected(let lastStreamID, let streams):
+        case .connected(let lastStreamID, var streams):
             if rpc.streamID == 0 {
                 return receivedConnectionMessage(rpc)
             }
-            return receivedStreamMessage(rpc, lastStreamID: lastStreamID, streams: streams)
+            // `state` lets go of the stream table while it changes, so the table changes in place instead of being
+            // copied with every open stream on every message; every path below sets `state` again.
+            state = .closed
+            return receivedStreamMessage(rpc, lastStreamID: lastStreamID, streams: &streams)
         case .closed:
             return .none
         }
@@ -181,14 +184,13 @@ public struct RPCServerConnectionStateMachine: Sendable {
     private mutating func receivedStreamMessage(
         _ rpc: RPCMessage,
         lastStreamID: Int32,
-        streams: [Int32: StreamState]
+        streams: inout [Int32: StreamState]
     ) -> Action {
         guard rpc.type.isStreamMessage, rpc.streamID > 0 else {
             return protocolError("\(rpc.type) is not valid on stream \(rpc.streamID)")
         }
         let id = rpc.streamID
         let terminate = rpc.flags.contains(.terminateStream)
-        var streams = streams
         if streams[id] != nil {
             streams[id] = nil
             state = .connected(lastStreamID: lastStreamID, streams: streams)
@@ -197,7 +199,9 @@ public struct RPCServerConnectionStateMachine: Sendable {
         }
         if id <= lastStreamID {
             // A TerminateStream crossing our own close is normal; anything else on a dead stream is a violation.
-            return terminate ? .none : protocolError("Message on stream \(id), which is already closed")
+            guard terminate else { return protocolError("Message on stream \(id), which is already closed") }
+            state = .connected(lastStreamID: lastStreamID, streams: streams)
+            return .none
         }
         guard id == lastStreamID &+ 1 else {
             return protocolError("New stream id \(id) is not the next id \(lastStreamID &+ 1)")
@@ -261,6 +265,9 @@ public struct RPCServerConnectionStateMachine: Sendable {
     /// A handler wants to send `output` on stream `streamID`.
     public mutating func send(_ output: StreamOutput, on streamID: Int32) -> OutputAction {
         guard case .connected(let lastStreamID, var streams) = state else { return .drop(.connectionClosed) }
+        // As in `receivedMessage`: the table changes in place, and every return puts it back.
+        state = .closed
+        defer { state = .connected(lastStreamID: lastStreamID, streams: streams) }
         guard let stream = streams[streamID] else { return .drop(.streamClosed) }
         let action: OutputAction
         switch (stream, output) {
@@ -303,7 +310,6 @@ public struct RPCServerConnectionStateMachine: Sendable {
             streams[streamID] = nil
             action = .write([.terminateStream(streamID)], streamClosed: true)
         }
-        state = .connected(lastStreamID: lastStreamID, streams: streams)
         return action
     }
 }

@@ -43,7 +43,7 @@ public final class IPCClient: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(EventStreamDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(IPCClientHandler(socketPath: socketPath))
+                        try channel.pipeline.syncOperations.addHandler(IPCClientHandler(socketPath: socketPath, responseTimeout: timeout))
                     }
                 }
                 .connect(unixDomainSocketPath: socketPath).get()
@@ -117,22 +117,22 @@ public final class IPCClient: Sendable {
         payload: [UInt8],
         events: IPCClientHandler.EventContinuation?
     ) async throws(IPCClientError) -> (IPCResponse, Int32) {
-        let promise = channel.eventLoop.makePromise(of: IPCResponse.self)
+        // One hop onto the loop (no waiting for the stream id there and back): the response brings the id, and
+        // the handler times the response out itself.
+        let promise = channel.eventLoop.makePromise(of: (IPCResponse, Int32).self)
         let handler = self.handler
         let body = ByteBuffer(bytes: payload)
-        let id: Int32?
-        do {
-            id = try await channel.eventLoop.submit {
-                handler.value.startStream(
-                    operation: operation, requestShape: requestShape, payload: body, response: promise, events: events)
-            }.get()
-        } catch {
-            promise.fail(error)
-            events?.finish(throwing: error)
-            throw .connectionClosed(socketPath: socketPath)
+        channel.eventLoop.execute {
+            handler.value.startStream(
+                operation: operation, requestShape: requestShape, payload: body, response: promise, events: events)
         }
-        let response = try await wait(promise.futureResult, for: "\(operation) response")
-        return (response, id ?? 0)
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as IPCClientError {
+            throw error
+        } catch {
+            throw .protocolError(socketPath: socketPath, "\(error)")
+        }
     }
 
     private func wait<Value: Sendable>(

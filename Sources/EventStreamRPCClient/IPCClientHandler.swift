@@ -8,14 +8,30 @@ final class IPCClientHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     typealias EventContinuation = AsyncThrowingStream<IPCResponse, any Error>.Continuation
+    /// A stream's response together with the stream's id (needed to close it later).
+    typealias ResponsePromise = EventLoopPromise<(IPCResponse, Int32)>
 
     private struct PendingStream {
         var operation: String
-        var response: EventLoopPromise<IPCResponse>?
+        var response: ResponsePromise?
         var events: EventContinuation?
     }
 
     private let socketPath: String
+    /// How long a stream waits for its response.
+    private let responseTimeout: TimeAmount
+    /// Response deadlines in the order streams were opened (all share `responseTimeout`, so the order is also
+    /// the deadlines' order). One timer for the earliest instead of one scheduled task per call; entries whose
+    /// stream already has its response are dropped from the front as new ones are added, so this stays about
+    /// as long as the number of calls in flight.
+    private var responseDeadlines: [(deadline: NIODeadline, streamID: Int32)] = []
+    private var responseDeadlinesHead = 0
+    private var responseTimer: Scheduled<Void>?
+    /// A flush is queued on the loop: requests written until it runs leave in one syscall.
+    private var flushScheduled = false
+    /// Requests framed since the queued flush was scheduled, in one buffer (one allocation and one pending write
+    /// per burst instead of per request). Holds at most one request per caller waiting for its response.
+    private var pendingOutput: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var connectAck: EventLoopPromise<Void>?
     private var pings: [EventLoopPromise<Void>] = []
@@ -23,8 +39,9 @@ final class IPCClientHandler: ChannelInboundHandler {
     private var nextStreamID: Int32 = 1
     private var failure: IPCClientError?
 
-    init(socketPath: String) {
+    init(socketPath: String, responseTimeout: TimeAmount) {
         self.socketPath = socketPath
+        self.responseTimeout = responseTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -32,6 +49,8 @@ final class IPCClientHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        responseTimer?.cancel()
+        responseTimer = nil
         self.context = nil
     }
 
@@ -53,24 +72,84 @@ final class IPCClientHandler: ChannelInboundHandler {
         write(RPCMessage(type: .ping, payload: payload))
     }
 
-    /// Opens a stream with its request; returns its id.
+    /// Opens a stream with its request; `response` gets the response and the stream's id, or fails with
+    /// ``IPCClientError/timedOut(socketPath:waitingFor:)`` when none comes within the response timeout.
     func startStream(
         operation: String,
         requestShape: String,
         payload: ByteBuffer,
-        response: EventLoopPromise<IPCResponse>,
+        response: ResponsePromise,
         events: EventContinuation?
-    ) -> Int32? {
+    ) {
         if let failure {
             response.fail(failure)
             events?.finish(throwing: failure)
-            return nil
+            return
         }
         let id = nextStreamID
         nextStreamID &+= 1
         streams[id] = PendingStream(operation: operation, response: response, events: events)
-        write(.modeled(.applicationMessage, streamID: id, flags: [], shape: requestShape, json: payload, operation: operation))
-        return id
+        // Requests of one burst (many callers) leave in one write: the flush runs after what the loop already has queued.
+        write(.modeled(.applicationMessage, streamID: id, flags: [], shape: requestShape, json: payload, operation: operation),
+              flushNow: false)
+        guard streams[id] != nil else {
+            // Not framable (already failed): the id never reached the wire, and the server requires ids in
+            // sequence, so the next request takes it instead of killing the connection with a gap.
+            nextStreamID = id
+            return
+        }
+        addResponseDeadline(for: id)
+    }
+
+    // MARK: Response timeouts
+
+    private func awaitsResponse(_ id: Int32) -> Bool {
+        streams[id]?.response != nil
+    }
+
+    private func addResponseDeadline(for id: Int32) {
+        guard let context else { return }
+        while responseDeadlinesHead < responseDeadlines.count, !awaitsResponse(responseDeadlines[responseDeadlinesHead].streamID) {
+            responseDeadlinesHead += 1
+        }
+        if responseDeadlinesHead > 64, responseDeadlinesHead * 2 > responseDeadlines.count {
+            responseDeadlines.removeFirst(responseDeadlinesHead)
+            responseDeadlinesHead = 0
+        }
+        responseDeadlines.append((.now() + responseTimeout, id))
+        if responseTimer == nil { scheduleResponseTimer(context: context) }
+    }
+
+    private func scheduleResponseTimer(context: ChannelHandlerContext) {
+        guard responseDeadlinesHead < responseDeadlines.count else {
+            responseDeadlines = []
+            responseDeadlinesHead = 0
+            return
+        }
+        let deadline = responseDeadlines[responseDeadlinesHead].deadline
+        responseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            responseTimer = nil
+            responseDeadlinesPassed()
+        }
+    }
+
+    /// Fails every stream whose response deadline has passed (the stream is forgotten: a late response is
+    /// ignored like any message for a closed stream), then waits for the next deadline.
+    private func responseDeadlinesPassed() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        while responseDeadlinesHead < responseDeadlines.count {
+            let (deadline, id) = responseDeadlines[responseDeadlinesHead]
+            if awaitsResponse(id) {
+                guard deadline <= now else { break }
+                let stream = streams.removeValue(forKey: id)!
+                let error = IPCClientError.timedOut(socketPath: socketPath, waitingFor: "\(stream.operation) response")
+                stream.response?.fail(error)
+                stream.events?.finish(throwing: error)
+            }
+            responseDeadlinesHead += 1
+        }
+        scheduleResponseTimer(context: context)
     }
 
     /// Client-side close of a stream (what the SDK's `operation.close()` sends).
@@ -141,7 +220,7 @@ final class IPCClientHandler: ChannelInboundHandler {
         if let response = stream.response {
             stream.response = nil
             if let shape {
-                response.succeed(IPCResponse(shape: shape, payload: Array(buffer: message.payload)))
+                response.succeed((IPCResponse(shape: shape, payload: Array(buffer: message.payload)), id))
             } else {
                 response.fail(IPCClientError.streamClosedWithoutResponse(operation: stream.operation))
             }
@@ -180,21 +259,55 @@ final class IPCClientHandler: ChannelInboundHandler {
             stream.response?.fail(error)
             stream.events?.finish(throwing: error)
         }
+        responseTimer?.cancel()
+        responseTimer = nil
+        responseDeadlines = []
+        responseDeadlinesHead = 0
+        pendingOutput = nil
         if close { context?.close(promise: nil) }
     }
 
-    private func write(_ message: RPCMessage) {
+    /// Writes `message`; `flushNow: false` frames it into the burst's buffer and leaves the write and flush to a
+    /// task queued behind the loop's current work.
+    private func write(_ message: RPCMessage, flushNow: Bool = true) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 0)
+        if flushNow {
+            writePendingOutput()  // earlier requests first: order is kept
+            var buffer = context.channel.allocator.buffer(capacity: 0)
+            guard encode(message, into: &buffer) else { return }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            return
+        }
+        var buffer = pendingOutput ?? context.channel.allocator.buffer(capacity: 256)
+        pendingOutput = nil  // `buffer` is then the only reference and grows in place
+        let encoded = encode(message, into: &buffer)
+        if buffer.readableBytes > 0 { pendingOutput = buffer }
+        guard encoded, !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            writePendingOutput()
+            self.context?.flush()
+        }
+    }
+
+    private func writePendingOutput() {
+        guard let output = pendingOutput else { return }
+        pendingOutput = nil
+        context?.write(wrapOutboundOut(output), promise: nil)
+    }
+
+    /// Appends `message`'s frame to `buffer` (unchanged on failure); a request that cannot be framed fails its stream.
+    private func encode(_ message: RPCMessage, into buffer: inout ByteBuffer) -> Bool {
         do {
             try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer)
+            return true
         } catch {
             if message.streamID != 0, let stream = streams.removeValue(forKey: message.streamID) {
                 stream.response?.fail(IPCClientError.encodingFailed("\(error)"))
                 stream.events?.finish(throwing: IPCClientError.encodingFailed("\(error)"))
             }
-            return
+            return false
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 }

@@ -44,6 +44,9 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
     /// flushed once, when the batch completes.
     private var readingBatch = false
     private var flushAfterBatch = false
+    /// Replies framed during the current read batch, written as one buffer when the batch completes (one
+    /// allocation and one pending write per batch instead of per reply). Bounded by what one read batch asks.
+    private var batchOutput: ByteBuffer?
 
     init(
         configuration: IPCServerConfiguration,
@@ -90,6 +93,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         readingBatch = false
+        writeBatchOutput()
         if flushAfterBatch {
             flushAfterBatch = false
             context.flush()
@@ -109,6 +113,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         readingBatch = false
+        batchOutput = nil
         terminateAllStreams()
         context.fireChannelInactive()
     }
@@ -295,7 +300,29 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        if readingBatch, !flush, promise == nil {
+            // A reply answered while reading: joins the batch's buffer, written when the batch completes.
+            var output = batchOutput ?? context.channel.allocator.buffer(capacity: 256)
+            batchOutput = nil  // `output` is then the only reference and grows in place
+            encode(message, into: &output)
+            batchOutput = output
+            return
+        }
+        writeBatchOutput()  // what the batch framed so far goes first: replies keep their order
         var buffer = context.channel.allocator.buffer(capacity: 0)
+        encode(message, into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: promise)
+        if flush { context.flush() }
+    }
+
+    /// Hands the read batch's framed replies to the channel (not flushed).
+    private func writeBatchOutput() {
+        guard let output = batchOutput else { return }
+        batchOutput = nil
+        context?.write(wrapOutboundOut(output), promise: nil)
+    }
+
+    private func encode(_ message: RPCMessage, into buffer: inout ByteBuffer) {
         do {
             try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer, limits: limits)
         } catch {
@@ -309,8 +336,6 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
                     into: &buffer, limits: limits)
             }
         }
-        context.write(wrapOutboundOut(buffer), promise: promise)
-        if flush { context.flush() }
     }
 
     private func terminateAllStreams() {

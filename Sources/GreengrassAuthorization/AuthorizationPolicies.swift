@@ -69,22 +69,28 @@ public struct AuthorizationPolicies: Sendable {
     /// - Parameter resource: the topic, component name, … the call acts on; nil for calls that have none.
     ///   An empty resource is never allowed.
     public func authorizingPolicy(principal: String, service: String, operation: String, resource: String?) -> AuthorizationPolicy? {
+        authorizingPosition(principal: principal, service: service, operation: operation, resource: resource).map { policies[$0] }
+    }
+
+    /// Whether `principal` may call `operation` of `service` on `resource`.
+    public func isAuthorized(principal: String, service: String, operation: String, resource: String?) -> Bool {
+        // Asked on every IPC call: answered without copying the policy out.
+        authorizingPosition(principal: principal, service: service, operation: operation, resource: resource) != nil
+    }
+
+    /// Where in `policies` the policy that allows the call is.
+    private func authorizingPosition(principal: String, service: String, operation: String, resource: String?) -> Int? {
         guard !principal.isEmpty, !operation.isEmpty, operation != Self.any,
             let registered = catalog.operations[service], registered.contains(operation),
             let byPrincipal = index[service]
         else { return nil }
         let style = catalog.matchingStyle(for: service)
-        for (who, what) in [(principal, operation), (principal, Self.any), (Self.any, operation), (Self.any, Self.any)] {
-            for position in byPrincipal[who]?[what] ?? [] where policies[position].allows(resource: resource, style: style) {
-                return policies[position]
-            }
+        func allowing(_ who: String, _ what: String) -> Int? {
+            byPrincipal[who]?[what]?.first { policies[$0].allows(resource: resource, style: style) }
         }
-        return nil
-    }
-
-    /// Whether `principal` may call `operation` of `service` on `resource`.
-    public func isAuthorized(principal: String, service: String, operation: String, resource: String?) -> Bool {
-        authorizingPolicy(principal: principal, service: service, operation: operation, resource: resource) != nil
+        // Most specific first; spelled out rather than looped over an array literal, which allocates per call.
+        return allowing(principal, operation) ?? allowing(principal, Self.any) ?? allowing(Self.any, operation)
+            ?? allowing(Self.any, Self.any)
     }
 
     /// The `UnauthorizedError` message for a denied call, worded as the Greengrass nucleus words it

@@ -63,6 +63,9 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     private let standardTokens: [Token]
     /// For a trailing `/#`: the tokens without it, because `a/#` also matches `a`.
     private let parentTokens: [Token]?
+    /// Only `*`s (the usual `resources: ["*"]`): every resource matches in either style, with no matching
+    /// programme (and none of its allocations) on every IPC call.
+    private let matchesAnything: Bool
 
     /// The placeholder replaced by the thing name.
     public static let thingNameVariable = "{iot:thingName}"
@@ -121,6 +124,7 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
         flush()
         self.text = text
         self.tokens = tokens
+        matchesAnything = tokens.allSatisfy { $0 == .glob }
         standardTokens = tokens.map { token in
             switch token {
             case .singleLevel: .literal([UInt8(ascii: "+")])
@@ -139,6 +143,7 @@ public struct ResourcePattern: Sendable, Hashable, CustomStringConvertible {
     /// `a/+/c`; a policy `+` however never matches a requested `#` level, because that request would receive
     /// messages from deeper levels than the policy allows.
     public func matches(_ resource: String, style: ResourceMatchingStyle) -> Bool {
+        if matchesAnything { return true }
         let input = Array(resource.utf8)
         switch style {
         case .standard:

@@ -334,7 +334,7 @@ private struct JSONByteParser<Tree: JSONParsedTree> {
     }
 
     private func validated(_ slice: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONParseError) -> String {
-        guard let text = String(validating: slice, as: UTF8.self) else {
+        guard let text = UTF8Text.validated(slice) else {
             throw error(.invalidUTF8, at: offset, "string is not valid UTF-8")
         }
         return text

@@ -109,6 +109,89 @@ struct IPCClientTests {
         try await server.stop()
     }
 
+    @Test("a call or stream the server does not answer in time fails with timedOut; answered calls never do, the connection keeps working")
+    func responseTimeout() async throws {
+        let release = Inbox<Void>()
+        var router = IPCRouter()
+        router.register("test#Slow") { _ in
+            _ = await release.next(timeout: .seconds(30))
+            return .response(shape: "test#SlowResponse", json: Self.bytes("{}"))
+        }
+        router.register("test#SlowStream") { _ in
+            _ = await release.next(timeout: .seconds(30))
+            return .streamOpened(shape: "test#SlowStreamResponse", json: Self.bytes("{}"))
+        }
+        router.register("test#Fast") { _ in .response(shape: "test#FastResponse", json: Self.bytes("{}")) }
+        let server = try await RunningServer(handler: router)
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token, timeout: .seconds(1))
+
+        let started = ContinuousClock.now
+        let slowCall = Task { try await client.call(operation: "test#Slow", requestShape: "test#SlowRequest", payload: Self.bytes("{}")) }
+        let slowStream = Task {
+            try await client.openStream(operation: "test#SlowStream", requestShape: "test#SlowStreamRequest", payload: Self.bytes("{}"))
+        }
+        // Calls answered in time, spread over more than the timeout: none of them times out.
+        for _ in 0..<4 {
+            let fast = try await client.call(operation: "test#Fast", requestShape: "test#FastRequest", payload: Self.bytes("{}"))
+            #expect(fast.shape == "test#FastResponse")
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        await #expect(throws: IPCClientError.timedOut(socketPath: server.socketPath, waitingFor: "test#Slow response")) {
+            _ = try await slowCall.value
+        }
+        await #expect(throws: IPCClientError.timedOut(socketPath: server.socketPath, waitingFor: "test#SlowStream response")) {
+            _ = try await slowStream.value
+        }
+        #expect(started.duration(to: .now) >= .seconds(1))
+        // The late answers are ignored; the connection still works, and times out again later.
+        release.put(())
+        release.put(())
+        let after = try await client.call(operation: "test#Fast", requestShape: "test#FastRequest", payload: Self.bytes("{}"))
+        #expect(after.shape == "test#FastResponse")
+        await #expect(throws: IPCClientError.timedOut(socketPath: server.socketPath, waitingFor: "test#Slow response")) {
+            _ = try await client.call(operation: "test#Slow", requestShape: "test#SlowRequest", payload: Self.bytes("{}"))
+        }
+        release.put(())
+        try await client.ping()
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("a request that cannot be framed fails alone with encodingFailed; requests of the same burst around it are answered")
+    func unframableRequestInABurst() async throws {
+        var router = IPCRouter()
+        router.register("test#Echo") { call in .response(shape: "test#EchoResponse", json: call.payload) }
+        let server = try await RunningServer(handler: router)
+        let client = try await IPCClient.connect(socketPath: server.socketPath, authToken: Conformance.token)
+        let tooLong = "test#" + String(repeating: "x", count: Int(UInt16.max))  // no header value can hold it
+        let outcomes = await withTaskGroup(of: (Int, Result<[UInt8], IPCClientError>).self) { group in
+            for index in 0..<9 {
+                group.addTask {
+                    do throws(IPCClientError) {
+                        let operation = index == 4 ? tooLong : "test#Echo"
+                        let reply = try await client.call(operation: operation, requestShape: "test#EchoRequest", payload: Self.bytes("{\"n\":\(index)}"))
+                        return (index, .success(reply.payload))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var outcomes: [Int: Result<[UInt8], IPCClientError>] = [:]
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+        for index in 0..<9 where index != 4 {
+            #expect(try outcomes[index]?.get() == Self.bytes("{\"n\":\(index)}"))
+        }
+        guard case .failure(.encodingFailed) = outcomes[4] else {
+            Issue.record("the unframable request got \(String(describing: outcomes[4]))")
+            return
+        }
+        try await client.ping()
+        await client.close()
+        try await server.stop()
+    }
+
     @Test("a rejected token and a missing socket are typed errors naming the socket")
     func connectFailures() async throws {
         let server = try await RunningServer()

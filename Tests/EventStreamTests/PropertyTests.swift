@@ -107,6 +107,74 @@ struct PropertyTests {
     }
 }
 
+/// One decoder per connection reuses the long string values it decoded lately (operation and shape names):
+/// whatever it reuses, every message must decode to exactly what was encoded.
+@Suite("Decoder reuse of recent long strings")
+struct RecentStringTests {
+    /// Long string values in an order that revisits, replaces and nearly matches what the decoder keeps.
+    static func values(_ random: inout SplitMix64) -> [String] {
+        let base = "aws.greengrass#PublishToIoTCoreRequest"
+        var values = [base, base, base.dropLast() + "X", base, "aws.greengrass#PublishToIoTCore", base + "\u{E9}"]
+        values += (0..<20).map { "aws.greengrass#Operation\($0 % 12)" }  // more than the decoder keeps, cycling
+        values.append(String(repeating: "L", count: 200))  // too long to keep
+        values.append(String(repeating: "L", count: 200))
+        values.append("exactly-16-bytes")  // the shortest kept length
+        values.append("exactly-16-bytez")
+        values += (0..<40).map { _ in values.randomElement(using: &random)! }
+        return values
+    }
+
+    @Test("a stream of messages whose long values repeat, differ by one byte, and outnumber what is kept decodes exactly", arguments: UInt64(1)...5)
+    func decodesExactly(seed: UInt64) throws {
+        var random = SplitMix64(state: seed)
+        var decoder = EventStreamDecoder()
+        var wire = ByteBuffer()
+        let expected = Self.values(&random).map { value in
+            EventStreamMessage(
+                headers: [EventStreamHeader(name: "service-model-type", value: .string(value)),
+                          EventStreamHeader(name: "operation", value: .string(value))],
+                payload: ByteBuffer(string: value))
+        }
+        for message in expected { try EventStreamEncoder.encode(message, into: &wire) }
+        var decoded: [EventStreamMessage] = []
+        while let message = try decoder.decode(buffer: &wire) { decoded.append(message) }
+        #expect(decoded == expected)
+    }
+
+    @Test("invalid UTF-8 in a long value decodes repaired, and is not handed out for the valid text it was repaired into")
+    func invalidUTF8IsNotConfused() throws {
+        var decoder = EventStreamDecoder()
+        let prefix = Array("aws.greengrass#Shape".utf8)
+        let invalid = prefix + [0xE2, 0x82]  // truncated three-byte sequence
+        let repaired = String(decoding: invalid, as: UTF8.self)
+        // The raw bytes in a hand-built frame (the encoder only writes valid strings), around a frame carrying the
+        // repaired text itself.
+        var wire = ByteBuffer()
+        try EventStreamEncoder.encode(EventStreamMessage(headers: [EventStreamHeader(name: "name", value: .string(repaired))]), into: &wire)
+        var raw = ByteBuffer()
+        raw.writeInteger(UInt8(4))
+        raw.writeString("name")
+        raw.writeInteger(UInt8(7))
+        raw.writeInteger(UInt16(invalid.count))
+        raw.writeBytes(invalid)
+        var invalidFrame = ByteBuffer()
+        invalidFrame.writeInteger(UInt32(16 + raw.readableBytes))
+        invalidFrame.writeInteger(UInt32(raw.readableBytes))
+        var crc = CRC32()
+        crc.update(invalidFrame, at: 0, length: 8)
+        invalidFrame.writeInteger(crc.value)
+        invalidFrame.writeImmutableBuffer(raw)
+        crc.update(invalidFrame, at: 8, length: invalidFrame.writerIndex - 8)
+        invalidFrame.writeInteger(crc.value)
+        var both = invalidFrame
+        both.writeImmutableBuffer(wire)
+        both.writeImmutableBuffer(invalidFrame)
+        var values: [EventStreamHeaderValue] = []
+        while let message = try decoder.decode(buffer: &both) { values.append(message.headers[0].value) }
+        #expect(values == [.string(repaired), .string(repaired), .string(repaired)])
+    }
+}
+
 /// Hostile input: random bytes and mutated valid frames must never crash the decoder, and it must never wait for
 /// (i.e. be willing to buffer) more than the limit.
 @Suite("Decoder fuzzing")

@@ -26,6 +26,12 @@ struct MatchCase: CustomTestStringConvertible, Sendable {
         MatchCase("nowildcard", "nowildcar", standard: false, mqtt: false),
         MatchCase("*", "anything/at/all", standard: true, mqtt: true),
         MatchCase("*", "a", standard: true, mqtt: true),
+        MatchCase("**", "a/+/#", standard: true, mqtt: true),
+        // An escaped star is a literal: not the match-anything pattern.
+        MatchCase("${*}", "*", standard: true, mqtt: true),
+        MatchCase("${*}", "a", standard: false, mqtt: false),
+        MatchCase("*${*}", "a*", standard: true, mqtt: true),
+        MatchCase("*${*}", "a", standard: false, mqtt: false),
         // `*` matches any characters, `/` included, anywhere.
         MatchCase("abc*xy*z", "abc123xyabc!@/<>#$%^&*()_+-=z", standard: true, mqtt: true),
         MatchCase("abc*xy*z", "abcxyz", standard: true, mqtt: true),

@@ -46,13 +46,15 @@ struct SubscribeToIoTCoreInput {
 /// The members of a request object, read with GreengrassJSON's parser; a member of the wrong type is the
 /// caller's fault (`InvalidArgumentsError` naming the member), a missing or null one is nil.
 private struct RequestFields {
-    let members: [String: JSONValue]
+    /// The members as a list: a request has a handful, and the decoders ask for every member they know (ten
+    /// for PublishToIoTCore, most of them absent), so comparing names beats hashing each asked name.
+    let members: [(name: String, value: JSONValue)]
     let shape: String
 
     init(_ body: [UInt8], shape: String) throws(IPCModeledError) {
         self.shape = shape
         guard !body.isEmpty else {
-            members = [:]
+            members = []
             return
         }
         let value: JSONValue
@@ -64,11 +66,11 @@ private struct RequestFields {
         guard let members = value.objectValue else {
             throw .invalidArguments("Request body is not a valid \(shape): expected an object, found \(value.kindName)")
         }
-        self.members = members
+        self.members = members.map { ($0.key, $0.value) }
     }
 
     private func present(_ name: String) -> JSONValue? {
-        guard let value = members[name], !value.isNull else { return nil }
+        guard let value = members.first(where: { $0.name == name })?.value, !value.isNull else { return nil }
         return value
     }
 
