@@ -79,6 +79,23 @@ struct MQTTConnectionStateMachineTests {
         #expect(machine.deadlineReached(now: .at(10)) == .close(.connAckTimeout))
     }
 
+    @Test("a connection not up before the connect timeout closes; once up, CONNACK gets its own connect timeout")
+    func openingTimeout() {
+        var machine = Self.machine()
+        machine.openingStarted(now: .at(0))
+        #expect(machine.nextDeadline == .at(10))
+        #expect(machine.deadlineReached(now: .at(9.999)) == .none)
+        #expect(machine.deadlineReached(now: .at(10)) == .close(.connectTimeout))
+        #expect(machine.nextDeadline == nil)
+
+        var opened = Self.machine()
+        opened.openingStarted(now: .at(0))
+        opened.connectSent(now: .at(4))
+        #expect(opened.nextDeadline == .at(14))
+        #expect(opened.deadlineReached(now: .at(10)) == .none)
+        #expect(opened.deadlineReached(now: .at(14)) == .close(.connAckTimeout))
+    }
+
     @Test("anything but CONNACK first is a protocol error")
     func notConnackFirst() {
         var machine = Self.machine()
