@@ -32,14 +32,9 @@ if [ $# -eq 0 ]; then
 fi
 . "$REPO/scripts/lib/project-python.sh"
 
-WORK="$(mktemp -d /tmp/ggmem.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-    sleep 0.5
-    if [ -z "${GG_BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
-}
-trap cleanup EXIT
+# WORK, PIDS (stopped on exit), wait_for (scripts/lib/work-directory.sh)
+source scripts/lib/work-directory.sh
+make_work_directory ggmem
 
 source scripts/lib/tls-broker.sh
 start_tls_broker "$WORK"
@@ -48,8 +43,6 @@ source scripts/lib/flood-component.sh
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now_ns() { date +%s%N; }
-# Waits (bounded, 0.1 s steps) until the command succeeds.
-wait_for() { local what="$1" tries="$2"; shift 2; for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done; echo "timed out: $what" >&2; return 1; }
 
 # start_nucleus BINARY ROOT [ARGS...] (scripts/lib/start-nucleus.sh)
 source scripts/lib/start-nucleus.sh  # the working directory is the repository root from here on

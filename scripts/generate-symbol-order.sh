@@ -28,15 +28,9 @@ BIN="$(cd "$1" && pwd)"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 . "$REPO/scripts/lib/project-python.sh"
 
-WORK="$(mktemp -d /tmp/ggorder.XXXXXX)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-    sleep 0.5
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for() { local what="$1" tries="$2"; shift 2; for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done; echo "timed out: $what" >&2; return 1; }
+# WORK, PIDS (stopped on exit), wait_for (scripts/lib/work-directory.sh)
+source scripts/lib/work-directory.sh
+make_work_directory ggorder
 
 source scripts/lib/tls-broker.sh
 source scripts/lib/start-nucleus.sh

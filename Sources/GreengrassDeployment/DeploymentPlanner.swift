@@ -20,12 +20,62 @@ public struct StoredRecipes: Sendable {
     }
 }
 
+/// How a recipe is resolved for a device (its manifest and effective lifecycle, checked).
+public typealias RecipeResolution = @Sendable (_ recipe: ComponentRecipe, _ platform: Platform) throws(RecipeError) -> ResolvedRecipe
+
+/// The recipes a deployment runs, each resolved for this device once: those of its target set and of the sets it
+/// may go back to (the one deployed when it began, which Bootstrap compares with, and its rollback snapshot). The
+/// planner resolves them; artifact preparation, Bootstrap and the runtime read them and resolve nothing again.
+public struct ResolvedRecipes: Sendable, Equatable {
+    /// By ``PackageStore/versionKey(_:_:)``. A recipe that does not resolve keeps its error, for whoever needs it.
+    private var byVersion: [String: Result<ResolvedRecipe, RecipeError>] = [:]
+
+    public init() {}
+
+    /// The stored recipe of each of `components`, resolved with `resolve` (a deployed set started without a
+    /// deployment: at nucleus start-up).
+    public init(
+        _ components: [DeployedComponent], from stored: StoredRecipes,
+        resolve: (ComponentRecipe) throws(RecipeError) -> ResolvedRecipe
+    ) {
+        add(components, from: stored, resolve: resolve)
+    }
+
+    /// Resolves the stored recipe of each of `components` not resolved yet; one the store lacks is left out.
+    mutating func add(
+        _ components: [DeployedComponent], from stored: StoredRecipes, resolve: (ComponentRecipe) throws(RecipeError) -> ResolvedRecipe
+    ) {
+        for component in components {
+            let key = PackageStore.versionKey(component.name, component.version)
+            guard byVersion[key] == nil, let recipe = stored.recipe(component.name, component.version) else { continue }
+            byVersion[key] = Result { () throws(RecipeError) in try resolve(recipe) }
+        }
+    }
+
+    mutating func insert(_ resolved: ResolvedRecipe) {
+        byVersion[PackageStore.versionKey(resolved.recipe.name, resolved.recipe.version.description)] = .success(resolved)
+    }
+
+    /// How `name` `version` resolved; nil when it was not among the components resolved.
+    public func resolution(_ name: String, _ version: String) -> Result<ResolvedRecipe, RecipeError>? {
+        byVersion[PackageStore.versionKey(name, version)]
+    }
+
+    /// The resolved recipe of `name` `version`, nil when it was not among the components resolved; throws why it
+    /// does not resolve for this device.
+    public func recipe(_ name: String, _ version: String) throws(RecipeError) -> ResolvedRecipe? {
+        try resolution(name, version)?.get()
+    }
+}
+
 /// What a deployment will do: the complete component set after it, in dependency order, and what it changes.
 public struct DeploymentPlan: Sendable, Equatable {
     /// The new deployed set, dependencies before dependents.
     public var target: [DeployedComponent]
     /// Components deployed now that the plan removes.
     public var removed: [String]
+    /// The recipes of `target` and of the sets deployed before the deployment, each resolved once.
+    public var recipes: ResolvedRecipes
 }
 
 /// Why a deployment failed, in the shape `deployment status` prints.
@@ -71,9 +121,20 @@ public struct DeploymentFailure: Error, Sendable, Equatable, CustomStringConvert
 /// overriding) and `MERGE` applied on top.
 public struct DeploymentPlanner: Sendable {
     public var platform: Platform
+    private let resolveRecipe: RecipeResolution
 
-    public init(platform: Platform) {
+    /// - Parameter resolveRecipe: how a recipe is resolved for `platform` (a test counts resolutions through it).
+    public init(
+        platform: Platform,
+        resolveRecipe: @escaping RecipeResolution = { recipe, platform throws(RecipeError) in try recipe.resolve(for: platform) }
+    ) {
         self.platform = platform
+        self.resolveRecipe = resolveRecipe
+    }
+
+    /// Resolves `recipe` for this device: every resolution of a deployment goes through here.
+    public func resolve(_ recipe: ComponentRecipe) throws(RecipeError) -> ResolvedRecipe {
+        try resolveRecipe(recipe, platform)
     }
 
     /// Why `--remove name` cannot be honoured: the component is only a dependency, or not deployed at all.
@@ -136,10 +197,11 @@ public struct DeploymentPlanner: Sendable {
 
         let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
         var target: [DeployedComponent] = []
+        var resolvedRecipes = ResolvedRecipes()
         for component in resolved {
             let recipe = component.recipe
             do {
-                _ = try recipe.resolve(for: platform)
+                resolvedRecipes.insert(try resolve(recipe))
             } catch {
                 throw .badRecipe("\(error)")
             }
@@ -175,6 +237,9 @@ public struct DeploymentPlanner: Sendable {
         }
         let targetNames = Set(target.map(\.name))
         let removed = current.map(\.name).filter { !targetNames.contains($0) }
-        return DeploymentPlan(target: target, removed: removed)
+        // Bootstrap compares with the current set and a rollback applies the one deployed at the start: resolved
+        // now, so that nothing after the plan resolves a recipe.
+        resolvedRecipes.add(current + startSet, from: recipes, resolve: resolve)
+        return DeploymentPlan(target: target, removed: removed, recipes: resolvedRecipes)
     }
 }

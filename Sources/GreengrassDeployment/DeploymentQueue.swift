@@ -15,18 +15,18 @@ public protocol ComponentRuntime: Sendable {
     /// Stops the named components (dependents first), runs their Uninstall, and forgets them.
     func remove(_ names: [String]) async
     /// Makes the running components match `target` (dependencies first): new components are installed and
-    /// started, changed ones reinstalled or restarted as Greengrass does, unchanged ones left alone. `recipes` is
-    /// the store the deployment planned with (parsed once per deployment).
+    /// started, changed ones reinstalled or restarted as Greengrass does, unchanged ones left alone. `recipes` are
+    /// the deployment's recipes, parsed and resolved for this device once (``DeploymentPlan/recipes``).
     /// Throws when a component cannot even be prepared (no manifest for this platform, bad lifecycle).
-    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws
+    func apply(_ target: [DeployedComponent], recipes: ResolvedRecipes) async throws
     /// Waits until every named component is RUNNING or FINISHED; returns a reason for each one that went BROKEN
     /// or did not get there before `timeout`.
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String]
     /// Runs `Bootstrap`, dependencies first, for each component of `target` that needs it compared with
     /// `current` (``BootstrapStep/isNeeded(current:target:currentBootstrap:targetBootstrap:)``), and returns what
-    /// the scripts ask of the nucleus. `recipes` is the store the deployment planned with. Throws a
-    /// ``DeploymentFailure`` when one fails.
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest
+    /// the scripts ask of the nucleus. `recipes` are the deployment's resolved recipes, `current`'s among them.
+    /// Throws a ``DeploymentFailure`` when one fails.
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: ResolvedRecipes) async throws -> BootstrapRequest
 }
 
 /// Why `CreateLocalDeployment` refused a request before queueing it.
@@ -182,21 +182,21 @@ public actor DeploymentQueue {
         let snapshot = record.rollbackSnapshot ?? current
 
         // Everything up to the commit changes nothing that is running: a bad recipe leaves the device as it was.
+        // Each recipe is parsed once (loading) and resolved for this device once (planning); every later step
+        // reads `plan.recipes`.
         let plan: DeploymentPlan
-        let recipes: StoredRecipes
         let bootstrap: BootstrapRequest
         do {
-            let loaded = try await loadPackages(record.request)
-            recipes = loaded.recipes
+            let stored = try await loadRecipes(record.request)
             plan = try planner.plan(
-                current: current, request: record.request, groupName: record.groupName, recipes: recipes,
+                current: current, request: record.request, groupName: record.groupName, recipes: stored,
                 deployedAtStart: snapshot)
-            try await prepareArtifacts(of: plan.target, current: current, imported: loaded.importedArtifacts, recipes: recipes)
+            try await importAndPrepareArtifacts(record.request, plan: plan, current: current, stored: stored)
             try await validateConfigurationChanges(deploymentID: id, target: plan.target, current: current)
             guard endPreparation(id, metadata: metadata) else { return }
             // Bootstrap runs before anything running is touched (Greengrass runs it first, too). A resumed
             // deployment whose set was already committed finds nothing new here, so it never bootstraps twice.
-            bootstrap = try await runtime.bootstrap(plan.target, current: current, recipes: recipes)
+            bootstrap = try await runtime.bootstrap(plan.target, current: current, recipes: plan.recipes)
         } catch {
             // A cancel that arrived while preparing already recorded CANCELED; the failure does not overwrite it.
             if preparing?.id == id, !endPreparation(id, metadata: metadata) { return }
@@ -222,7 +222,7 @@ public actor DeploymentQueue {
             return
         }
         let notified = await componentUpdates.beforeUpdate(deploymentID: id, request: record.request, logger: logger)
-        let failures = await converge(to: plan.target, removing: plan.removed, recipes: recipes)
+        let failures = await converge(to: plan.target, removing: plan.removed, recipes: plan.recipes)
         if notified { await componentUpdates.afterUpdate(id) }
         if failures.isEmpty {
             finish(id, status: .succeeded, details: DeploymentStatusDetails(detailedDeploymentStatus: .successful), metadata: metadata)
@@ -237,7 +237,7 @@ public actor DeploymentQueue {
             let snapshotNames = Set(snapshot.map(\.name))
             let added = plan.target.map(\.name).filter { !snapshotNames.contains($0) }
             try? store.commitDeployedSet(snapshot, deploymentID: id, status: .inProgress, details: nil, now: now())
-            _ = await converge(to: snapshot, removing: added, recipes: recipes)
+            _ = await converge(to: snapshot, removing: added, recipes: plan.recipes)
             fail(id, failure, detailed: .failedRollbackComplete, metadata: metadata)
         } else {
             fail(id, failure, detailed: .failedRollbackNotRequested, metadata: metadata)
@@ -281,47 +281,46 @@ public actor DeploymentQueue {
         return !canceled
     }
 
-    /// Copies the request's recipes and artifacts into the package store and reads every stored recipe, each
-    /// parsed once (the imported ones are not parsed again), on the file-work pool. An artifact with a `Digest` is
-    /// checked while it is copied.
-    private func loadPackages(
-        _ request: CreateLocalDeploymentRequest
-    ) async throws(DeploymentFailure) -> (recipes: StoredRecipes, importedArtifacts: Set<String>) {
-        let (packages, platform, logger) = (packages, planner.platform, logger)
+    /// Copies the request's recipes into the package store and reads every stored recipe, each parsed once (the
+    /// imported ones are not parsed again), on the file-work pool.
+    private func loadRecipes(_ request: CreateLocalDeploymentRequest) async throws(DeploymentFailure) -> StoredRecipes {
+        let (packages, logger) = (packages, logger)
         return try await fileWork.run { () throws(DeploymentFailure) in
             let imported = try request.recipeDirectoryPath.map { path throws(DeploymentFailure) in
                 try packages.importRecipes(from: path)
             } ?? [:]
-            let recipes = packages.storedRecipes(reusing: imported) { file, error in
+            return packages.storedRecipes(reusing: imported) { file, error in
                 logger.warning("Skipping unreadable stored recipe \(file): \(error)")
             }
-            var importedArtifacts: Set<String> = []
-            if let artifacts = request.artifactsDirectoryPath {
-                importedArtifacts = try packages.importArtifacts(from: artifacts) { name, version throws(ArtifactError) in
-                    guard let resolved = try? recipes.recipe(name, version)?.resolve(for: platform) else { return [:] }
-                    return try ExpectedArtifactDigest.byFileName(resolved.artifacts, component: name, version: version)
-                }
-            }
-            return (recipes, importedArtifacts)
         }
     }
 
-    /// Checks, sets the permissions of and unpacks the artifacts of each component version the target set brings
-    /// or this deployment copied anew (`imported`, as ``PackageStore/importArtifacts(from:)`` names them), before
-    /// anything runs: a missing artifact or a bad archive fails the deployment with nothing changed. A version
-    /// already deployed keeps the artifacts it was prepared with: its running processes are not pulled from under.
-    private func prepareArtifacts(
-        of target: [DeployedComponent], current: [DeployedComponent], imported: Set<String>, recipes: StoredRecipes
+    /// On the file-work pool: copies the request's artifacts into the package store, checking each one with a
+    /// `Digest` while it is copied, then checks, sets the permissions of and unpacks the artifacts of each component
+    /// version the target set brings or this deployment copied anew, before anything runs: a missing artifact or a
+    /// bad archive fails the deployment with nothing changed. A version already deployed keeps the artifacts it was
+    /// prepared with: its running processes are not pulled from under. Recipes come resolved from the plan; only a
+    /// version copied here that the plan does not run is resolved here (once).
+    private func importAndPrepareArtifacts(
+        _ request: CreateLocalDeploymentRequest, plan: DeploymentPlan, current: [DeployedComponent], stored: StoredRecipes
     ) async throws(DeploymentFailure) {
-        let (paths, platform, artifactOwner) = (packages.paths, planner.platform, artifactOwner)
+        let (packages, planner, artifactOwner) = (packages, planner, artifactOwner)
         try await fileWork.run { () throws(DeploymentFailure) in
-            let preparation = ArtifactPreparation(paths: paths)
+            var imported: Set<String> = []
+            if let artifacts = request.artifactsDirectoryPath {
+                imported = try packages.importArtifacts(from: artifacts) { name, version throws(ArtifactError) in
+                    let resolution = plan.recipes.resolution(name, version)
+                        ?? stored.recipe(name, version).map { recipe in Result { () throws(RecipeError) in try planner.resolve(recipe) } }
+                    guard case .success(let resolved)? = resolution else { return [:] }
+                    return try ExpectedArtifactDigest.byFileName(resolved.artifacts, component: name, version: version)
+                }
+            }
+            let preparation = ArtifactPreparation(paths: packages.paths)
             let deployed = Set(current.map { PackageStore.versionKey($0.name, $0.version) })
-            for component in target {
+            for component in plan.target {
                 let key = PackageStore.versionKey(component.name, component.version)
-                guard imported.contains(key) || !deployed.contains(key) else { continue }
-                guard let recipe = recipes.recipe(component.name, component.version),
-                    let resolved = try? recipe.resolve(for: platform)
+                guard imported.contains(key) || !deployed.contains(key),
+                    let resolved = try? plan.recipes.recipe(component.name, component.version)
                 else { continue }
                 do throws(ArtifactError) {
                     try preparation.prepare(
@@ -356,7 +355,7 @@ public actor DeploymentQueue {
     }
 
     /// Removes what goes, applies what stays, and waits for it to be healthy.
-    private func converge(to target: [DeployedComponent], removing removed: [String], recipes: StoredRecipes) async -> [String: String] {
+    private func converge(to target: [DeployedComponent], removing removed: [String], recipes: ResolvedRecipes) async -> [String: String] {
         await runtime.remove(removed)
         do {
             try await runtime.apply(target, recipes: recipes)

@@ -19,14 +19,14 @@ struct ComponentLauncher: Sendable {
     /// The socket path components are told to use (absolute, or `../../ipc.socket` when too long).
     let componentSocketPath: String
 
-    /// Builds the run spec; `recipes` must hold the recipe of `component` and of its direct dependencies.
-    func runSpec(for component: DeployedComponent, deployed: [String: DeployedComponent], recipes: StoredRecipes)
+    /// Builds the run spec from the recipe of `component` as `recipes` resolved it (throwing why it did not resolve).
+    func runSpec(for component: DeployedComponent, deployed: [String: DeployedComponent], recipes: ResolvedRecipes)
         throws -> (ComponentRunSpec, [UnresolvedVariable])
     {
-        guard let recipe = recipes.recipe(component.name, component.version) else {
+        guard let resolved = try recipes.recipe(component.name, component.version) else {
             throw LaunchError("No recipe for \(component.name) \(component.version) in \(paths.recipesDirectory)")
         }
-        let resolved = try recipe.resolve(for: platform)
+        let recipe = resolved.recipe
         var dependencies: [String: InterpolationComponent] = [:]
         for dependency in recipe.dependencies {
             guard let deployedDependency = deployed[dependency.name] else { continue }

@@ -2,6 +2,7 @@ import GreengrassDeployment
 import GreengrassIPCServices
 import GreengrassJSON
 import GreengrassLifecycle
+import GreengrassRecipe
 import GreengrassStore
 import GreengrassSupervisor
 import Logging
@@ -29,18 +30,20 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
-    /// Starts the deployed set at nucleus start-up, reading the stored recipes once (on the file-work pool).
+    /// Starts the deployed set at nucleus start-up, reading the stored recipes once (on the file-work pool) and
+    /// resolving each of the set's once.
     func apply(_ target: [DeployedComponent]) async throws {
-        let (packages, logger) = (packages, logger)
+        let (packages, logger, platform) = (packages, logger, launcher.platform)
         let recipes = try await fileWork.runIfActive {
-            packages.storedRecipes { file, error in
+            let stored = packages.storedRecipes { file, error in
                 logger.warning("Skipping unreadable stored recipe \(file): \(error)")
             }
+            return ResolvedRecipes(target, from: stored) { recipe throws(RecipeError) in try recipe.resolve(for: platform) }
         }
         try await apply(target, recipes: recipes)
     }
 
-    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
+    func apply(_ target: [DeployedComponent], recipes: ResolvedRecipes) async throws {
         let deployed = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
         var specs: [ComponentRunSpec] = []
         // Build every spec before touching anything, so one bad component leaves the others as they were.
@@ -63,7 +66,7 @@ struct SupervisorRuntime: ComponentRuntime {
         }
     }
 
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest {
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: ResolvedRecipes) async throws -> BootstrapRequest {
         let targetByName = Dictionary(uniqueKeysWithValues: target.map { ($0.name, $0) })
         let currentByName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
         var request = BootstrapRequest.none

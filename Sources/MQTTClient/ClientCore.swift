@@ -10,7 +10,8 @@ final class ClientCore {
     let eventLoop: any EventLoop
     /// How connections are opened: TCP/TLS in production, a test channel in tests.
     let transport: ClientTransport
-    /// Keep-alive, ping-timeout and CONNACK deadlines are read from this, never from the system clock directly.
+    /// Connect, keep-alive, ping-timeout, CONNACK and reconnect deadlines are read from this, never from the system
+    /// clock directly.
     let time: ClientTime
     var logger: Logger
     var session: MQTTSession
@@ -68,6 +69,9 @@ final class ClientCore {
                 inboundTopicAliasMaximum: configuration.protocolVersion == .v5 ? configuration.topicAliasMaximum : 0)),
             ended: ended)
         self.connection = connection
+        // The transport's own timeout is only a backstop: the attempt ends on the client's clock.
+        connection.machine.openingStarted(now: time.now)
+        armTimer(connection)
         let decoder = MQTTPacketDecoder(version: configuration.protocolVersion, maximumPacketSize: configuration.maximumPacketSize)
         let boundConnection = NIOLoopBound(connection, eventLoop: eventLoop)
         transport.open(configuration, eventLoop) { channel in
@@ -288,7 +292,7 @@ final class ClientCore {
         connection.timer?.cancel()
         connection.timerDeadline = deadline
         // The loop's timer only wakes us; whether the deadline passed is the state machine's call on `time`.
-        connection.timer = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(time.now.duration(to: deadline))) { [self] in
+        connection.timer = eventLoop.assumeIsolated().scheduleTask(in: time.timerDelay(until: deadline)) { [self] in
             connection.timer = nil
             connection.timerDeadline = nil
             guard self.connection === connection, !connection.finished else { return }
@@ -300,6 +304,12 @@ final class ClientCore {
 
     private func close(_ connection: ClientConnection, reason: MQTTConnectionCloseReason) {
         guard !connection.finished else { return }
+        if reason == .connectTimeout {
+            // Never active, so no channelInactive will end the attempt: end it here. Closing the channel, when the
+            // transport has made one yet, abandons the connect.
+            finish(connection, MQTTClientError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port): \(reason)"))
+            return
+        }
         if connection.closeReason == nil { connection.closeReason = MQTTClientError(reason) }
         connection.machine.closed()
         if configuration.protocolVersion == .v5, let code = reason.disconnectReasonCode, connection.channel != nil {
@@ -428,12 +438,22 @@ final class ClientCore {
         events.yield(.reconnecting(attempt: attempt, delay: delay))
         logger.info("reconnecting", metadata: ["attempt": "\(attempt)", "delay": "\(delay)"])
         let promise = eventLoop.makePromise(of: Bool.self)
-        let task = eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { [self] in
+        retry(at: time.now.advanced(by: delay), promise)
+        return promise.futureResult
+    }
+
+    /// Whether a reconnect is waiting out its backoff.
+    var isWaitingToReconnect: Bool { retryWait != nil }
+
+    /// Succeeds `promise` once `deadline` has passed on the client's clock. The loop's timer only wakes us: while
+    /// the clock says the deadline is still ahead (a clock other than the loop's), it is set again.
+    private func retry(at deadline: ContinuousClock.Instant, _ promise: EventLoopPromise<Bool>) {
+        let task = eventLoop.assumeIsolated().scheduleTask(in: time.timerDelay(until: deadline)) { [self] in
+            guard time.now >= deadline else { return retry(at: deadline, promise) }
             retryWait = nil
             promise.succeed(!isShuttingDown)
         }
         retryWait = (task, promise)
-        return promise.futureResult
     }
 
     /// Stops reconnecting; sends DISCONNECT (normal disconnection, so the broker discards the Will) and closes.

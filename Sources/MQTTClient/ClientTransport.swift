@@ -24,7 +24,9 @@ struct ClientTransport: Sendable {
         // host name is given); passing it as a host name would fail every handshake.
         let serverName = configuration.tls.flatMap { MQTTTLSServerIdentity(host: configuration.host, serverName: $0.serverName).sniHostName }
         return ClientBootstrap(group: eventLoop)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            // The client ends the attempt after `connectTimeout` on its own clock (`ClientCore.connect`); NIO's timer,
+            // twice as long, only frees the socket should that clock not move.
+            .connectTimeout(TimeAmount(configuration.connectTimeout * 2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -54,7 +56,7 @@ struct ClientTransport: Sendable {
     }
 }
 
-/// Where the client reads the time its keep-alive, ping and CONNACK deadlines are measured in: any `Clock`
+/// Where the client reads the time its connect, keep-alive, ping, CONNACK and reconnect deadlines are measured in: any `Clock`
 /// (a test's virtual clock, the continuous clock in production), expressed as continuous-clock instants so the
 /// connection state machine keeps one concrete type.
 struct ClientTime: Sendable {
@@ -71,4 +73,15 @@ struct ClientTime: Sendable {
     }
 
     var now: ContinuousClock.Instant { read() }
+
+    /// How long a loop timer must wait for `deadline` to pass on this clock, rounded up to whole nanoseconds (the
+    /// loop's unit). Rounded down, a timer would fire a fraction of a nanosecond early, find the deadline still
+    /// ahead and be set again for zero nanoseconds, forever, on a loop whose time only a test moves.
+    func timerDelay(until deadline: ContinuousClock.Instant) -> TimeAmount {
+        let (seconds, attoseconds) = now.duration(to: deadline).components
+        guard seconds < Int64.max / 1_000_000_000 else { return .nanoseconds(.max) }
+        guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return .zero }
+        let (nanoseconds, rest) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        return .nanoseconds(seconds * 1_000_000_000 + nanoseconds + (rest > 0 ? 1 : 0))
+    }
 }

@@ -34,11 +34,14 @@ public final class MQTTClient: Service, Sendable {
     /// Read off the loop by ``enqueue(topic:payload:qos:retain:properties:)``; written only by the core.
     let status: ClientStatus
     private let logger: Logger
+    /// The reconnect backoff's jitter, a value in 0..<1 per attempt (random; fixed in tests).
+    private let jitter: @Sendable () -> Double
 
     /// Creates a client. Nothing happens on the network until ``run()``.
     /// - Parameters:
     ///   - eventLoopGroup: where the connection runs; one loop of it is used for the client's whole life.
-    ///   - clock: what keep-alive, ping-timeout and CONNACK deadlines are measured on (a test's virtual clock).
+    ///   - clock: what connect, keep-alive, ping-timeout, CONNACK and reconnect-backoff deadlines are measured on
+    ///     (a test's virtual clock).
     public convenience init(
         configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         clock: some Clock<Duration> = ContinuousClock()
@@ -46,11 +49,14 @@ public final class MQTTClient: Service, Sendable {
         self.init(configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup, clock: clock, transport: .tcp)
     }
 
-    /// As the public initializer, with the transport that opens connections chosen (tests play the broker on a test channel).
+    /// As the public initializer, with the transport that opens connections chosen (tests play the broker on a test
+    /// channel) and the backoff's jitter (tests fix it).
     init(
-        configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup, clock: some Clock<Duration>, transport: ClientTransport
+        configuration: MQTTClientConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup, clock: some Clock<Duration>, transport: ClientTransport,
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.configuration = configuration
+        self.jitter = jitter
         self.logger = logger
         let eventLoop = eventLoopGroup.any()
         self.eventLoop = eventLoop
@@ -98,7 +104,7 @@ public final class MQTTClient: Service, Sendable {
             if end.error.code == .shutdown { break }
             if end.wasConnected { attempt = 0 }
             attempt += 1
-            let delay = configuration.reconnectBackoff.delay(attempt: attempt, random: Double.random(in: 0..<1))
+            let delay = configuration.reconnectBackoff.delay(attempt: attempt, random: jitter())
             let thisAttempt = attempt
             let keepGoing = (try? await eventLoop.flatSubmit { core.value.waitBeforeRetry(delay, attempt: thisAttempt) }.get()) ?? false
             if !keepGoing { break }

@@ -56,6 +56,7 @@ public struct MQTTClientError: Error, Hashable, Sendable, CustomStringConvertibl
         switch reason {
         case .connectionRefused(let code, _): self.init(.connectionRefused, reasonCode: code, reason.description)
         case .serverDisconnected(let code, _): self.init(.serverDisconnected, reasonCode: code, reason.description)
+        case .connectTimeout: self.init(.connectFailed, reason.description)
         case .connAckTimeout: self.init(.connAckTimeout, reason.description)
         case .keepAliveTimeout: self.init(.keepAliveTimeout, reason.description)
         case .protocolError(let error): self.init(.protocolError, reasonCode: error.code.reasonCode, error.description)

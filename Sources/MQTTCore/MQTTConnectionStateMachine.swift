@@ -4,6 +4,8 @@ public enum MQTTConnectionCloseReason: Hashable, Sendable, CustomStringConvertib
     case connectionRefused(MQTTReasonCode, reasonString: String?)
     /// The broker sent DISCONNECT (session taken over, server shutting down, ...).
     case serverDisconnected(MQTTReasonCode, reasonString: String?)
+    /// The connection (TCP, and TLS when configured) was not up before the connect timeout.
+    case connectTimeout
     /// No CONNACK before the connect timeout.
     case connAckTimeout
     /// No PINGRESP before the ping timeout: the connection is dead.
@@ -15,6 +17,7 @@ public enum MQTTConnectionCloseReason: Hashable, Sendable, CustomStringConvertib
         switch self {
         case .connectionRefused(let code, let text): "connection refused by broker: \(code)" + (text.map { ": \($0)" } ?? "")
         case .serverDisconnected(let code, let text): "broker disconnected: \(code)" + (text.map { ": \($0)" } ?? "")
+        case .connectTimeout: "no connection to the broker before the connect timeout"
         case .connAckTimeout: "no CONNACK received before the connect timeout"
         case .keepAliveTimeout: "no PINGRESP received before the ping timeout; connection presumed dead"
         case .protocolError(let error): error.description
@@ -88,7 +91,7 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
         public var keepAliveSeconds: UInt16
         /// How long to wait for PINGRESP before declaring the connection dead.
         public var pingTimeout: Duration
-        /// How long to wait for CONNACK.
+        /// How long opening the connection may take, and then how long to wait for CONNACK.
         public var connectTimeout: Duration
         /// Topic aliases we accept from the broker (advertised in CONNECT).
         public var inboundTopicAliasMaximum: UInt16
@@ -112,6 +115,8 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
 
     private enum State: Sendable {
         case idle
+        /// The transport is opening the connection; CONNECT is written once it is up.
+        case opening(deadline: Instant)
         case awaitingConnAck(deadline: Instant)
         case connected(Connected)
         case closed
@@ -139,7 +144,7 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
     /// When the shell should call ``deadlineReached(now:)`` next; nil when nothing is pending.
     public var nextDeadline: Instant? {
         switch state {
-        case .awaitingConnAck(let deadline): return deadline
+        case .opening(let deadline), .awaitingConnAck(let deadline): return deadline
         case .connected(let connected):
             let keepAlive = connected.settings.keepAliveSeconds
             let pingAt: Instant? =
@@ -154,7 +159,12 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
         }
     }
 
-    /// CONNECT was written.
+    /// The transport started opening the connection: it must be up, and CONNECT written, within the connect timeout.
+    public mutating func openingStarted(now: Instant) {
+        state = .opening(deadline: now.advanced(by: configuration.connectTimeout))
+    }
+
+    /// CONNECT was written (the connection is up): CONNACK is due within the connect timeout.
     public mutating func connectSent(now: Instant) {
         state = .awaitingConnAck(deadline: now.advanced(by: configuration.connectTimeout))
     }
@@ -169,6 +179,9 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
     /// A timer fired.
     public mutating func deadlineReached(now: Instant) -> Action {
         switch state {
+        case .opening(let deadline) where now >= deadline:
+            state = .closed
+            return .close(.connectTimeout)
         case .awaitingConnAck(let deadline) where now >= deadline:
             state = .closed
             return .close(.connAckTimeout)
@@ -199,7 +212,7 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
     /// A packet arrived from the broker.
     public mutating func received(_ packet: MQTTPacket, now: Instant) -> Action {
         switch state {
-        case .idle, .closed:
+        case .idle, .opening, .closed:
             return .none
         case .awaitingConnAck:
             guard case .connack(let connack) = packet else {

@@ -60,19 +60,8 @@ final class WireTap: ChannelDuplexHandler {
     }
 }
 
-/// What the server put on the wire, in order. Not an `Inbox`: a wait that times out must leave later messages
-/// readable (an `AsyncStream` ends for good when a task waiting on it is cancelled).
-final class WireLog: Sendable {
-    private let events = Mutex<[WireEvent]>([])
-
-    func put(_ event: WireEvent) { events.withLock { $0.append(event) } }
-
-    /// The next event, or nil if none comes within `timeout`.
-    func next(timeout: Duration) async -> WireEvent? {
-        guard await eventually(timeout: timeout, { events.withLock { !$0.isEmpty } }) else { return nil }
-        return events.withLock { $0.removeFirst() }
-    }
-}
+/// What the server put on the wire, in order.
+typealias WireLog = Inbox<WireEvent>
 
 /// Reads that reached the socket (or flushes, for the flush count).
 final class ReadCounter: Sendable {

@@ -6,6 +6,7 @@ import GreengrassTestSupport
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// Every socket-level suite of this target runs inside this one, one suite after another: they all start servers
@@ -41,16 +42,65 @@ struct FixedTokenAuthenticator: IPCAuthenticator {
     func authenticate(authToken: String) async -> String? { tokens[authToken] }
 }
 
-/// Values handed from handlers to the test, awaited with a deadline so a missing value fails instead of hanging.
+/// Values handed from handlers to the test, in order, awaited with a deadline so a missing value fails instead of
+/// hanging. Not an `AsyncStream`: one ends for good when a task waiting on it is cancelled, so after one timed-out
+/// wait every later value would be lost.
 final class Inbox<Value: Sendable>: Sendable {
-    private let values = AsyncStream<Value>.makeStream()
-    func put(_ value: Value) { values.continuation.yield(value) }
-    /// The next value, or nil if none arrives before `timeout`.
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Value?, Never>
+    }
+
+    private struct State {
+        var values: [Value] = []
+        var waiters: [Waiter] = []
+        var lastWaiterID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    func put(_ value: Value) {
+        let waiter = state.withLock { state -> Waiter? in
+            if state.waiters.isEmpty {
+                state.values.append(value)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.continuation.resume(returning: value)
+    }
+
+    /// The next value, or nil if none arrives before `timeout`. A wait that times out takes nothing: a value put
+    /// afterwards is the next call's.
     func next(timeout: Duration = .seconds(10)) async -> Value? {
-        await withDeadline(timeout) {
-            var iterator = self.values.stream.makeAsyncIterator()
-            return await iterator.next()
-        } ?? nil
+        let id = state.withLock { state in
+            state.lastWaiterID += 1
+            return state.lastWaiterID
+        }
+        var expiry: Task<Void, Never>?
+        let value = await withCheckedContinuation { (continuation: CheckedContinuation<Value?, Never>) in
+            let waiting = state.withLock { state in
+                if state.values.isEmpty {
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return true
+                }
+                continuation.resume(returning: state.values.removeFirst())
+                return false
+            }
+            // Started once the waiter is registered, so even a zero timeout finds it.
+            if waiting { expiry = Task { await self.expire(id, after: timeout) } }
+        }
+        expiry?.cancel()
+        return value
+    }
+
+    /// Ends waiter `id` with nil after `timeout`, unless a value reached it first (then its expiry is cancelled).
+    private func expire(_ id: UInt64, after timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+        let waiter = state.withLock { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+        }
+        waiter?.continuation.resume(returning: nil)
     }
 }
 

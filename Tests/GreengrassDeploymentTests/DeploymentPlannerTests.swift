@@ -138,4 +138,20 @@ struct DeploymentPlannerTests {
         #expect(plan.target.map(\.name) == ["Solo"])
         #expect(plan.removed.sorted() == ["App", "Lib"])
     }
+
+    /// What the rest of the deployment reads instead of resolving again: the target's recipes and those of the set
+    /// deployed before it (Bootstrap compares with it, a rollback applies it), one that does not resolve with its error.
+    @Test func thePlanCarriesTheRecipesOfTheTargetAndOfTheSetBeforeItResolved() throws {
+        let plan = try plan(
+            CreateLocalDeploymentRequest(rootComponentVersionsToAdd: ["App": "2.0.0"]),
+            current: [Self.deployed("App"), Self.deployed("Gone", root: false)],
+            recipes: [try Self.recipe("App", "1.0.0", linuxOnly: true), try Self.recipe("App", "2.0.0"), try Self.recipe("Unused")])
+        #expect(plan.target.map(\.version) == ["2.0.0"])
+        #expect(plan.removed == ["Gone"])
+        #expect(try plan.recipes.recipe("App", "2.0.0")?.lifecycle == ["Run": "sleep 600"])
+        #expect(throws: RecipeError.self) { _ = try plan.recipes.recipe("App", "1.0.0") }
+        // No recipe stored for it, and none of the sets uses this one.
+        #expect(try plan.recipes.recipe("Gone", "1.0.0") == nil)
+        #expect(plan.recipes.resolution("Unused", "1.0.0") == nil)
+    }
 }

@@ -35,7 +35,7 @@ actor RecordingRuntime: ComponentRuntime {
 
     func remove(_ names: [String]) async {}
 
-    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
+    func apply(_ target: [DeployedComponent], recipes: ResolvedRecipes) async throws {
         applied.append(target.map(\.name).sorted())
         if applied.count == 1 {
             await firstApplyStarted.open()
@@ -45,7 +45,7 @@ actor RecordingRuntime: ComponentRuntime {
 
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String] { [:] }
 
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest {
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: ResolvedRecipes) async throws -> BootstrapRequest {
         .none
     }
 }

@@ -24,16 +24,16 @@ actor ScriptedRuntime: ComponentRuntime {
 
     func remove(_ names: [String]) async { removed.append(names) }
 
-    func apply(_ target: [DeployedComponent], recipes: StoredRecipes) async throws {
+    func apply(_ target: [DeployedComponent], recipes: ResolvedRecipes) async throws {
         applied.append(target.map(\.name))
-        appliedRecipes.append(target.compactMap { recipes.recipe($0.name, $0.version)?.identifier })
+        appliedRecipes.append(target.compactMap { try? recipes.recipe($0.name, $0.version)?.recipe.identifier })
     }
 
     func awaitHealthy(_ names: [String], timeout: Duration) async -> [String: String] {
         Dictionary(uniqueKeysWithValues: names.filter(unhealthy.contains).map { ($0, "is BROKEN") })
     }
 
-    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: StoredRecipes) async throws -> BootstrapRequest {
+    func bootstrap(_ target: [DeployedComponent], current: [DeployedComponent], recipes: ResolvedRecipes) async throws -> BootstrapRequest {
         .none
     }
 }
@@ -55,6 +55,18 @@ final class RecipeParseCounter: Sendable {
     }
 }
 
+/// Counts recipe resolutions (manifest selection and lifecycle checks for this device), by recipe.
+final class RecipeResolutionCounter: Sendable {
+    private let resolved = Mutex<[String]>([])
+
+    var identifiers: [String] { resolved.withLock { $0 } }
+
+    func resolve(_ recipe: ComponentRecipe, _ platform: Platform) throws(RecipeError) -> ResolvedRecipe {
+        resolved.withLock { $0.append(recipe.identifier) }
+        return try recipe.resolve(for: platform)
+    }
+}
+
 /// The deployment queue against an in-memory store and a scripted runtime: order, failure and rollback, cancel,
 /// recovery after a restart, and how often a deployment reads the store and parses recipes.
 @Suite("Deployment queue")
@@ -66,6 +78,7 @@ struct DeploymentQueueTests {
     let store = InMemoryDeploymentStore()
     let runtime = ScriptedRuntime()
     let parses = RecipeParseCounter()
+    let resolutions = RecipeResolutionCounter()
 
     init() throws {
         files = try DeploymentTestFiles(prefix: "dq")
@@ -76,7 +89,7 @@ struct DeploymentQueueTests {
     func makeQueue(fileWork: NIOThreadPool = .singleton) -> DeploymentQueue {
         DeploymentQueue(
             store: store, packages: PackageStore(paths: paths, parseRecipe: parses.parse),
-            fileWork: BlockingFileWork(pool: fileWork), planner: DeploymentPlanner(platform: .linux(machine: "x86_64")),
+            fileWork: BlockingFileWork(pool: fileWork), planner: DeploymentPlanner(platform: .linux(machine: "x86_64"), resolveRecipe: resolutions.resolve),
             runtime: runtime, logger: Logger(label: "test"))
     }
 
@@ -248,5 +261,31 @@ struct DeploymentQueueTests {
         // cooperative pool.
         #expect(parses.threads == ["TP-#0"])
         try await pool.shutdownGracefully()
+    }
+
+    /// Resolve once: each recipe a deployment touches is resolved for this device once, though the artifact import
+    /// checks its digests, the planner checks it, artifact preparation unpacks it and, after a failure, the rollback
+    /// applies the set before it again; the runtime is handed the resolved recipes of both sets.
+    @Test func aDeploymentResolvesEachRecipeOnce() async throws {
+        let artifacts = directory.file("artifacts")
+        try FileManager.default.createDirectory(atPath: "\(artifacts)/App/1.0.0", withIntermediateDirectories: true)
+        try "echo hi".write(toFile: "\(artifacts)/App/1.0.0/run.sh", atomically: true, encoding: .utf8)
+        let queue = makeQueue()
+        _ = try await queue.submit(request(adding: ["Alpha"]))
+        await drain(queue)
+        let before = resolutions.identifiers.count
+
+        await runtime.failing(["App"])
+        let second = makeQueue()
+        var failing = request(adding: ["App"], policy: .rollback)
+        failing.artifactsDirectoryPath = artifacts
+        let id = try await second.submit(failing)
+        await drain(second)
+
+        #expect(try record(id).details?.detailedDeploymentStatus == .failedRollbackComplete)
+        let resolved = Array(resolutions.identifiers.dropFirst(before))
+        #expect(resolved.sorted() == ["Alpha-1.0.0", "App-1.0.0", "Lib-1.0.0"])
+        #expect(await runtime.applied.suffix(2) == [["Alpha", "Lib", "App"], ["Alpha"]])
+        #expect(await runtime.appliedRecipes.suffix(2) == [["Alpha-1.0.0", "Lib-1.0.0", "App-1.0.0"], ["Alpha-1.0.0"]])
     }
 }

@@ -47,6 +47,12 @@ final class ChannelBroker: Sendable {
 
     let loop = NIOAsyncTestingEventLoop()
     private let connections = Mutex<[Connection]>([])
+    /// False plays a broker host that never answers: every connect stays pending until the client closes its channel.
+    let isReachable: Bool
+
+    init(isReachable: Bool = true) {
+        self.isReachable = isReachable
+    }
 
     /// Opens every connection attempt on a new test channel on ``loop``, with the client's real pipeline.
     var transport: ClientTransport {
@@ -56,6 +62,9 @@ final class ChannelBroker: Sendable {
                 try addClientHandlers(channel)
                 let address = try SocketAddress(ipAddress: "127.0.0.1", port: 1883)
                 self.connections.withLock { $0.append(Connection(channel, version: configuration.protocolVersion)) }
+                guard self.isReachable else {
+                    return channel.closeFuture.flatMapThrowing { throw ChannelError.connectTimeout(.zero) }
+                }
                 return channel.connect(to: address).map { channel }
             } catch {
                 return eventLoop.makeFailedFuture(error)

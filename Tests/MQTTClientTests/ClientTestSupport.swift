@@ -70,15 +70,18 @@ func configuration(_ broker: Mosquitto, id: String, version: MQTTProtocolVersion
 
 /// Runs a client for the duration of `body`: consumes its streams into a ``Recorder``, optionally waits for
 /// the first CONNACK, and shuts it down afterwards (DISCONNECT), checking `run()` returns in bounded time.
-/// `transport` opens its connections (TCP by default); `eventLoop` and `clock` default to the production ones.
+/// `transport` opens its connections (TCP by default); `eventLoop`, `clock` and the backoff's `jitter` default to the
+/// production ones.
 func withClient<T>(
     _ configuration: MQTTClientConfiguration, waitForConnection: Bool = true, transport: ClientTransport = .tcp,
     eventLoop: (any EventLoop)? = nil, clock: some Clock<Duration> = ContinuousClock(),
+    jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
     _ body: (MQTTClient, Recorder) async throws -> T
 ) async throws -> T {
     let client = MQTTClient(
         configuration: configuration, logger: testLogger(configuration.clientIdentifier),
-        eventLoopGroup: eventLoop ?? MultiThreadedEventLoopGroup.singleton.any(), clock: clock, transport: transport)
+        eventLoopGroup: eventLoop ?? MultiThreadedEventLoopGroup.singleton.any(), clock: clock, transport: transport,
+        jitter: jitter)
     let recorder = Recorder()
     let runner = Task { try await client.run() }
     let messagePump = Task { for await message in client.messages { recorder.record(message) } }

@@ -79,6 +79,22 @@ struct MQTTConnectionStateMachineTests {
         #expect(machine.deadlineReached(now: .at(10)) == .close(.connAckTimeout))
     }
 
+    @Test("each connect phase has its own connect timeout: opening the connection, then CONNACK once it is up")
+    func connectPhaseTimeouts() {
+        let phases: [(upAt: Double?, deadline: Double, reason: MQTTConnectionCloseReason)] = [
+            (upAt: nil, deadline: 10, reason: .connectTimeout), (upAt: 4, deadline: 14, reason: .connAckTimeout),
+        ]
+        for phase in phases {
+            var machine = Self.machine()
+            machine.openingStarted(now: .at(0))
+            if let upAt = phase.upAt { machine.connectSent(now: .at(upAt)) }
+            #expect(machine.nextDeadline == .at(phase.deadline))
+            #expect(machine.deadlineReached(now: .at(phase.deadline - 0.001)) == .none)
+            #expect(machine.deadlineReached(now: .at(phase.deadline)) == .close(phase.reason))
+            #expect(machine.nextDeadline == nil)
+        }
+    }
+
     @Test("anything but CONNACK first is a protocol error")
     func notConnackFirst() {
         var machine = Self.machine()
