@@ -232,9 +232,10 @@ public final class DurableSpool: Service, Sendable {
             if startAnother { startWorker() }
             let durability = state.withLock { $0.durability }
             if outcome == .awaitingSync { syncCommitted(durability) }
+            // Upkeep (a WAL checkpoint) between commits, after this group's sync so its answer never waits for it.
             // Removals need no sync of their own (one undone by a power cut is only sent again), but draining alone
-            // makes the store's upkeep (checkpoints) due.
-            durability.maintain()
+            // makes upkeep due too.
+            if durability.isMaintenanceDue { store.withLock { $0.maintain() } }
             let again = state.withLock { state in
                 guard !state.isCommitting, Self.hasWork(state, afterFailure: outcome == .failed) else {
                     state.workersRunning -= 1

@@ -82,7 +82,7 @@ final class ThreadRecordingDurability: MessageSpoolDurability {
     let threads: ThreadLog
     init(threads: ThreadLog) { self.threads = threads }
     func sync() { threads.threads.withLock { $0.syncs.append(pthread_self()) } }
-    func maintain() {}
+    var isMaintenanceDue: Bool { false }
 }
 
 /// Holds every send until the test releases it: the broker's acknowledgements under the test's control.
@@ -127,7 +127,7 @@ final class GatedDurability: MessageSpoolDurability {
         while !isOpen.withLock({ $0 }) { usleep(1_000) }
     }
 
-    func maintain() {}
+    var isMaintenanceDue: Bool { false }
 }
 
 @Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
