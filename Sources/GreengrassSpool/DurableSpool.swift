@@ -586,6 +586,9 @@ public final class DurableSpool: Service, Sendable {
             break
         case .failure(let error as MQTTClientError) where error.code == .publishDropped && error.message == MQTTDropReason.spoolFull.description:
             state.withLock { $0.retry.append(spooled) }
+        case .failure(let error as MQTTClientError) where error.code == .publishDropped && error.message == MQTTDropReason.expired.description:
+            // Its expiry passed in the client's in-flight window while the connection was down.
+            remove(spooled.sequence, charge: charge, drop: .expired)
         case .failure(let error):
             logger.warning("Spooled message could not be sent", metadata: ["topic": "\(spooled.message.topic)", "reason": "\(error)"])
             remove(spooled.sequence, charge: charge, drop: .rejectedByBroker)

@@ -1,6 +1,7 @@
 import GreengrassSpool
 import GreengrassTestSupport
 import Logging
+import MQTTClient
 import MQTTCore
 import NIOCore
 import NIOPosix
@@ -209,6 +210,24 @@ struct DurableSpoolTests {
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2", "spool/3"])
         #expect(sender.sent.withLock { $0[0].properties.messageExpiryInterval } == 50)
         #expect(spool.ledger.drops[.expired] == 1)
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).isEmpty)
+    }
+
+    @Test("a message the client dropped as expired (it waited in its in-flight window for a reconnect) leaves the spool counted as expired")
+    func expiredInTheClient() async throws {
+        let sender = RecordingSender { message in
+            message.topic == "spool/1" ? MQTTClientError(.publishDropped, MQTTDropReason.expired.description) : nil
+        }
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
+        spool.connected()
+        let running = Task { try await spool.run() }
+        try await spool.append(numbered(1, expiry: 5))
+        try await spool.append(numbered(2))
+        #expect(await eventually { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
+        #expect(spool.ledger.drops[.expired] == 1)
+        #expect(spool.ledger.drops[.rejectedByBroker, default: 0] == 0)
         running.cancel()
         try await running.value
         #expect(try rows(path).isEmpty)
