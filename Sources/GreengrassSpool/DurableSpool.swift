@@ -311,7 +311,7 @@ public final class DurableSpool: Service, Sendable {
         }
         guard let group else { return }
         let result = Result { try durability.sync() }
-        let answered = state.withLock { state in
+        let (answered, wakeSender) = state.withLock { state in
             // Another sync, begun later, may have answered these already.
             let count = state.awaitingSync.prefix { $0.group <= group }.count
             let groups = state.awaitingSync.prefix(count)
@@ -326,9 +326,11 @@ public final class DurableSpool: Service, Sendable {
             }
             state.answeredThrough = max(state.answeredThrough, groups.last?.sequences.last ?? 0)
             state.answerGeneration += 1
-            return groups.flatMap(\.appends)
+            // The send loop has new rows only when something was answered, and sends only while connected
+            // (connected() wakes it itself): no wake-up per group while the broker is down.
+            return (groups.flatMap(\.appends), !groups.isEmpty && state.isConnected)
         }
-        wake.yield()
+        if wakeSender { wake.yield() }
         switch result {
         case .success:
             for append in answered { append.continuation.resume() }
