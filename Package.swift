@@ -186,7 +186,7 @@ targets += [
     ),
     .testTarget(name: "GreengrassConfigTests", dependencies: ["GreengrassConfig", "GreengrassJSON"], swiftSettings: swiftSettings),
     .testTarget(
-        name: "GreengrassSpoolTests", dependencies: ["GreengrassSpool", "SQLite", "MQTTCore", "GreengrassTestSupport", nioCore, nioPosix, logging],
+        name: "GreengrassSpoolTests", dependencies: ["GreengrassSpool", "SQLite", "MQTTCore", "MQTTClient", "GreengrassTestSupport", nioCore, nioPosix, logging],
         swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassStoreTests", dependencies: ["GreengrassStore", "SQLite", "GreengrassIPCModel", "GreengrassJSON", "GreengrassTestSupport"], swiftSettings: swiftSettings),
     .testTarget(name: "GreengrassCLICommandsTests", dependencies: ["GreengrassCLICommands", "GreengrassIPCModel", "GreengrassJSON", argumentParser], swiftSettings: swiftSettings),

@@ -76,15 +76,23 @@ public final class DurableSpool: Service, Sendable {
         /// wait in the client's memory, where its expiry is no longer checked.
         var isConnected = false
         var durability: any MessageSpoolDurability = CommitsAreDurable()
-        /// Groups written to the store and not yet synced, numbered in commit order; answered after a sync.
-        var awaitingSync: [(group: Int, appends: [Append])] = []
+        /// Groups written to the store and not yet synced, numbered in commit order, with their rows' sequences;
+        /// answered after a sync.
+        var awaitingSync: [(group: Int, appends: [Append], sequences: [Int64])] = []
         var lastCommittedGroup = 0
         /// The newest group a sync has begun for: a sync begun later covers everything up to the group it read.
         var syncBegunThrough = 0
-        /// The highest sequence number written, and how many commits appended: the fresh stream reads again only
-        /// after a new append.
+        /// The highest sequence number written.
         var lastSequence: Int64 = 0
-        var appendGeneration = 0
+        /// Rows up to here belong to groups already answered (durable, or refused after a failed sync), or were in
+        /// the store when it opened: only those are sent, so nothing reaches the broker before its component was
+        /// told it is durable. `answerGeneration` counts the answers: a stream that found nothing to send reads
+        /// again only after a new one.
+        var answeredThrough: Int64 = 0
+        var answerGeneration = 0
+        /// Rows of groups refused after a failed sync (committed, but their components were told they were not
+        /// written): never sent, and deleted with the next commit; they leave this set once deleted.
+        var refused: Set<Int64> = []
         /// Where the store's content stood when it opened: the first backlog ends there.
         var lastSequenceAtOpen: Int64 = 0
         /// A reconnect asked for what was written before it (up to this sequence) to become the backlog.
@@ -232,9 +240,10 @@ public final class DurableSpool: Service, Sendable {
             if startAnother { startWorker() }
             let durability = state.withLock { $0.durability }
             if outcome == .awaitingSync { syncCommitted(durability) }
+            // Upkeep (a WAL checkpoint) between commits, after this group's sync so its answer never waits for it.
             // Removals need no sync of their own (one undone by a power cut is only sent again), but draining alone
-            // makes the store's upkeep (checkpoints) due.
-            durability.maintain()
+            // makes upkeep due too.
+            if durability.isMaintenanceDue { store.withLock { $0.maintain() } }
             let again = state.withLock { state in
                 guard !state.isCommitting, Self.hasWork(state, afterFailure: outcome == .failed) else {
                     state.workersRunning -= 1
@@ -259,21 +268,19 @@ public final class DurableSpool: Service, Sendable {
         switch result {
         case .success(let committed):
             state.withLock { state in
+                for removal in removals where removal.drop == .storageFailed { state.refused.remove(removal.sequence) }
                 for drop in Set(removals.map(\.drop)) {
                     let group = removals.filter { $0.drop == drop }
                     state.ledger.removed(count: group.count, bytes: group.reduce(0) { $0 + $1.charge }, drop: drop, oldestRemaining: committed.oldestRemaining)
                 }
                 guard !appends.isEmpty else { return }
-                // Counted as stored now, not at the sync: the rows can be sent, acknowledged and removed before it.
+                // Counted as stored now: the store holds the rows from here (a failed sync deletes them, counted).
                 state.ledger.committed(appends.map { (charge: $0.entry.message.spoolCharge, spooledAtMilliseconds: $0.entry.spooledAtMilliseconds) })
                 state.lastCommittedGroup += 1
-                state.awaitingSync.append((state.lastCommittedGroup, appends))
+                state.awaitingSync.append((state.lastCommittedGroup, appends, committed.sequences))
                 state.lastSequence = max(state.lastSequence, committed.sequences.last ?? 0)
-                state.appendGeneration += 1
             }
-            guard !appends.isEmpty else { return .removed }
-            wake.yield()
-            return .awaitingSync
+            return appends.isEmpty ? .removed : .awaitingSync
         case .failure(let error):
             // Nothing of this group is durable: refuse its appends (never acknowledged, so nothing is lost);
             // the removals are retried with the next group (until then those messages may be sent again).
@@ -289,11 +296,13 @@ public final class DurableSpool: Service, Sendable {
     }
 
     /// Syncs the store and answers every group written before the sync began — unless a sync begun after this
-    /// worker's commit is already running, which answers its group too.
+    /// worker's commit is already running, which answers its group too. Answered rows may then be sent.
     ///
-    /// A failed sync refuses the groups it would have answered, but their rows are committed: a spool that keeps
-    /// running sends them once connected, so a component that retries a refused publish may cause a duplicate
-    /// (never a loss).
+    /// A failed sync refuses the groups it would have answered, though their rows are committed. This process never
+    /// sends them (it sends only answered rows and skips refused ones) and deletes them with the next commit, so a
+    /// component is never told "not written" for a message that is delivered anyway. One window is left: if the
+    /// nucleus stops before that deletion is durable, a refused row that did reach the disk is sent by the next
+    /// start — a duplicate if the component published it again, never a loss.
     private func syncCommitted(_ durability: any MessageSpoolDurability) {
         let group = state.withLock { state -> Int? in
             guard state.lastCommittedGroup > state.syncBegunThrough else { return nil }
@@ -302,13 +311,26 @@ public final class DurableSpool: Service, Sendable {
         }
         guard let group else { return }
         let result = Result { try durability.sync() }
-        let answered = state.withLock { state in
+        let (answered, wakeSender) = state.withLock { state in
             // Another sync, begun later, may have answered these already.
             let count = state.awaitingSync.prefix { $0.group <= group }.count
-            let answered = state.awaitingSync.prefix(count).flatMap(\.appends)
+            let groups = state.awaitingSync.prefix(count)
             state.awaitingSync.removeFirst(count)
-            return answered
+            if case .failure = result {
+                for (appends, sequences) in groups.map({ ($0.appends, $0.sequences) }) {
+                    for (append, sequence) in zip(appends, sequences) {
+                        state.refused.insert(sequence)
+                        state.removals.append((sequence, append.entry.message.spoolCharge, .storageFailed))
+                    }
+                }
+            }
+            state.answeredThrough = max(state.answeredThrough, groups.last?.sequences.last ?? 0)
+            state.answerGeneration += 1
+            // The send loop has new rows only when something was answered, and sends only while connected
+            // (connected() wakes it itself): no wake-up per group while the broker is down.
+            return (groups.flatMap(\.appends), !groups.isEmpty && state.isConnected)
         }
+        if wakeSender { wake.yield() }
         switch result {
         case .success:
             for append in answered { append.continuation.resume() }
@@ -343,6 +365,7 @@ public final class DurableSpool: Service, Sendable {
                 state.ledger.opened(count: summary.count, bytes: summary.bytes, oldestSpooledAtMilliseconds: summary.oldestSpooledAtMilliseconds)
                 state.lastSequence = summary.lastSequence
                 state.lastSequenceAtOpen = summary.lastSequence
+                state.answeredThrough = summary.lastSequence
             }
             state.durability = durability
             state.isOpen = true
@@ -402,7 +425,7 @@ public final class DurableSpool: Service, Sendable {
         var index = 0
         /// The backlog went past its end: nothing more until a reconnect makes a new one.
         var isExhausted = false
-        /// The fresh stream's last read found nothing at this append generation: no read again until it changes.
+        /// The stream's last read found nothing to send at this answer generation: no read again until it changes.
         var emptyAtGeneration: Int?
 
         /// Every message up to the end was handed out.
@@ -432,7 +455,7 @@ public final class DurableSpool: Service, Sendable {
                 guard state.isOpen && state.isConnected else { return nil }
                 defer { state.backlogRequestedThrough = nil }
                 return SendLoopInput(
-                    retried: state.retry.isEmpty ? nil : state.retry.removeFirst(), generation: state.appendGeneration,
+                    retried: state.retry.isEmpty ? nil : state.retry.removeFirst(), generation: state.answerGeneration,
                     lastSequenceAtOpen: state.lastSequenceAtOpen, backlogRequest: state.backlogRequestedThrough)
             }
             guard let input else {
@@ -494,18 +517,32 @@ public final class DurableSpool: Service, Sendable {
     private func peek(_ stream: inout SendStream, generation: Int) async -> MQTTSpooledMessage? {
         if stream.index < stream.page.count { return stream.page[stream.index] }
         if stream.isExhausted || stream.emptyAtGeneration == generation { return nil }
-        var page = await readPageSkippingDamage(after: &stream.cursor)
-        if let end = stream.end, page.isEmpty || page.last!.sequence >= end {
-            page.removeAll { $0.sequence > end }
-            stream.isExhausted = true
+        while true {
+            let read = await readPageSkippingDamage(after: &stream.cursor)
+            // Only rows of answered groups, never a refused one. Read after the rows, so a group answered meanwhile
+            // counts as answered; a group is answered (and its rows refused or not) in one step, so a page never
+            // holds a row refused later.
+            let (answeredThrough, refused) = state.withLock { ($0.answeredThrough, $0.refused) }
+            let answered = read.prefix { $0.sequence <= answeredThrough }
+            var page = refused.isEmpty ? Array(answered) : answered.filter { !refused.contains($0.sequence) }
+            if let end = stream.end, read.isEmpty || (answered.last?.sequence ?? stream.cursor) >= end {
+                page.removeAll { $0.sequence > end }
+                stream.isExhausted = true
+            }
+            if page.isEmpty, !stream.isExhausted, answered.count == read.count, let last = answered.last {
+                // A page of refused rows only: read on past them.
+                stream.cursor = last.sequence
+                continue
+            }
+            stream.page = page
+            stream.index = 0
+            if page.isEmpty {
+                // Nothing more, or only rows whose group is not answered yet: read again after the next answer.
+                if !stream.isExhausted { stream.emptyAtGeneration = generation }
+                return nil
+            }
+            return page[0]
         }
-        stream.page = page
-        stream.index = 0
-        if page.isEmpty {
-            if stream.end == nil { stream.emptyAtGeneration = generation }
-            return nil
-        }
-        return page[0]
     }
 
     /// The next page; a row that cannot be read (a damaged file) is logged, dropped and counted, never a stall.
@@ -551,6 +588,9 @@ public final class DurableSpool: Service, Sendable {
             break
         case .failure(let error as MQTTClientError) where error.code == .publishDropped && error.message == MQTTDropReason.spoolFull.description:
             state.withLock { $0.retry.append(spooled) }
+        case .failure(let error as MQTTClientError) where error.code == .publishDropped && error.message == MQTTDropReason.expired.description:
+            // Its expiry passed in the client's in-flight window while the connection was down.
+            remove(spooled.sequence, charge: charge, drop: .expired)
         case .failure(let error):
             logger.warning("Spooled message could not be sent", metadata: ["topic": "\(spooled.message.topic)", "reason": "\(error)"])
             remove(spooled.sequence, charge: charge, drop: .rejectedByBroker)

@@ -142,7 +142,8 @@ final class ClientCore {
             logger.info(
                 "Successfully connected to MQTT broker",
                 metadata: ["sessionPresent": "\(settings.sessionPresent)", "host": "\(configuration.host):\(configuration.port)"])
-            perform(session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum), on: connection)
+            perform(
+                session.connected(sessionPresent: settings.sessionPresent, receiveMaximum: settings.receiveMaximum, now: time.now), on: connection)
             status.isOnline.store(true, ordering: .releasing)
             let resend = topics.connected(sessionPresent: settings.sessionPresent)
             if !resend.isEmpty, let id = session.reserveControlIdentifier() {
@@ -161,7 +162,7 @@ final class ClientCore {
             case .auth:
                 logger.debug("ignoring AUTH packet: enhanced authentication is not configured")
             default:
-                perform(session.received(packet), on: connection)
+                perform(session.received(packet, now: time.now), on: connection)
             }
         }
         armTimer(connection)
@@ -180,7 +181,7 @@ final class ClientCore {
                     if let token { connection.outboundTokens.append(token) }
                 } else if case .publish(let publish) = packet {
                     if let id = publish.packetIdentifier {
-                        perform(session.fail(packetIdentifier: id, .packetTooLarge), on: connection)
+                        perform(session.fail(packetIdentifier: id, .packetTooLarge, now: time.now), on: connection)
                     } else if let token {
                         complete(token, .dropped(.packetTooLarge))
                     }
@@ -369,11 +370,11 @@ final class ClientCore {
             if let refusal = status.enqueued.withLock({ $0.ledger.admit(charge: charge) }) {
                 return eventLoop.makeFailedFuture(MQTTClientError(dropped: refusal))
             }
-            let result = session.publish(message)
+            let result = session.publish(message, now: time.now)
             reportHandedOver(charge: charge)
             return track(result, until: completion)
         }
-        return track(session.publish(message), until: completion)
+        return track(session.publish(message, now: time.now), until: completion)
     }
 
     /// Completes the caller's promise at `completion` and performs the session's actions.
@@ -405,8 +406,9 @@ final class ClientCore {
             logger.warning("MQTT messages dropped", metadata: ["reason": "\(MQTTDropReason.shutdown)", "count": "\(batch.count)"])
             return
         }
+        let now = time.now
         for message in batch {
-            perform(session.publish(message).actions, on: connection, deferFlush: true)
+            perform(session.publish(message, now: now).actions, on: connection, deferFlush: true)
         }
     }
 
@@ -424,6 +426,7 @@ final class ClientCore {
         result.outboundEvictedQoS0 = session.statistics.evictedQoS0
         result.outboundDroppedOfflineQoS0 = session.statistics.droppedOfflineQoS0
         result.outboundDroppedLargerThanSpool = session.statistics.droppedLargerThanSpool + ledger.refusedLargerThanSpool
+        result.outboundDroppedExpired = session.statistics.droppedExpired
         result.spooledMessages = session.spooledCount
         result.spooledBytes = session.spooledBytes
         result.inflightMessages = session.inflightCount

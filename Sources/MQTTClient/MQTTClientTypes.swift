@@ -74,6 +74,8 @@ public struct MQTTClientStatistics: Hashable, Sendable {
     public var outboundEvictedQoS0 = 0
     public var outboundDroppedOfflineQoS0 = 0
     public var outboundDroppedLargerThanSpool = 0
+    /// In-flight QoS 1/2 messages whose MQTT 5 expiry interval passed before a reconnect let them be sent again.
+    public var outboundDroppedExpired = 0
     public var spooledMessages = 0
     public var spooledBytes = 0
     public var inflightMessages = 0

@@ -23,18 +23,34 @@ public struct MQTTSpooledMessage: Hashable, Sendable {
     /// Java nucleus forwards the original), rounding the wait up so a message never lives longer than asked.
     /// A clock that went backwards counts as no wait.
     public func outgoing(atMilliseconds nowMilliseconds: Int64) -> MQTTOutboundMessage? {
-        guard let interval = message.properties.messageExpiryInterval else { return message }
-        let waitedMilliseconds = max(0, nowMilliseconds - spooledAtMilliseconds)
-        let waitedSeconds = (waitedMilliseconds + 999) / 1000
-        let remaining = Int64(interval) - waitedSeconds
-        guard remaining > 0 else { return nil }
+        // The stored time is read from a file: a wait that overflows is an absurd one, long past any expiry.
+        let (waited, overflow) = nowMilliseconds.subtractingReportingOverflow(spooledAtMilliseconds)
+        guard let properties = message.properties.afterWaiting(milliseconds: overflow ? .max : waited) else { return nil }
         var outgoing = message
-        outgoing.properties.messageExpiryInterval = UInt32(remaining)
+        outgoing.properties = properties
         return outgoing
     }
 }
 
 extension MQTTProperties {
+    /// These properties on a message sent `waited` milliseconds after its expiry interval was set: nil when the
+    /// interval has passed; otherwise with the interval it has left, the wait rounded up to whole seconds so a
+    /// message never lives longer than asked. Unchanged without an expiry interval; a negative wait (a clock that
+    /// went backwards) counts as none.
+    public func afterWaiting(milliseconds waited: Int64) -> MQTTProperties? {
+        guard let interval = messageExpiryInterval else { return self }
+        let waitedSeconds = waited <= 0 ? 0 : waited / 1000 + (waited % 1000 == 0 ? 0 : 1)
+        guard waitedSeconds < Int64(interval) else { return nil }
+        return withExpiryInterval(UInt32(Int64(interval) - waitedSeconds))
+    }
+
+    /// These properties with `seconds` as their message expiry interval.
+    public func withExpiryInterval(_ seconds: UInt32) -> MQTTProperties {
+        var properties = self
+        properties.messageExpiryInterval = seconds
+        return properties
+    }
+
     /// The properties a PUBLISH carries, in their MQTT 5 wire form (length prefix included): how the durable spool
     /// stores them, so every property survives exactly.
     public func encodedForStorage() -> [UInt8] {

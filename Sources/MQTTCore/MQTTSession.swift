@@ -29,6 +29,8 @@ public enum MQTTDropReason: Hashable, Sendable, CustomStringConvertible {
     case shutdown
     /// The message exceeds the broker's maximum packet size.
     case packetTooLarge
+    /// Its MQTT 5 message expiry interval passed before it could be sent (or sent again after a reconnect).
+    case expired
 
     public var description: String {
         switch self {
@@ -39,6 +41,7 @@ public enum MQTTDropReason: Hashable, Sendable, CustomStringConvertible {
         case .offlineQoS0: "Device is offline. Dropping QoS 0 message."
         case .shutdown: "the client shut down before the message was delivered"
         case .packetTooLarge: "the message exceeds the broker's maximum packet size"
+        case .expired: "the message expiry interval passed before the message could be sent"
         }
     }
 }
@@ -101,6 +104,8 @@ public struct MQTTSession: Sendable {
         public var evictedQoS0 = 0
         public var droppedOfflineQoS0 = 0
         public var droppedLargerThanSpool = 0
+        /// In-flight messages whose expiry interval passed before they could be sent again after a reconnect.
+        public var droppedExpired = 0
     }
 
     private enum Stage: Hashable, Sendable {
@@ -112,6 +117,8 @@ public struct MQTTSession: Sendable {
         var sequence: UInt64
         var packet: MQTTPublishPacket
         var stage: Stage
+        /// When `packet` was (last) handed to the connection: its expiry interval counts from then.
+        var sentAt: ContinuousClock.Instant
     }
 
     private struct Spooled: Sendable {
@@ -148,10 +155,12 @@ public struct MQTTSession: Sendable {
 
     // MARK: Outbound
 
-    /// Accepts a publish request.
+    /// Accepts a publish request at `now` (the time a message sent now starts its expiry interval from).
     /// - Returns: the request's token, whether it was accepted (sent or spooled), and the actions to perform.
     ///   A request that is not accepted has already been completed with `.dropped` in the actions.
-    public mutating func publish(_ message: MQTTOutboundMessage) -> (token: MQTTMessageToken, accepted: Bool, actions: [Action]) {
+    public mutating func publish(
+        _ message: MQTTOutboundMessage, now: ContinuousClock.Instant
+    ) -> (token: MQTTMessageToken, accepted: Bool, actions: [Action]) {
         let token = nextToken
         nextToken += 1
         if !isOnline, message.qos == .atMostOnce, !configuration.keepQoS0WhenOffline {
@@ -164,7 +173,7 @@ public struct MQTTSession: Sendable {
                 return (token, true, [.send(.publish(Self.packet(for: message, identifier: nil)), completing: token)])
             }
             if inflight.count < window, let id = allocateIdentifier() {
-                return (token, true, [startInflight(token: token, message: message, identifier: id)])
+                return (token, true, [startInflight(token: token, message: message, identifier: id, now: now)])
             }
         }
         switch spool.append(Spooled(token: token, message: message), charge: message.spoolCharge, evictable: message.qos == .atMostOnce) {
@@ -183,11 +192,11 @@ public struct MQTTSession: Sendable {
             packetIdentifier: identifier, properties: message.properties)
     }
 
-    private mutating func startInflight(token: MQTTMessageToken, message: MQTTOutboundMessage, identifier: UInt16) -> Action {
+    private mutating func startInflight(token: MQTTMessageToken, message: MQTTOutboundMessage, identifier: UInt16, now: ContinuousClock.Instant) -> Action {
         let packet = Self.packet(for: message, identifier: identifier)
         inflight[identifier] = Inflight(
             token: token, sequence: nextSequence, packet: packet,
-            stage: message.qos == .atLeastOnce ? .awaitingPuback : .awaitingPubrec)
+            stage: message.qos == .atLeastOnce ? .awaitingPuback : .awaitingPubrec, sentAt: now)
         nextSequence += 1
         return .send(.publish(packet), completing: nil)
     }
@@ -215,7 +224,7 @@ public struct MQTTSession: Sendable {
     }
 
     /// Moves spooled messages onto the wire while online and the window has room, oldest first.
-    private mutating func drain(into actions: inout [Action]) {
+    private mutating func drain(into actions: inout [Action], now: ContinuousClock.Instant) {
         while isOnline, let next = spool.first {
             if next.message.qos == .atMostOnce {
                 _ = spool.popFirst()
@@ -224,18 +233,23 @@ public struct MQTTSession: Sendable {
             }
             guard inflight.count < window, let id = allocateIdentifier() else { return }
             _ = spool.popFirst()
-            actions.append(startInflight(token: next.token, message: next.message, identifier: id))
+            actions.append(startInflight(token: next.token, message: next.message, identifier: id, now: now))
         }
     }
 
     // MARK: Connection events
 
-    /// The connection is up (CONNACK accepted).
+    /// The connection is up (CONNACK accepted) at `now`.
     ///
     /// With a session present, unacknowledged PUBLISH packets are resent with DUP set and PUBREL resent
     /// (MQTT-4.4.0-1); without one, the broker has forgotten them, so QoS 1/2 messages are sent again as
     /// new messages and released QoS 2 messages (PUBREC seen) count as delivered. Then the spool drains.
-    public mutating func connected(sessionPresent: Bool, receiveMaximum: Int) -> [Action] {
+    ///
+    /// A resent PUBLISH carries the expiry interval it has left since it was last sent, not the one it first went
+    /// out with; one whose interval passed meanwhile is dropped (`.expired`, counted) instead. Except a QoS 2
+    /// message without PUBREC when the session is present: the broker may hold its packet identifier, which only
+    /// this message's PUBREL frees, so it is resent (with at least one second left) rather than dropped.
+    public mutating func connected(sessionPresent: Bool, receiveMaximum: Int, now: ContinuousClock.Instant) -> [Action] {
         isOnline = true
         window = max(1, min(configuration.inflightWindow, receiveMaximum))
         var actions: [Action] = []
@@ -248,16 +262,32 @@ public struct MQTTSession: Sendable {
             case (.awaitingPubcomp, false):
                 inflight[id] = nil
                 actions.append(.complete(entry.token, .acknowledged(.success)))
-            case (_, true):
+            default:
+                let brokerMayHoldIdentifier = sessionPresent && entry.stage == .awaitingPubrec
+                let waited = Self.milliseconds(entry.sentAt.duration(to: now))
+                guard let properties = entry.packet.properties.afterWaiting(milliseconds: waited) ?? (brokerMayHoldIdentifier ? entry.packet.properties.withExpiryInterval(1) : nil) else {
+                    inflight[id] = nil
+                    statistics.droppedExpired += 1
+                    actions.append(.complete(entry.token, .dropped(.expired)))
+                    continue
+                }
                 var packet = entry.packet
-                packet.dup = true
+                packet.properties = properties
+                inflight[id]?.packet = packet
+                inflight[id]?.sentAt = now
+                packet.dup = sessionPresent
                 actions.append(.send(.publish(packet), completing: nil))
-            case (_, false):
-                actions.append(.send(.publish(entry.packet), completing: nil))
             }
         }
-        drain(into: &actions)
+        drain(into: &actions, now: now)
         return actions
+    }
+
+    /// Whole milliseconds in `duration`, rounded down (negative for a clock that went backwards).
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        return overflow ? (seconds < 0 ? Int64.min : Int64.max) : whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
     }
 
     /// The connection is gone. Spooled QoS 0 messages are dropped unless configured to be kept.
@@ -282,17 +312,18 @@ public struct MQTTSession: Sendable {
     }
 
     /// Fails one in-flight or spooled request (e.g. it could not be encoded within the broker's limits).
-    public mutating func fail(packetIdentifier: UInt16, _ reason: MQTTDropReason) -> [Action] {
+    public mutating func fail(packetIdentifier: UInt16, _ reason: MQTTDropReason, now: ContinuousClock.Instant) -> [Action] {
         guard let entry = inflight.removeValue(forKey: packetIdentifier) else { return [] }
         var actions: [Action] = [.complete(entry.token, .dropped(reason))]
-        drain(into: &actions)
+        drain(into: &actions, now: now)
         return actions
     }
 
     // MARK: Inbound
 
-    /// Handles a packet of the publish flows (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP); other packets give no actions.
-    public mutating func received(_ packet: MQTTPacket) -> [Action] {
+    /// Handles a packet of the publish flows (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP) received at `now`; other
+    /// packets give no actions.
+    public mutating func received(_ packet: MQTTPacket, now: ContinuousClock.Instant) -> [Action] {
         switch packet {
         case .publish(let publish):
             switch (publish.qos, publish.packetIdentifier) {
@@ -310,14 +341,14 @@ public struct MQTTSession: Sendable {
             let known = inboundAwaitingRelease.remove(ack.packetIdentifier) != nil
             return [.send(.pubcomp(MQTTAckPacket(packetIdentifier: ack.packetIdentifier, reasonCode: known ? .success : .packetIdentifierNotFound)), completing: nil)]
         case .puback(let ack):
-            return finish(ack, expecting: .awaitingPuback)
+            return finish(ack, expecting: .awaitingPuback, now: now)
         case .pubcomp(let ack):
-            return finish(ack, expecting: .awaitingPubcomp)
+            return finish(ack, expecting: .awaitingPubcomp, now: now)
         case .pubrec(let ack):
             guard var entry = inflight[ack.packetIdentifier], entry.stage == .awaitingPubrec else {
                 return [.send(.pubrel(MQTTAckPacket(packetIdentifier: ack.packetIdentifier, reasonCode: .packetIdentifierNotFound)), completing: nil)]
             }
-            if ack.reasonCode.isFailure { return finish(ack, expecting: .awaitingPubrec) }
+            if ack.reasonCode.isFailure { return finish(ack, expecting: .awaitingPubrec, now: now) }
             entry.stage = .awaitingPubcomp
             inflight[ack.packetIdentifier] = entry
             return [.send(.pubrel(MQTTAckPacket(packetIdentifier: ack.packetIdentifier)), completing: nil)]
@@ -326,14 +357,14 @@ public struct MQTTSession: Sendable {
         }
     }
 
-    private mutating func finish(_ ack: MQTTAckPacket, expecting stage: Stage) -> [Action] {
+    private mutating func finish(_ ack: MQTTAckPacket, expecting stage: Stage, now: ContinuousClock.Instant) -> [Action] {
         guard let entry = inflight[ack.packetIdentifier], entry.stage == stage else { return [] }
         inflight[ack.packetIdentifier] = nil
         let outcome: MQTTPublishOutcome =
             ack.reasonCode.isFailure
             ? .rejected(ack.reasonCode, reasonString: ack.properties.reasonString) : .acknowledged(ack.reasonCode)
         var actions: [Action] = [.complete(entry.token, outcome)]
-        drain(into: &actions)
+        drain(into: &actions, now: now)
         return actions
     }
 }

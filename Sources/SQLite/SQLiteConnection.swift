@@ -69,6 +69,33 @@ public final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// Frames in the write-ahead log after this connection's last commit, as SQLite reports them to its WAL hook
+    /// (0 before the first commit, and outside WAL mode). Kept only after ``countWALFrames()``.
+    public private(set) var walFrameCount = 0
+
+    /// Keeps ``walFrameCount`` up to date from SQLite's `sqlite3_wal_hook`: the WAL's real length in pages, whatever
+    /// the commits wrote (rows, index and free-list pages, page splits). The hook replaces `wal_autocheckpoint`, so
+    /// the owner must checkpoint (``checkpointWAL()``).
+    public func countWALFrames() {
+        // Unretained: SQLite calls the hook only inside this connection's own calls, so `self` is alive.
+        sqlite3_wal_hook(
+            handle,
+            { context, _, _, frames in
+                if let context { Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().walFrameCount = Int(frames) }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// A PASSIVE checkpoint on this connection: copies what no other connection's reader needs into the database
+    /// and never waits. Returns whether every frame was copied: then the next write transaction restarts the WAL from
+    /// its beginning, overwriting it in place instead of growing it.
+    public func checkpointWAL() throws -> Bool {
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        try check(sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied), sql: "PRAGMA wal_checkpoint(PASSIVE)")
+        return frames >= 0 && copied == frames
+    }
+
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
     public func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
 

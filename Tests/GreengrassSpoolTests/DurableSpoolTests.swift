@@ -1,6 +1,7 @@
 import GreengrassSpool
 import GreengrassTestSupport
 import Logging
+import MQTTClient
 import MQTTCore
 import NIOCore
 import NIOPosix
@@ -82,7 +83,7 @@ final class ThreadRecordingDurability: MessageSpoolDurability {
     let threads: ThreadLog
     init(threads: ThreadLog) { self.threads = threads }
     func sync() { threads.threads.withLock { $0.syncs.append(pthread_self()) } }
-    func maintain() {}
+    var isMaintenanceDue: Bool { false }
 }
 
 /// Holds every send until the test releases it: the broker's acknowledgements under the test's control.
@@ -127,7 +128,7 @@ final class GatedDurability: MessageSpoolDurability {
         while !isOpen.withLock({ $0 }) { usleep(1_000) }
     }
 
-    func maintain() {}
+    var isMaintenanceDue: Bool { false }
 }
 
 @Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
@@ -209,6 +210,24 @@ struct DurableSpoolTests {
         #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2", "spool/3"])
         #expect(sender.sent.withLock { $0[0].properties.messageExpiryInterval } == 50)
         #expect(spool.ledger.drops[.expired] == 1)
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).isEmpty)
+    }
+
+    @Test("a message the client dropped as expired (it waited in its in-flight window for a reconnect) leaves the spool counted as expired")
+    func expiredInTheClient() async throws {
+        let sender = RecordingSender { message in
+            message.topic == "spool/1" ? MQTTClientError(.publishDropped, MQTTDropReason.expired.description) : nil
+        }
+        let spool = DurableSpool(configuration: .init(path: path, capacityBytes: 1 << 20), sender: sender, logger: logger)
+        spool.connected()
+        let running = Task { try await spool.run() }
+        try await spool.append(numbered(1, expiry: 5))
+        try await spool.append(numbered(2))
+        #expect(await eventually { sender.sent.withLock { $0.count } == 2 && spool.ledger.storedCount == 0 })
+        #expect(spool.ledger.drops[.expired] == 1)
+        #expect(spool.ledger.drops[.rejectedByBroker, default: 0] == 0)
         running.cancel()
         try await running.value
         #expect(try rows(path).isEmpty)
@@ -405,6 +424,25 @@ struct DurableSpoolTests {
         try await running.value
     }
 
+    @Test("a message refused after a failed sync is never sent (nothing goes out before its sync) and leaves the file, counted; the next group is sent")
+    func refusedAfterFailedSync() async throws {
+        let sender = RecordingSender()
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 20), store: FailingSyncStore(path: path, failures: 1), sender: sender, logger: logger)
+        spool.connected()
+        let running = Task { try await spool.run() }
+        let error = await #expect(throws: DurableSpoolError.self) { try await spool.append(numbered(1)) }
+        #expect(error?.message.contains("could not be written") == true)
+        try await spool.append(numbered(2))
+        #expect(await eventually { sender.sent.withLock { $0.count } >= 1 && spool.ledger.storedCount == 0 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2"])
+        #expect(spool.ledger.drops[.storageFailed] == 1)
+        running.cancel()
+        try await running.value
+        #expect(try rows(path).isEmpty)
+    }
+
     @Test("a store that cannot write refuses the append with a clear error and counts it")
     func storageFailure() async throws {
         let spool = DurableSpool(
@@ -442,4 +480,39 @@ func directoryEntries(_ path: String) throws -> [String] {
         if name != "." && name != ".." { names.append(name) }
     }
     return names
+}
+
+struct SyncFailure: Error, CustomStringConvertible {
+    var description: String { "fdatasync failed: Input/output error" }
+}
+
+/// The SQLite store whose syncs fail the first `failures` times, each after a pause (long enough for a spool that
+/// sent rows before their sync to have sent them): rows committed but never known durable.
+final class FailingSyncStore: MessageSpoolStore {
+    let inner: SQLiteMessageSpoolStore
+    let durability: any MessageSpoolDurability
+    init(path: String, failures: Int) {
+        inner = SQLiteMessageSpoolStore(path: path)
+        durability = FailingSyncs(failures: failures)
+    }
+    func open() throws -> MessageSpoolStoreSummary { try inner.open() }
+    func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
+        try inner.commit(appending: appending, removing: removing)
+    }
+    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { try inner.messages(after: sequence, limit: limit) }
+    func firstSequence(after sequence: Int64) throws -> Int64? { try inner.firstSequence(after: sequence) }
+}
+
+final class FailingSyncs: MessageSpoolDurability {
+    let remainingFailures: Mutex<Int>
+    init(failures: Int) { remainingFailures = Mutex(failures) }
+    func sync() throws {
+        usleep(50_000)
+        let fails = remainingFailures.withLock { remaining in
+            defer { remaining = max(0, remaining - 1) }
+            return remaining > 0
+        }
+        if fails { throw SyncFailure() }
+    }
+    var isMaintenanceDue: Bool { false }
 }

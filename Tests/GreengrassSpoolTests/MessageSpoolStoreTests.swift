@@ -90,4 +90,63 @@ struct MessageSpoolStoreTests {
         let error = #expect(throws: SQLiteError.self) { try store.messages(after: 0, limit: 1) }
         #expect(error?.message.contains("message_id 1") == true)
     }
+
+    func fileSize(_ path: String) throws -> Int {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw WriteFailure() }
+        return Int(status.st_size)
+    }
+
+    @Test("the WAL keeps its working size: a checkpoint is due by the WAL's length in frames, and after one the WAL is written over from its start")
+    func walKeepsItsSize() throws {
+        let path = directory.file("spooler.db")
+        let store = SQLiteMessageSpoolStore(path: path)
+        _ = try store.open()
+        // Filled to its working size when opened: commits write over written blocks, never extend the file.
+        let prepared = try fileSize(path + "-wal")
+        #expect(prepared >= 32 + SQLiteMessageSpoolStore.checkpointAfterFrames * (24 + 4096))
+        var checkpoints = 0
+        // Small messages, one per commit: a few frames each, far fewer message bytes (which alone never made a
+        // checkpoint due), so only counting frames keeps the WAL bounded.
+        for number in 1...3000 {
+            _ = try store.commit(appending: [MessageToSpool(message: numbered(number), spooledAtMilliseconds: 1)], removing: [])
+            if store.durability.isMaintenanceDue {
+                store.maintain()
+                checkpoints += 1
+                #expect(!store.durability.isMaintenanceDue)
+            }
+        }
+        #expect(checkpoints >= 3)
+        #expect(try fileSize(path + "-wal") == prepared)
+        let stored = try store.messages(after: 0, limit: 5000)
+        #expect(stored.count == 3000 && stored.last?.message == numbered(3000))
+    }
+
+    @Test("a WAL left holding frames (a crash) keeps them when the store fills it to its working size")
+    func preparedWALKeepsFrames() throws {
+        let path = directory.file("spooler.db")
+        let crashed = directory.file("crashed.db")
+        let store = SQLiteMessageSpoolStore(path: path)
+        _ = try store.open()
+        _ = try store.commit(appending: (1...5).map { MessageToSpool(message: numbered($0), spooledAtMilliseconds: 1) }, removing: [])
+        // A copy taken while the store is open, its WAL cut after its last frame: as a crash before any checkpoint
+        // leaves it, shorter than the working size.
+        for suffix in ["", "-wal"] {
+            guard let source = fopen(path + suffix, "rb") else { throw WriteFailure() }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while case let count = fread(&chunk, 1, chunk.count, source), count > 0 { bytes += chunk[..<count] }
+            fclose(source)
+            if suffix == "-wal" {
+                let used = (bytes.lastIndex { $0 != 0 } ?? 0) + 1
+                bytes.removeLast(bytes.count - (32 + (used - 32 + 4119) / 4120 * 4120))
+            }
+            try writeFile(crashed + suffix, bytes)
+        }
+        let shortWAL = try fileSize(crashed + "-wal")
+        let reopened = SQLiteMessageSpoolStore(path: crashed)
+        #expect(try reopened.open().count == 5)
+        #expect(try fileSize(crashed + "-wal") > shortWAL)
+        #expect(try reopened.messages(after: 0, limit: 10).map(\.message) == (1...5).map { numbered($0) })
+    }
 }

@@ -42,6 +42,22 @@ struct ClientChannelTests {
         }
     }
 
+    /// Drops `connection` as a network loss would, lets the client's reconnect wait (1 s) run out with `after` of
+    /// virtual time, and accepts the client's second connection with a session present.
+    func reconnectWithSession(
+        dropping connection: ChannelBroker.Connection, broker: ChannelBroker, recorder: Recorder, after: Duration
+    ) async throws -> ChannelBroker.Connection {
+        try await connection.drop()
+        // The reconnect waits out the backoff on virtual time, once its timer is set.
+        try await eventually("the reconnect wait") {
+            recorder.events.contains { if case .reconnecting = $0 { true } else { false } }
+        }
+        await broker.advance(by: after)
+        let next = try await broker.connection(2)
+        try await next.accept(sessionPresent: true)
+        return next
+    }
+
     @Test("CONNECT carries the configuration; an accepted CONNACK makes the client connected")
     func connectAccepted() async throws {
         try await withChannelClient { client, recorder, broker in
@@ -118,20 +134,42 @@ struct ClientChannelTests {
             try await recorder.waitForConnections(1)
             let published = Task { try await client.publish("a/b", "again", qos: .atLeastOnce) }
             guard case .publish(let original)? = try await first.read() else { Issue.record("expected PUBLISH"); return }
-            try await first.drop()
-            // The reconnect waits out the backoff on virtual time, once its timer is set.
-            try await eventually("the reconnect wait") {
-                recorder.events.contains { if case .reconnecting = $0 { true } else { false } }
-            }
-            await broker.advance(by: .seconds(1))
-            let second = try await broker.connection(2)
-            try await second.accept(sessionPresent: true)
+            let second = try await reconnectWithSession(dropping: first, broker: broker, recorder: recorder, after: .seconds(1))
             guard case .publish(let resent)? = try await second.read() else { Issue.record("expected the resent PUBLISH"); return }
             #expect(resent.dup)
             #expect(resent.packetIdentifier == original.packetIdentifier)
             #expect(resent.payload == original.payload)
             try await second.send(.puback(MQTTAckPacket(packetIdentifier: try #require(resent.packetIdentifier))))
             try await published.value
+        }
+    }
+
+    @Test("after a reconnect an in-flight MQTT 5 message whose expiry passed is dropped and counted; one with time left is resent with what it has left")
+    func inflightExpiryAtReconnect() async throws {
+        try await withChannelClient(Self.config(cleanStart: false)) { client, recorder, broker in
+            let first = try await broker.connection(1)
+            try await first.accept()
+            try await recorder.waitForConnections(1)
+            func publish(_ topic: String, expiry: UInt32) -> Task<Void, any Error> {
+                var properties = MQTTProperties()
+                properties.messageExpiryInterval = expiry
+                return Task { try await client.publish(topic: topic, payload: ByteBuffer(string: topic), qos: .atLeastOnce, properties: properties) }
+            }
+            let expiring = publish("expires/3", expiry: 3)
+            guard case .publish? = try await first.read() else { Issue.record("expected PUBLISH"); return }
+            let lasting = publish("lasts/10", expiry: 10)
+            guard case .publish? = try await first.read() else { Issue.record("expected PUBLISH"); return }
+            // Both were sent at virtual time 0; the reconnect's CONNACK comes at 4 s.
+            let second = try await reconnectWithSession(dropping: first, broker: broker, recorder: recorder, after: .seconds(4))
+            guard case .publish(let resent)? = try await second.read() else { Issue.record("expected the resent PUBLISH"); return }
+            #expect(resent.topic == "lasts/10" && resent.dup)
+            #expect(resent.properties.messageExpiryInterval == 6)
+            // Bounded: a client that resent the expired message instead would leave its publish waiting for PUBACK.
+            try await eventually("the expired message dropped") { await client.statistics().outboundDroppedExpired == 1 }
+            let dropped = await #expect(throws: MQTTClientError.self) { try await expiring.value }
+            #expect(dropped?.code == .publishDropped && dropped?.message == MQTTDropReason.expired.description)
+            try await second.send(.puback(MQTTAckPacket(packetIdentifier: try #require(resent.packetIdentifier))))
+            try await lasting.value
         }
     }
 

@@ -2,6 +2,22 @@ import MQTTCore
 import NIOCore
 import Testing
 
+/// Tests where time plays no part run the session at one instant.
+private let anyInstant = ContinuousClock.now
+
+extension MQTTSession {
+    fileprivate mutating func publish(_ message: MQTTOutboundMessage) -> (token: MQTTMessageToken, accepted: Bool, actions: [Action]) {
+        publish(message, now: anyInstant)
+    }
+    fileprivate mutating func received(_ packet: MQTTPacket) -> [Action] { received(packet, now: anyInstant) }
+    fileprivate mutating func connected(sessionPresent: Bool, receiveMaximum: Int) -> [Action] {
+        connected(sessionPresent: sessionPresent, receiveMaximum: receiveMaximum, now: anyInstant)
+    }
+    fileprivate mutating func fail(packetIdentifier: UInt16, _ reason: MQTTDropReason) -> [Action] {
+        fail(packetIdentifier: packetIdentifier, reason, now: anyInstant)
+    }
+}
+
 @Suite("MQTTSession: in-flight window, spool, QoS flows, resend")
 struct MQTTSessionTests {
     static func message(_ index: Int, qos: QoS = .atLeastOnce, size: Int = 4) -> MQTTOutboundMessage {
@@ -290,5 +306,54 @@ struct MQTTSessionTests {
         let b = session.publish(Self.message(1)).token
         #expect(Self.completions(session.failAll(.shutdown)) == [a: .dropped(.shutdown), b: .dropped(.shutdown)])
         #expect(session.inflightCount == 0 && session.spooledCount == 0 && session.spooledBytes == 0)
+    }
+
+    static func message(_ index: Int, qos: QoS = .atLeastOnce, expiry: UInt32?) -> MQTTOutboundMessage {
+        var message = Self.message(index, qos: qos)
+        message.properties.messageExpiryInterval = expiry
+        return message
+    }
+
+    @Test("an in-flight message resent after a reconnect carries the expiry interval it has left; one whose interval passed meanwhile is dropped and counted")
+    func expiryAtResend() {
+        let start = ContinuousClock.now
+        var session = MQTTSession(configuration: .init())
+        _ = session.connected(sessionPresent: false, receiveMaximum: 100, now: start)
+        let expiring = session.publish(Self.message(1, expiry: 3), now: start).token
+        _ = session.publish(Self.message(2, expiry: 10), now: start)
+        _ = session.publish(Self.message(3, expiry: nil), now: start)
+        _ = session.disconnected()
+        // 3.5 s waited counts as 4: the first message had 3, the second has 6 left.
+        let actions = session.connected(sessionPresent: true, receiveMaximum: 100, now: start + .milliseconds(3_500))
+        #expect(Self.completions(actions) == [expiring: .dropped(.expired)])
+        let resent = Self.sentPublishes(actions)
+        #expect(resent.map(\.topic) == ["t/2", "t/3"])
+        #expect(resent.map(\.properties.messageExpiryInterval) == [6, nil])
+        #expect(resent.map(\.dup) == [true, true])
+        #expect(session.statistics.droppedExpired == 1 && session.inflightCount == 2)
+        // A later reconnect counts from the resend.
+        _ = session.disconnected()
+        let again = Self.sentPublishes(session.connected(sessionPresent: false, receiveMaximum: 100, now: start + .milliseconds(5_500)))
+        #expect(again.map(\.properties.messageExpiryInterval) == [4, nil])
+        #expect(again.map(\.dup) == [false, false])
+    }
+
+    @Test("an expired QoS 2 message the broker may hold (session present, no PUBREC) is resent with one second left, not dropped")
+    func expiredQoS2WithSession() {
+        let start = ContinuousClock.now
+        for sessionPresent in [true, false] {
+            var session = MQTTSession(configuration: .init())
+            _ = session.connected(sessionPresent: false, receiveMaximum: 100, now: start)
+            let token = session.publish(Self.message(1, qos: .exactlyOnce, expiry: 2), now: start).token
+            _ = session.disconnected()
+            let actions = session.connected(sessionPresent: sessionPresent, receiveMaximum: 100, now: start + .seconds(5))
+            if sessionPresent {
+                #expect(Self.sentPublishes(actions).map(\.properties.messageExpiryInterval) == [1])
+                #expect(Self.completions(actions).isEmpty)
+            } else {
+                #expect(Self.sentPublishes(actions).isEmpty)
+                #expect(Self.completions(actions) == [token: .dropped(.expired)])
+            }
+        }
     }
 }
