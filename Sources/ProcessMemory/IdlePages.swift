@@ -54,7 +54,8 @@ public struct IdlePages: Sendable {
         return false
     }
 
-    /// The whole of a `/proc` file (they report size 0, so read until end of file); nil when it cannot be opened.
+    /// The whole of a `/proc` file (they report size 0, so read until end of file, bounded at 16 MiB: a process
+    /// with so many mappings that its table is larger is left as it is); nil when it cannot be opened or is larger.
     static func readProcFile(_ path: String) -> String? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
@@ -66,6 +67,8 @@ public struct IdlePages: Sendable {
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             bytes.append(contentsOf: chunk[..<count])
+            // A truncated table would cut a mapping's fields off: better no return than one on partial facts.
+            guard bytes.count <= 16 << 20 else { return nil }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
