@@ -1,14 +1,6 @@
 import GreengrassJSON
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Streaming event-stream decoder: returns `nil` until a whole message is buffered, throws
 /// ``EventStreamDecodingError`` on anything malformed.
 ///
@@ -241,12 +233,12 @@ struct RecentHeaderStrings {
         return strings.first { Self.spells($0, bytes) }
     }
 
-    /// Whether `string`'s UTF-8 is exactly `bytes`: compared as contiguous memory, not byte by byte through the
-    /// UTF-8 view's index.
+    /// Whether `string`'s UTF-8 is exactly `bytes`: compared as contiguous memory, not through the UTF-8 view's
+    /// index (a pure core: no libc `memcmp`).
     static func spells(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard string.utf8.count == bytes.count else { return false }
         return string.utf8.withContiguousStorageIfAvailable { utf8 in
-            bytes.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            UnsafeRawBufferPointer(utf8).elementsEqual(bytes)
         } ?? string.utf8.elementsEqual(bytes)
     }
 
