@@ -13,7 +13,8 @@ struct IdleMemory: Sendable {
         returns = pages.map { pages in
             IdlePageReturns {
                 let returned = pages.returnToKernel()
-                // The first return (start-up) at INFO, so an operator sees it happen; the later ones at DEBUG.
+                // The first return at INFO (start-up, or the upstream connection when it comes up first), so an
+                // operator sees it happen; the later ones at DEBUG.
                 let first = !firstLogged.exchange(true, ordering: .relaxed)
                 logger.log(
                     level: first ? .info : .debug, "Returned mapped code pages no longer in use",
