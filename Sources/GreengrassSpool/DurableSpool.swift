@@ -518,11 +518,14 @@ public final class DurableSpool: Service, Sendable {
         if stream.index < stream.page.count { return stream.page[stream.index] }
         if stream.isExhausted || stream.emptyAtGeneration == generation { return nil }
         while true {
+            // Only rows of answered groups, never a refused one, judged by what was known *before* the read. A group
+            // is answered (and its rows refused or not) in one step, so no row at or below `answeredThrough` is
+            // refused later; a refused row leaves `refused` only once its deletion is committed, so a read after
+            // this snapshot either misses the row or finds it still in the snapshot. (Taken after the read, a
+            // deletion landing in between let a page keep a refused row that was no longer listed as refused.)
+            // A group answered during the read waits for the next read, which its answer's generation triggers.
+            let (answeredThrough, refused, answeredGeneration) = state.withLock { ($0.answeredThrough, $0.refused, $0.answerGeneration) }
             let read = await readPageSkippingDamage(after: &stream.cursor)
-            // Only rows of answered groups, never a refused one. Read after the rows, so a group answered meanwhile
-            // counts as answered; a group is answered (and its rows refused or not) in one step, so a page never
-            // holds a row refused later.
-            let (answeredThrough, refused) = state.withLock { ($0.answeredThrough, $0.refused) }
             let answered = read.prefix { $0.sequence <= answeredThrough }
             var page = refused.isEmpty ? Array(answered) : answered.filter { !refused.contains($0.sequence) }
             if let end = stream.end, read.isEmpty || (answered.last?.sequence ?? stream.cursor) >= end {
@@ -538,7 +541,7 @@ public final class DurableSpool: Service, Sendable {
             stream.index = 0
             if page.isEmpty {
                 // Nothing more, or only rows whose group is not answered yet: read again after the next answer.
-                if !stream.isExhausted { stream.emptyAtGeneration = generation }
+                if !stream.isExhausted { stream.emptyAtGeneration = answeredGeneration }
                 return nil
             }
             return page[0]

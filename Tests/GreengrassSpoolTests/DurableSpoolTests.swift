@@ -443,6 +443,25 @@ struct DurableSpoolTests {
         #expect(try rows(path).isEmpty)
     }
 
+    @Test("refused rows are never sent, over many rounds with no pause in the sync (the deletion races the send loop's read)")
+    func refusedRowsRaceDeletion() async throws {
+        for round in 0..<40 {
+            let path = directory.file("round-\(round).db")
+            let sender = RecordingSender()
+            let spool = DurableSpool(
+                configuration: .init(path: path, capacityBytes: 1 << 20), store: FailingSyncStore(path: path, failures: 1, pauseMicroseconds: 0, racingDeletion: true),
+                sender: sender, logger: logger)
+            spool.connected()
+            let running = Task { try await spool.run() }
+            await #expect(throws: DurableSpoolError.self) { try await spool.append(numbered(1)) }
+            try await spool.append(numbered(2))
+            #expect(await eventually { sender.sent.withLock { $0.count } >= 1 && spool.ledger.storedCount == 0 })
+            #expect(sender.sent.withLock { $0.map(\.topic) } == ["spool/2"], "round \(round)")
+            running.cancel()
+            try await running.value
+        }
+    }
+
     @Test("a store that cannot write refuses the append with a clear error and counts it")
     func storageFailure() async throws {
         let spool = DurableSpool(
@@ -488,31 +507,53 @@ struct SyncFailure: Error, CustomStringConvertible {
 
 /// The SQLite store whose syncs fail the first `failures` times, each after a pause (long enough for a spool that
 /// sent rows before their sync to have sent them): rows committed but never known durable.
+///
+/// With `racingDeletion`, the refused rows' deletion is made to race the send loop instead: after a failed sync
+/// the worker waits a moment (so the woken send loop starts reading while the refused row is still there), and a
+/// read that found rows holds the store a moment (so the deletion, queued behind it, lands right after the read).
 final class FailingSyncStore: MessageSpoolStore {
     let inner: SQLiteMessageSpoolStore
     let durability: any MessageSpoolDurability
-    init(path: String, failures: Int) {
+    let readPauseMicroseconds: UInt32
+    init(path: String, failures: Int, pauseMicroseconds: UInt32 = 50_000, racingDeletion: Bool = false) {
         inner = SQLiteMessageSpoolStore(path: path)
-        durability = FailingSyncs(failures: failures)
+        durability = FailingSyncs(failures: failures, pauseMicroseconds: pauseMicroseconds, pauseAfterFailureMicroseconds: racingDeletion ? 1_000 : 0)
+        readPauseMicroseconds = racingDeletion ? 2_000 : 0
     }
     func open() throws -> MessageSpoolStoreSummary { try inner.open() }
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
         try inner.commit(appending: appending, removing: removing)
     }
-    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { try inner.messages(after: sequence, limit: limit) }
+    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] {
+        let page = try inner.messages(after: sequence, limit: limit)
+        if !page.isEmpty, readPauseMicroseconds > 0 { usleep(readPauseMicroseconds) }
+        return page
+    }
     func firstSequence(after sequence: Int64) throws -> Int64? { try inner.firstSequence(after: sequence) }
 }
 
 final class FailingSyncs: MessageSpoolDurability {
     let remainingFailures: Mutex<Int>
-    init(failures: Int) { remainingFailures = Mutex(failures) }
+    let failedLast = Mutex(false)
+    let pauseMicroseconds: UInt32
+    let pauseAfterFailureMicroseconds: UInt32
+    init(failures: Int, pauseMicroseconds: UInt32, pauseAfterFailureMicroseconds: UInt32 = 0) {
+        remainingFailures = Mutex(failures)
+        self.pauseMicroseconds = pauseMicroseconds
+        self.pauseAfterFailureMicroseconds = pauseAfterFailureMicroseconds
+    }
     func sync() throws {
-        usleep(50_000)
+        usleep(pauseMicroseconds)
         let fails = remainingFailures.withLock { remaining in
             defer { remaining = max(0, remaining - 1) }
             return remaining > 0
         }
+        failedLast.withLock { $0 = fails }
         if fails { throw SyncFailure() }
     }
-    var isMaintenanceDue: Bool { false }
+    /// Asked by the worker right after a sync's answer, before it commits the refused rows' deletion.
+    var isMaintenanceDue: Bool {
+        if failedLast.withLock({ $0 }), pauseAfterFailureMicroseconds > 0 { usleep(pauseAfterFailureMicroseconds) }
+        return false
+    }
 }
