@@ -8,7 +8,8 @@
 #     Mosquitto (a throw-away CA, a server certificate for localhost and 127.0.0.1, a client certificate; the nucleus
 #     trusts `system.rootCaPath` only), then after 15 s idle: VmRSS, Pss (smaps_rollup), RssAnon, RssFile;
 #   - the same after a third component (bench.Flood, Python SDK) has forwarded 100, then 10,000 QoS 1
-#     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker);
+#     `PublishToIoTCore` messages through the nucleus to the broker (counted at the broker), 2 s after the last one
+#     and again once idle (25 s after it);
 #   - `greengrass-cli component list` wall time (median of $RUNS);
 #   - idle again after a restart on the same root (the components restored, no deployment since).
 # Working set: the kernel's per-page "referenced" bits are cleared (/proc/PID/clear_refs) and the pages touched since
@@ -23,6 +24,8 @@ RUNS="${RUNS:-5}"
 # Idle is measured this many seconds after the components are RUNNING: past the nucleus's second page return, 10 s
 # after a deployment or connection settled (ProcessMemory.IdlePageReturns); builds without returns do not change.
 IDLE_AFTER="${GG_BENCH_IDLE_AFTER:-15}"
+# And this many after the flood's last message (past the first fully quiet 10 s sampling period).
+QUIET_AFTER="${GG_BENCH_QUIET_AFTER:-25}"
 # localhost by default: releases before MQTTTLSServerIdentity sent an IP endpoint as SNI, which NIOSSL refuses, so
 # they cannot connect to 127.0.0.1 over TLS. GG_BENCH_ENDPOINT=127.0.0.1 checks the IP SAN path of newer builds.
 ENDPOINT="${GG_BENCH_ENDPOINT:-localhost}"
@@ -131,6 +134,12 @@ for set in "$@"; do
         record "$label" "working set while forwarding $count: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
     done
     if [ -n "${GG_BENCH_SECTIONS:-}" ]; then echo "-- $label: the executable's resident pages after $total messages" >&2; python3 scripts/resident-map.py --windows "$NPID" >&2; fi
+    # Idle again: traffic does not say when it ends, so the nucleus samples itself every 10 s and returns pages after
+    # a quiet period that followed growth (ProcessMemory.QuietAfterGrowth): within 20 s of the last message.
+    sleep "$QUIET_AFTER"
+    read -r rss pss anon _ < <(memory "$NPID")
+    record "$label" "idle again ${QUIET_AFTER} s after $total messages: RSS (kB)" "$rss"
+    record "$label" "idle again ${QUIET_AFTER} s after $total messages: RssAnon (kB)" "$anon"
     stop_nucleus "$NPID"
 
     # As after `systemctl restart greengrass`: the same root, its three components restored, no deployment since.

@@ -366,6 +366,7 @@ public enum Nucleus {
                         return true
                     }), successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: DeploymentService(queue: deployments, afterEachDeployment: { idleMemory.workEnded() })),
+                    .init(service: idleMemory),
                 ] + reload + [
                     .init(service: SystemdService(
                         notifier: systemd, supervisor: supervisor, eventLoops: dependencies.eventLoops,

@@ -5,32 +5,53 @@ import Synchronization
 /// deployment connect, subscribe and publish for the first time; a new upstream connection sends its first
 /// messages), and each first time maps code; the second return, once that has settled, hands it back too. A new
 /// burst within `settle` postpones the second return, so a busy nucleus is not interrupted by returns.
+///
+/// Work that does not say when it ends (IPC traffic) is caught by ``watchForQuietAfterGrowth(every:)``: see
+/// ``QuietAfterGrowth``.
 public final class IdlePageReturns: Sendable {
     private let returnPages: @Sendable () -> Void
+    private let sample: @Sendable () -> ProcessActivitySample?
     private let settle: Duration
     private let clock: any Clock<Duration>
     private let pending = Mutex<Task<Void, Never>?>(nil)
+    private let afterGrowth: Mutex<QuietAfterGrowth>
 
-    public init(settle: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock(), returnPages: @escaping @Sendable () -> Void) {
+    public init(
+        settle: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock(), quietAfterGrowth: QuietAfterGrowth = QuietAfterGrowth(),
+        sample: @escaping @Sendable () -> ProcessActivitySample? = { nil }, returnPages: @escaping @Sendable () -> Void
+    ) {
         self.returnPages = returnPages
+        self.sample = sample
         self.settle = settle
         self.clock = clock
+        afterGrowth = Mutex(quietAfterGrowth)
     }
 
     deinit { pending.withLock { $0?.cancel() } }
 
     public func workEnded() {
-        returnPages()
-        let settle = settle
-        let clock = clock
-        let returnPages = returnPages
-        let settled = Task {
+        returnNow()
+        let settled = Task { [settle, clock, weak self] in
             do { try await clock.sleep(for: settle) } catch { return }
-            returnPages()
+            self?.returnNow()
         }
         pending.withLock { previous in
             previous?.cancel()
             previous = settled
         }
+    }
+
+    /// Samples the process every `period` until cancelled, returning pages when ``QuietAfterGrowth`` says so.
+    public func watchForQuietAfterGrowth(every period: Duration) async {
+        while true {
+            do { try await clock.sleep(for: period) } catch { return }
+            guard let now = sample() else { continue }
+            if afterGrowth.withLock({ $0.isReturnDue(now, period: period) }) { returnNow() }
+        }
+    }
+
+    private func returnNow() {
+        returnPages()
+        if let after = sample() { afterGrowth.withLock { $0.returned(after) } }
     }
 }
