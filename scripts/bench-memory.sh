@@ -140,6 +140,7 @@ for set in "$@"; do
     read -r rss pss anon _ < <(memory "$NPID")
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RSS (kB)" "$rss"
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RssAnon (kB)" "$anon"
+    if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping idle again after $total messages" >&2; breakdown "$NPID" >&2; fi
     stop_nucleus "$NPID"
 
     # As after `systemctl restart greengrass`: the same root, its three components restored, no deployment since.

@@ -15,14 +15,17 @@ struct IdleMemory: Service {
     init(pages: IdlePages?, logger: Logger) {
         let firstLogged = Atomic<Bool>(false)
         returns = pages.map { pages in
-            IdlePageReturns(sample: { ProcessActivitySample.current() }) {
+            IdlePageReturns(sample: { ProcessActivitySample.current() }) { reason in
                 let returned = pages.returnToKernel()
                 // The first return at INFO (start-up, or the upstream connection when it comes up first), so an
                 // operator sees it happen; the later ones at DEBUG.
                 let first = !firstLogged.exchange(true, ordering: .relaxed)
                 logger.log(
                     level: first ? .info : .debug, "Returned mapped code pages no longer in use",
-                    metadata: ["eventType": "idle-pages-returned", "mappings": "\(returned.mappings)", "residentKB": "\(returned.residentKB)"])
+                    metadata: [
+                        "eventType": "idle-pages-returned", "reason": "\(reason)", "mappings": "\(returned.mappings)",
+                        "residentKB": "\(returned.residentKB)",
+                    ])
             }
         }
     }

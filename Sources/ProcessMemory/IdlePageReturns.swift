@@ -9,7 +9,13 @@ import Synchronization
 /// Work that does not say when it ends (IPC traffic) is caught by ``watchForQuietAfterGrowth(every:)``: see
 /// ``QuietAfterGrowth``.
 public final class IdlePageReturns: Sendable {
-    private let returnPages: @Sendable () -> Void
+    /// Why pages are returned: in the log line, so an operator can tell a burst's end from quiet after traffic.
+    public enum Reason: String, Sendable, CustomStringConvertible {
+        case workEnded = "work-ended", settled, quietAfterGrowth = "quiet-after-growth"
+        public var description: String { rawValue }
+    }
+
+    private let returnPages: @Sendable (Reason) -> Void
     private let sample: @Sendable () -> ProcessActivitySample?
     private let settle: Duration
     private let clock: any Clock<Duration>
@@ -18,7 +24,7 @@ public final class IdlePageReturns: Sendable {
 
     public init(
         settle: Duration = .seconds(10), clock: any Clock<Duration> = ContinuousClock(), quietAfterGrowth: QuietAfterGrowth = QuietAfterGrowth(),
-        sample: @escaping @Sendable () -> ProcessActivitySample? = { nil }, returnPages: @escaping @Sendable () -> Void
+        sample: @escaping @Sendable () -> ProcessActivitySample? = { nil }, returnPages: @escaping @Sendable (Reason) -> Void
     ) {
         self.returnPages = returnPages
         self.sample = sample
@@ -30,10 +36,10 @@ public final class IdlePageReturns: Sendable {
     deinit { pending.withLock { $0?.cancel() } }
 
     public func workEnded() {
-        returnNow()
+        returnNow(.workEnded)
         let settled = Task { [settle, clock, weak self] in
             do { try await clock.sleep(for: settle) } catch { return }
-            self?.returnNow()
+            self?.returnNow(.settled)
         }
         pending.withLock { previous in
             previous?.cancel()
@@ -46,12 +52,12 @@ public final class IdlePageReturns: Sendable {
         while true {
             do { try await clock.sleep(for: period) } catch { return }
             guard let now = sample() else { continue }
-            if afterGrowth.withLock({ $0.isReturnDue(now, period: period) }) { returnNow() }
+            if afterGrowth.withLock({ $0.isReturnDue(now, period: period) }) { returnNow(.quietAfterGrowth) }
         }
     }
 
-    private func returnNow() {
-        returnPages()
+    private func returnNow(_ reason: Reason) {
+        returnPages(reason)
         if let after = sample() { afterGrowth.withLock { $0.returned(after) } }
     }
 }

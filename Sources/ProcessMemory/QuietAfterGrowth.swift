@@ -15,15 +15,18 @@ public struct ProcessActivitySample: Equatable, Sendable {
 /// gone quiet, so the pages it mapped can go back to the kernel as after a deployment.
 ///
 /// Deployments and connections say when they end; traffic does not, and a hook on every forwarded message would
-/// cost the hot path. So the process is sampled every period instead: a return is due when resident file pages
-/// grew by at least `growthKB` since the last return, and the process used at most `quietShare` of the last period
-/// in CPU. The quiet test keeps a return from ever landing in sustained traffic, where the pages would only be
-/// mapped back at once; the growth test keeps an idle nucleus from returning anything.
+/// cost the hot path. So the process is sampled every period instead: a return is due when the process used at
+/// most `quietShare` of the last period in CPU and its resident file pages stand at least `growthKB` above the
+/// idle level. The idle level is what was resident at the first quiet sample after the last return: by then idle
+/// work (a sample component's publish, a keep-alive) has mapped back what it runs, so what idle needs never counts
+/// as growth and an idle nucleus is not sent round a return-and-fault-back cycle. The quiet test keeps a return from
+/// ever landing in sustained traffic, where the pages would only be mapped back at once.
 public struct QuietAfterGrowth: Equatable, Sendable {
     public var growthKB: Int
     public var quietShare: Double
-    /// Resident file kB right after the last return; nil until the first one (start-up returns first).
-    private var baselineKB: Int?
+    /// What idle holds (see above); nil until the first quiet sample after a return.
+    private var idleLevelKB: Int?
+    private var hasReturned = false
     private var lastCPU: Duration?
 
     public init(growthKB: Int = 256, quietShare: Double = 0.005) {
@@ -31,17 +34,21 @@ public struct QuietAfterGrowth: Equatable, Sendable {
         self.quietShare = quietShare
     }
 
-    /// Pages were just returned (by this rule or any other): growth counts from what stayed resident.
+    /// Pages were just returned (by this rule or any other): the idle level is measured again.
     public mutating func returned(_ sample: ProcessActivitySample) {
-        baselineKB = sample.residentFileKB
+        hasReturned = true
+        idleLevelKB = nil
         lastCPU = sample.cpuTime
     }
 
     /// Takes the sample that ends a period of `period`; true when pages should be returned now.
     public mutating func isReturnDue(_ sample: ProcessActivitySample, period: Duration) -> Bool {
         defer { lastCPU = sample.cpuTime }
-        guard let baselineKB, let lastCPU else { return false }
-        let used = sample.cpuTime - lastCPU
-        return sample.residentFileKB - baselineKB >= growthKB && used <= period * quietShare
+        guard hasReturned, let lastCPU, sample.cpuTime - lastCPU <= period * quietShare else { return false }
+        guard let idleLevelKB else {
+            idleLevelKB = sample.residentFileKB
+            return false
+        }
+        return sample.residentFileKB - idleLevelKB >= growthKB
     }
 }

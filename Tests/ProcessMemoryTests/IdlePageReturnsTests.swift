@@ -8,7 +8,7 @@ import Testing
     @Test func returnsAtOnceAndAgainOnceQuietForTheSettleTime() async {
         let clock = TestClock()
         let count = Atomic<Int>(0)
-        let returns = IdlePageReturns(settle: .seconds(10), clock: clock) { count.add(1, ordering: .relaxed) }
+        let returns = IdlePageReturns(settle: .seconds(10), clock: clock) { _ in count.add(1, ordering: .relaxed) }
 
         returns.workEnded()
         #expect(count.load(ordering: .relaxed) == 1)
@@ -23,7 +23,7 @@ import Testing
     @Test func newWorkPostponesTheSettledReturn() async {
         let clock = TestClock()
         let count = Atomic<Int>(0)
-        let returns = IdlePageReturns(settle: .seconds(10), clock: clock) { count.add(1, ordering: .relaxed) }
+        let returns = IdlePageReturns(settle: .seconds(10), clock: clock) { _ in count.add(1, ordering: .relaxed) }
 
         returns.workEnded()
         #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
@@ -42,37 +42,44 @@ import Testing
 
     @Test func trafficThatMappedCodeBackIsReturnedOnceQuiet() async {
         let clock = TestClock()
-        let count = Atomic<Int>(0)
-        // The process as the test scripts it: resident file kB and CPU ms.
+        let reasons = Mutex<[IdlePageReturns.Reason]>([])
+        // The process as the test scripts it: resident file kB and CPU time; a return leaves 8,000 kB resident.
         let now = Mutex(ProcessActivitySample(residentFileKB: 8_000, cpuTime: .milliseconds(1_000)))
-        let returns = IdlePageReturns(settle: .seconds(10), clock: clock, sample: { now.withLock { $0 } }) {
-            count.add(1, ordering: .relaxed)
+        func set(_ kb: Int, cpuMilliseconds: Int) { now.withLock { $0 = ProcessActivitySample(residentFileKB: kb, cpuTime: .milliseconds(cpuMilliseconds)) } }
+        func advance(_ seconds: Int, sleepers: Int = 1) async {
+            clock.advance(by: .seconds(seconds))
+            #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == sleepers })
+        }
+        let returns = IdlePageReturns(settle: .seconds(10), clock: clock, sample: { now.withLock { $0 } }) { reason in
+            reasons.withLock { $0.append(reason) }
             now.withLock { $0.residentFileKB = 8_000 }
         }
-        let watching = Task { await returns.watchForQuietAfterGrowth(every: .seconds(10)) }
+        returns.workEnded()  // start-up, t = 0; its settle return comes at t = 10
+        #expect(reasons.withLock { $0 } == [.workEnded])
         #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
-        clock.advance(by: .seconds(10))
-        #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
-        #expect(count.load(ordering: .relaxed) == 0, "no return yet: nothing to grow from")
-
-        returns.workEnded()  // start-up: the baseline
-        #expect(count.load(ordering: .relaxed) == 1)
+        await advance(5, sleepers: 1)
+        let watching = Task { await returns.watchForQuietAfterGrowth(every: .seconds(10)) }  // samples at t = 15, 25, …
         #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 2 })
+        set(8_600, cpuMilliseconds: 1_005)
+        await advance(5)  // t = 10: the settle return
+        #expect(await eventually(timeout: .seconds(5)) { reasons.withLock { $0 } == [.workEnded, .settled] })
+        // Idle maps back what it runs: that is the idle level, not growth.
+        set(8_600, cpuMilliseconds: 1_010)
+        await advance(10)  // t = 15: the first quiet sample after the return
+        await advance(10)  // t = 25
+        #expect(reasons.withLock { $0 } == [.workEnded, .settled], "idle's own pages are not growth")
         // Traffic: code mapped back, CPU busy. No return while it lasts.
-        now.withLock { $0 = ProcessActivitySample(residentFileKB: 10_000, cpuTime: .milliseconds(4_000)) }
-        clock.advance(by: .seconds(10))  // also the settle return of workEnded
-        #expect(await eventually(timeout: .seconds(5)) { count.load(ordering: .relaxed) == 2 && clock.sleeperCount == 1 })
-        now.withLock { $0 = ProcessActivitySample(residentFileKB: 10_000, cpuTime: .milliseconds(9_000)) }
-        clock.advance(by: .seconds(10))
-        #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
-        #expect(count.load(ordering: .relaxed) == 2, "busy: no return in the traffic")
+        set(10_000, cpuMilliseconds: 4_000)
+        await advance(10)  // t = 35
+        set(10_000, cpuMilliseconds: 9_000)
+        await advance(10)  // t = 45
+        #expect(reasons.withLock { $0 } == [.workEnded, .settled], "busy: no return in the traffic")
         // Quiet now, still grown: returned.
-        clock.advance(by: .seconds(10))
-        #expect(await eventually(timeout: .seconds(5)) { count.load(ordering: .relaxed) == 3 })
-        #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
-        clock.advance(by: .seconds(10))
-        #expect(await eventually(timeout: .seconds(5)) { clock.sleeperCount == 1 })
-        #expect(count.load(ordering: .relaxed) == 3, "nothing grew since")
+        await advance(10)  // t = 55
+        #expect(await eventually(timeout: .seconds(5)) { reasons.withLock { $0 } == [.workEnded, .settled, .quietAfterGrowth] })
+        await advance(10)  // t = 65: the idle level is measured again (8,000)
+        await advance(10)
+        #expect(reasons.withLock { $0 } == [.workEnded, .settled, .quietAfterGrowth])
         watching.cancel()
         await watching.value
     }

@@ -12,54 +12,72 @@ import Testing
         policy.isReturnDue(sample, period: period)
     }
 
-    /// A policy whose last return left 8,000 kB resident at 1 s of CPU.
-    func afterReturn() -> QuietAfterGrowth {
+    /// A policy whose last return was at 1 s of CPU, after which idle settled at 8,000 kB resident (1.01 s of CPU).
+    func settled() -> QuietAfterGrowth {
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
-        policy.returned(sample(8_000, cpuMilliseconds: 1_000))
+        policy.returned(sample(7_000, cpuMilliseconds: 1_000))
+        #expect(!isDue(&policy, sample(8_000, cpuMilliseconds: 1_010), period: period), "the first quiet sample sets the idle level")
         return policy
     }
 
     @Test func nothingIsDueBeforeTheFirstReturn() {
         var policy = QuietAfterGrowth()
         #expect(!isDue(&policy, sample(50_000, cpuMilliseconds: 0), period: period))
-        #expect(!isDue(&policy, sample(50_000, cpuMilliseconds: 0), period: period))
+        #expect(!isDue(&policy, sample(90_000, cpuMilliseconds: 0), period: period))
     }
 
     @Test func grownAndQuietIsDue() {
-        var policy = afterReturn()
-        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 1_050), period: period), "256 kB grown, 50 ms of 10 s used")
+        var policy = settled()
+        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 1_060), period: period), "256 kB over idle, 50 ms of 10 s used")
+    }
+
+    @Test func idleFaultingBackWhatItRunsIsNotGrowth() {
+        var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
+        policy.returned(sample(7_000, cpuMilliseconds: 1_000))
+        // Idle maps back 1.5 MB of what it runs after the return: that is the idle level, not growth.
+        #expect(!isDue(&policy, sample(8_500, cpuMilliseconds: 1_020), period: period))
+        #expect(!isDue(&policy, sample(8_600, cpuMilliseconds: 1_040), period: period))
+        #expect(!isDue(&policy, sample(8_700, cpuMilliseconds: 1_060), period: period))
+    }
+
+    @Test func theIdleLevelWaitsForAQuietSample() {
+        var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
+        policy.returned(sample(7_000, cpuMilliseconds: 1_000))
+        #expect(!isDue(&policy, sample(12_000, cpuMilliseconds: 3_000), period: period), "busy right after the return")
+        #expect(!isDue(&policy, sample(12_500, cpuMilliseconds: 3_010), period: period), "quiet: idle level 12,500")
+        #expect(!isDue(&policy, sample(12_700, cpuMilliseconds: 3_020), period: period))
+        #expect(isDue(&policy, sample(12_756, cpuMilliseconds: 3_030), period: period))
     }
 
     @Test func grownButBusyWaitsForAQuietPeriod() {
-        var policy = afterReturn()
+        var policy = settled()
         #expect(!isDue(&policy, sample(9_500, cpuMilliseconds: 4_000), period: period), "3 s of CPU in the period: traffic")
         #expect(!isDue(&policy, sample(9_600, cpuMilliseconds: 7_000), period: period))
         #expect(isDue(&policy, sample(9_600, cpuMilliseconds: 7_010), period: period), "the traffic stopped")
     }
 
     @Test func quietWithoutGrowthIsNotDue() {
-        var policy = afterReturn()
-        #expect(!isDue(&policy, sample(8_255, cpuMilliseconds: 1_000), period: period), "1 kB short of the growth")
-        #expect(!isDue(&policy, sample(7_000, cpuMilliseconds: 1_000), period: period), "shrunk")
+        var policy = settled()
+        #expect(!isDue(&policy, sample(8_255, cpuMilliseconds: 1_010), period: period), "1 kB short of the growth")
+        #expect(!isDue(&policy, sample(7_000, cpuMilliseconds: 1_010), period: period), "shrunk")
     }
 
     @Test func quietIsJudgedAgainstThePeriod() {
-        var policy = afterReturn()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_050), period: period), "exactly 0.5 % of 10 s")
-        policy = afterReturn()
-        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 1_051), period: period))
-        policy = afterReturn()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_150), period: .seconds(30)), "150 ms of 30 s")
+        var policy = settled()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_060), period: period), "exactly 0.5 % of 10 s")
+        policy = settled()
+        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 1_061), period: period))
+        policy = settled()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_160), period: .seconds(30)), "150 ms of 30 s")
     }
 
-    @Test func aReturnResetsTheBaseline() {
-        var policy = afterReturn()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_010), period: period))
-        // What the return could not give back (say a library mapped later) is the new baseline: no return again.
-        policy.returned(sample(8_900, cpuMilliseconds: 1_011))
-        #expect(!isDue(&policy, sample(8_900, cpuMilliseconds: 1_012), period: period))
-        #expect(!isDue(&policy, sample(9_100, cpuMilliseconds: 1_013), period: period))
-        #expect(isDue(&policy, sample(9_156, cpuMilliseconds: 1_014), period: period))
+    @Test func aReturnMeasuresTheIdleLevelAgain() {
+        var policy = settled()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_020), period: period))
+        policy.returned(sample(7_000, cpuMilliseconds: 1_021))
+        #expect(!isDue(&policy, sample(8_900, cpuMilliseconds: 1_022), period: period), "the new idle level")
+        #expect(!isDue(&policy, sample(9_100, cpuMilliseconds: 1_023), period: period))
+        #expect(isDue(&policy, sample(9_156, cpuMilliseconds: 1_024), period: period))
     }
 
     @Test func statmThirdFieldIsTheResidentFilePages() {

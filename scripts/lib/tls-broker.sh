@@ -52,5 +52,7 @@ services:
       iotDataEndpoint: $3
       mqtt:
         port: $PORT
+      logging:
+        level: ${GG_BENCH_LOG_LEVEL:-INFO}
 CONF
 }
