@@ -13,13 +13,13 @@ else
     swift build -c release >/dev/null
     BIN="$(swift build -c release --show-bin-path)"
 fi
-WORK="$(mktemp -d /tmp/ggbench.XXXXXX)"
-trap 'pkill -f "greengrass-nucleus --root $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# WORK, PIDS (each stopped on exit, then WORK removed), wait_for (scripts/lib/work-directory.sh)
+source scripts/lib/work-directory.sh
+make_work_directory ggbench
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$PORT" > "$WORK/mosquitto.conf"
 /usr/sbin/mosquitto -c "$WORK/mosquitto.conf" >/dev/null 2>&1 &
-BROKER=$!
-trap 'kill $BROKER 2>/dev/null; pkill -f "greengrass-nucleus --root $WORK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PIDS+=($!)
 printf 'system:\n  thingName: bench\nservices:\n  aws.greengrass.Nucleus:\n    configuration:\n      iotDataEndpoint: 127.0.0.1\n      mqtt:\n        port: %s\n' "$PORT" > "$WORK/config.yaml"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -27,22 +27,23 @@ now_ns() { date +%s%N; }
 
 # start_nucleus BINARY ROOT [ARGS...] (scripts/lib/start-nucleus.sh)
 source scripts/lib/start-nucleus.sh  # the working directory is the repository root from here on
-stop_nucleus() { kill -TERM "$1"; while kill -0 "$1" 2>/dev/null; do sleep 0.01; done; }
+stop_nucleus() { kill -TERM "$1"; wait_for "nucleus $1 stopped" 300 sh -c "! kill -0 $1 2>/dev/null"; }
+running() { [ "$("$ROOT/bin/greengrass-cli" component list | grep -c 'State: RUNNING')" -ge "$1" ]; }
 
 echo "== start to IPC socket accepting (empty root), ms"
 for i in $(seq 1 "$RUNS"); do
     read -r ms pid < <(start_nucleus "$BIN/greengrass-nucleus" "$WORK/start$i")
+    PIDS+=("$pid")
     stop_nucleus "$pid"
     echo "$ms"
 done | median | sed 's/^/median: /'
 
 ROOT="$WORK/root"
 read -r _ NPID < <(start_nucleus "$BIN/greengrass-nucleus" "$ROOT" --config "$WORK/config.yaml")
+PIDS+=("$NPID")
 "$ROOT/bin/greengrass-cli" deployment create --recipeDir recipes --artifactDir artifacts \
     --merge com.example.IoTCorePublisher=1.0.0 --merge com.example.IoTCoreSubscriber=1.0.0 >/dev/null
-for _ in $(seq 1 200); do
-    "$ROOT/bin/greengrass-cli" component list | grep -c "State: RUNNING" | grep -q 2 && break; sleep 0.1
-done
+wait_for "the samples RUNNING" 200 running 2
 sleep 5
 echo "== idle memory of the nucleus with the two samples deployed (after 5 s)"
 grep -E "VmRSS|RssAnon|RssFile" /proc/$NPID/status
@@ -54,8 +55,11 @@ for i in $(seq 1 "$RUNS"); do
     printf 'RecipeFormatVersion: "2020-01-25"\nComponentName: bench.Trivial\nComponentVersion: "1.0.%s"\nManifests:\n  - Lifecycle:\n      Install: "true"\n      Run: exec sleep 600\n' "$i" > "$WORK/r/trivial.yaml"
     t0=$(now_ns)
     "$ROOT/bin/greengrass-cli" deployment create --recipeDir "$WORK/r" --merge "bench.Trivial=1.0.$i" >/dev/null
-    until "$ROOT/bin/greengrass-cli" component details -n bench.Trivial | grep -q "Version: 1.0.$i" && \
-          "$ROOT/bin/greengrass-cli" component details -n bench.Trivial | grep -q "State: RUNNING"; do :; done
+    # Polled without a pause (the figure includes the polling), bounded at 3,000 polls.
+    for _ in $(seq 1 3000); do
+        details="$("$ROOT/bin/greengrass-cli" component details -n bench.Trivial)"
+        grep -q "Version: 1.0.$i" <<<"$details" && grep -q "State: RUNNING" <<<"$details" && break
+    done
     echo $(( ($(now_ns) - t0) / 1000000 ))
 done | median | sed 's/^/median (includes the CLI polling): /'
 
@@ -65,8 +69,9 @@ stop_nucleus "$NPID"
 for i in $(seq 1 "$RUNS"); do
     t0=$(now_ns)
     read -r ms NPID < <(start_nucleus "$BIN/greengrass-nucleus" "$ROOT")
+    PIDS+=("$NPID")
     echo "$ms" >> "$WORK/restart-socket"
-    until [ "$("$ROOT/bin/greengrass-cli" component list | grep -c 'State: RUNNING')" = 3 ]; do :; done
+    for _ in $(seq 1 3000); do running 3 && break; done
     echo $(( ($(now_ns) - t0) / 1000000 )) >> "$WORK/restart-running"
     stop_nucleus "$NPID"
 done
