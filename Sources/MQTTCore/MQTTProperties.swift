@@ -104,27 +104,49 @@ public struct MQTTProperties: Hashable, Sendable {
 
     public init() {}
 
-    /// True when no property is set.
-    public var isEmpty: Bool { self == MQTTProperties() }
+    /// True when no property is set. Field by field rather than `== MQTTProperties()`: it runs for every
+    /// published message (its spool charge), and comparing all 27 fields with a fresh value costs more.
+    public var isEmpty: Bool {
+        payloadFormatIndicator == nil && messageExpiryInterval == nil && contentType == nil && responseTopic == nil
+            && correlationData == nil && subscriptionIdentifiers.isEmpty && sessionExpiryInterval == nil
+            && assignedClientIdentifier == nil && serverKeepAlive == nil && authenticationMethod == nil
+            && authenticationData == nil && requestProblemInformation == nil && willDelayInterval == nil
+            && requestResponseInformation == nil && responseInformation == nil && serverReference == nil
+            && reasonString == nil && receiveMaximum == nil && topicAliasMaximum == nil && topicAlias == nil
+            && maximumQoS == nil && retainAvailable == nil && userProperties.isEmpty && maximumPacketSize == nil
+            && wildcardSubscriptionAvailable == nil && subscriptionIdentifiersAvailable == nil
+            && sharedSubscriptionAvailable == nil
+    }
 }
 
 extension MQTTProperties {
-    /// Encoded length of the property block, without its own length prefix.
+    /// Encoded length of the property block, without its own length prefix: counted, not encoded, so sizing a
+    /// packet (every PUBLISH) allocates nothing. ``writeBody(to:)`` writes exactly this many bytes.
     func encodedLength() -> Int {
-        var scratch = ByteBuffer()
-        writeBody(to: &scratch)
-        return scratch.readableBytes
+        func fixed(_ value: (some Any)?, _ size: Int) -> Int { value == nil ? 0 : 1 + size }
+        func string(_ value: String?) -> Int { value.map { 3 + $0.utf8.count } ?? 0 }
+        func binary(_ value: [UInt8]?) -> Int { value.map { 3 + $0.count } ?? 0 }
+        var length = fixed(payloadFormatIndicator, 1) + fixed(messageExpiryInterval, 4) + string(contentType)
+        length += string(responseTopic) + binary(correlationData)
+        for identifier in subscriptionIdentifiers { length += 1 + mqttVariableIntSize(identifier) }
+        length += fixed(sessionExpiryInterval, 4) + string(assignedClientIdentifier) + fixed(serverKeepAlive, 2)
+        length += string(authenticationMethod) + binary(authenticationData) + fixed(requestProblemInformation, 1)
+        length += fixed(willDelayInterval, 4) + fixed(requestResponseInformation, 1) + string(responseInformation)
+        length += string(serverReference) + string(reasonString) + fixed(receiveMaximum, 2)
+        length += fixed(topicAliasMaximum, 2) + fixed(topicAlias, 2) + fixed(maximumQoS, 1) + fixed(retainAvailable, 1)
+        for property in userProperties { length += 5 + property.name.utf8.count + property.value.utf8.count }
+        length += fixed(maximumPacketSize, 4) + fixed(wildcardSubscriptionAvailable, 1)
+        length += fixed(subscriptionIdentifiersAvailable, 1) + fixed(sharedSubscriptionAvailable, 1)
+        return length
     }
 
-    /// Writes the property length followed by the properties.
+    /// Writes the property length followed by the properties, straight into `buffer` (no scratch buffer).
     func write(to buffer: inout ByteBuffer) {
-        var body = ByteBuffer()
-        writeBody(to: &body)
-        buffer.writeMQTTVariableInt(body.readableBytes)
-        buffer.writeImmutableBuffer(body)
+        buffer.writeMQTTVariableInt(encodedLength())
+        writeBody(to: &buffer)
     }
 
-    private func writeBody(to buffer: inout ByteBuffer) {
+    func writeBody(to buffer: inout ByteBuffer) {
         func byte(_ id: MQTTPropertyIdentifier, _ value: UInt8?) {
             guard let value else { return }
             buffer.writeInteger(id.rawValue)
