@@ -83,7 +83,7 @@ struct MQTTPublishEncodingTests {
         properties.topicAlias = 2
         var buffer = ByteBuffer(bytes: [0xEE])  // appended after what is already there
         try MQTTPacket.write(MQTTPublishPacket(topic: "", payload: ByteBuffer(string: "hi"), properties: properties), version: .v5, to: &buffer)
-        #expect(Array(buffer.readableBytesView) == [0xEE, 0x30, 0x07, 0x00, 0x00, 0x03, 0x23, 0x00, 0x02, UInt8(ascii: "h"), UInt8(ascii: "i")])
+        #expect(Array(buffer.readableBytesView) == [0xEE, 0x30, 0x08, 0x00, 0x00, 0x03, 0x23, 0x00, 0x02, UInt8(ascii: "h"), UInt8(ascii: "i")])
 
         buffer.clear()
         let qos1 = MQTTPublishPacket(topic: "a/b", payload: ByteBuffer(string: "x"), qos: .atLeastOnce, retain: true, dup: true, packetIdentifier: 0x0102)
