@@ -34,6 +34,8 @@ final class ClientCore {
     private let status: ClientStatus
     /// An empty array with room, swapped with the ``ClientStatus`` queue by ``drainEnqueued()``.
     private var spareBatch: [MQTTOutboundMessage] = []
+    /// An empty array with room for the session's actions of one message, reused by ``drainEnqueued()``.
+    private var spareActions: [MQTTSession.Action] = []
 
     init(
         configuration: MQTTClientConfiguration, eventLoop: any EventLoop, transport: ClientTransport, time: ClientTime, logger: Logger,
@@ -416,9 +418,17 @@ final class ClientCore {
             return
         }
         let now = time.now
+        // One actions array for the whole batch, emptied per message (taken out of `self` while in use: a
+        // promise completed by `perform` may run code that drains again).
+        var actions = spareActions
+        spareActions = []
         for message in batch {
-            perform(session.publish(message, now: now).actions, on: connection, deferFlush: true)
+            actions.removeAll(keepingCapacity: true)
+            _ = session.publish(message, now: now, appendingTo: &actions)
+            perform(actions, on: connection, deferFlush: true)
         }
+        actions.removeAll(keepingCapacity: true)
+        spareActions = actions
     }
 
     /// Tells the admission ledger what the session now holds; `charge` of admitted messages reached it.

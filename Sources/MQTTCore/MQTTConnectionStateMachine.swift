@@ -296,22 +296,43 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
 public struct MQTTOutboundTopicAliases: Hashable, Sendable {
     /// How many aliases the broker accepts.
     public let maximum: UInt16
-    private var aliases: [String: UInt16] = [:]
+    /// Per topic its alias, and properties holding only that alias: a message without properties (most) gets those,
+    /// shared, instead of properties of its own made for one field.
+    private var aliases: [String: (alias: UInt16, properties: MQTTProperties)] = [:]
 
     public init(maximum: UInt16 = 0) {
         self.maximum = maximum
     }
 
+    public static func == (lhs: MQTTOutboundTopicAliases, rhs: MQTTOutboundTopicAliases) -> Bool {
+        lhs.maximum == rhs.maximum && lhs.aliases.mapValues(\.alias) == rhs.aliases.mapValues(\.alias)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(maximum)
+        hasher.combine(aliases.mapValues(\.alias))
+    }
+
     /// Gives `publish` its topic's alias (defining one while there is room), unless it already has one.
     public mutating func apply(to publish: inout MQTTPublishPacket) {
         guard maximum > 0, publish.properties.topicAlias == nil else { return }
-        if let alias = aliases[publish.topic] {
-            publish.properties.topicAlias = alias
+        if let known = aliases[publish.topic] {
             publish.topic = ""
+            setAlias(known, on: &publish)
         } else if aliases.count < Int(maximum) {
-            let alias = UInt16(aliases.count + 1)
-            aliases[publish.topic] = alias
-            publish.properties.topicAlias = alias
+            var onlyAlias = MQTTProperties()
+            onlyAlias.topicAlias = UInt16(aliases.count + 1)
+            let defined = (alias: UInt16(aliases.count + 1), properties: onlyAlias)
+            aliases[publish.topic] = defined
+            setAlias(defined, on: &publish)
+        }
+    }
+
+    private func setAlias(_ known: (alias: UInt16, properties: MQTTProperties), on publish: inout MQTTPublishPacket) {
+        if publish.properties.isEmpty {
+            publish.properties = known.properties
+        } else {
+            publish.properties.topicAlias = known.alias
         }
     }
 }

@@ -161,4 +161,27 @@ struct MQTTOutboundTopicAliasesTests {
         aliases.apply(to: &next)
         #expect(next.properties.topicAlias == 1, "the caller's alias defined nothing")
     }
+
+    @Test("a message with properties of its own keeps them and gains the alias; one without gets exactly the alias")
+    func ownPropertiesKept() {
+        var aliases = MQTTOutboundTopicAliases(maximum: 3)
+        var plain = MQTTPublishPacket(topic: "a", payload: ByteBuffer())
+        aliases.apply(to: &plain)
+        var onlyAlias = MQTTProperties()
+        onlyAlias.topicAlias = 1
+        #expect(plain.properties == onlyAlias)
+
+        var properties = MQTTProperties()
+        properties.userProperties = [MQTTUserProperty("k", "v")]
+        properties.contentType = "text/plain"
+        var rich = MQTTPublishPacket(topic: "a", payload: ByteBuffer(), properties: properties)
+        aliases.apply(to: &rich)
+        var expected = properties
+        expected.topicAlias = 1
+        #expect(rich.topic.isEmpty && rich.properties == expected)
+        var again = MQTTPublishPacket(topic: "a", payload: ByteBuffer())
+        aliases.apply(to: &again)
+        #expect(again.properties == onlyAlias, "the shared alias-only properties were not changed by the rich message")
+    }
+
 }

@@ -22,12 +22,15 @@ struct PublishToIoTCoreInput {
         payload = try fields.blob("payload")
         retain = try fields.bool("retain") ?? false
         messageExpiryIntervalSeconds = try fields.int("messageExpiryIntervalSeconds")
+        // Only members that are there are set: setting any property (even to nil) gives the properties a box of
+        // their own, and most requests have none of these members.
         properties = MQTTProperties()
-        properties.userProperties = try fields.userProperties("userProperties")
-        properties.correlationData = try fields.blob("correlationData").map { Array(buffer: $0) }
-        properties.responseTopic = try fields.string("responseTopic")
-        properties.payloadFormatIndicator = try fields.payloadFormat("payloadFormat")
-        properties.contentType = try fields.string("contentType")
+        let userProperties = try fields.userProperties("userProperties")
+        if !userProperties.isEmpty { properties.userProperties = userProperties }
+        if let correlationData = try fields.blob("correlationData") { properties.correlationData = Array(buffer: correlationData) }
+        if let responseTopic = try fields.string("responseTopic") { properties.responseTopic = responseTopic }
+        if let payloadFormat = try fields.payloadFormat("payloadFormat") { properties.payloadFormatIndicator = payloadFormat }
+        if let contentType = try fields.string("contentType") { properties.contentType = contentType }
     }
 }
 
