@@ -54,7 +54,13 @@ public enum OrderedJSONValue: Sendable, Hashable {
 }
 
 extension OrderedJSONValue: JSONParsedTree {
-    static var noMembers: [Member] { [] }
+    /// Room for a few members from the start: a request object has a handful, and growing an array one member at a
+    /// time reallocates it twice or three times on the way.
+    static var noMembers: [Member] {
+        var members: [Member] = []
+        members.reserveCapacity(4)
+        return members
+    }
     static func add(_ key: String, _ value: OrderedJSONValue, to members: inout [Member]) {
         members.append(Member(key: key, value: value))
     }
