@@ -238,8 +238,26 @@ struct RecentHeaderStrings {
     static func spells(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard string.utf8.count == bytes.count else { return false }
         return string.utf8.withContiguousStorageIfAvailable { utf8 in
-            UnsafeRawBufferPointer(utf8).elementsEqual(bytes)
+            sameBytes(UnsafeRawBufferPointer(utf8), bytes)
         } ?? string.utf8.elementsEqual(bytes)
+    }
+
+    /// Whether `a` and `b` hold the same bytes, compared eight at a time (every request's operation and shape
+    /// names are compared here; a byte-by-byte sequence comparison cost more than the rest of the lookup).
+    static func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        var offset = 0
+        while a.count - offset >= 8 {
+            guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else {
+                return false
+            }
+            offset += 8
+        }
+        while offset < a.count {
+            guard a[offset] == b[offset] else { return false }
+            offset += 1
+        }
+        return true
     }
 
     /// Keeps `string`, decoded from `length` bytes. Lookups compare the bytes themselves, so a string repaired

@@ -125,19 +125,46 @@ public struct RPCMessage: Sendable, Hashable {
     public var eventStreamMessage: EventStreamMessage {
         var all: [EventStreamHeader] = []
         all.reserveCapacity(headers.count + 3)
-        var operation: EventStreamHeader?
-        for header in headers {
-            if operation == nil, header.name == RPCHeaderName.operation {
-                operation = header
-            } else {
-                all.append(header)
+        all.append(contentsOf: wireHeaders)
+        return EventStreamMessage(headers: all, payload: payload)
+    }
+
+    /// The headers of ``eventStreamMessage``, in its order, without building an array.
+    var wireHeaders: WireHeaders { WireHeaders(message: self) }
+
+    /// The caller's headers except the first `operation`, the three control headers, then that `operation`.
+    struct WireHeaders: Sequence {
+        let message: RPCMessage
+
+        func makeIterator() -> Iterator {
+            Iterator(message: message, operationIndex: message.headers.firstIndex { $0.name == RPCHeaderName.operation })
+        }
+
+        struct Iterator: IteratorProtocol {
+            let message: RPCMessage
+            let operationIndex: Int?
+            /// Positions 0..<headers.count are the caller's headers, then the three control headers, then `operation`.
+            private var position = 0
+
+            init(message: RPCMessage, operationIndex: Int?) {
+                self.message = message
+                self.operationIndex = operationIndex
+            }
+
+            mutating func next() -> EventStreamHeader? {
+                let headers = message.headers
+                if position == operationIndex { position += 1 }
+                defer { position += 1 }
+                switch position - headers.count {
+                case ..<0: return headers[position]
+                case 0: return EventStreamHeader(name: RPCHeaderName.messageType, value: .int32(message.type.rawValue))
+                case 1: return EventStreamHeader(name: RPCHeaderName.messageFlags, value: .int32(message.flags.rawValue))
+                case 2: return EventStreamHeader(name: RPCHeaderName.streamID, value: .int32(message.streamID))
+                case 3: return operationIndex.map { headers[$0] }
+                default: return nil
+                }
             }
         }
-        all.append(EventStreamHeader(name: RPCHeaderName.messageType, value: .int32(type.rawValue)))
-        all.append(EventStreamHeader(name: RPCHeaderName.messageFlags, value: .int32(flags.rawValue)))
-        all.append(EventStreamHeader(name: RPCHeaderName.streamID, value: .int32(streamID)))
-        if let operation { all.append(operation) }
-        return EventStreamMessage(headers: all, payload: payload)
     }
 
     /// The value of the first string header called `name` (case-insensitive), if any.

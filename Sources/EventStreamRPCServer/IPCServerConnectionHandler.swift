@@ -234,13 +234,21 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
 
     private func operationReturned(_ reply: IPCReply, on streamID: Int32) {
         let output: RPCServerConnectionStateMachine.StreamOutput = switch reply {
-        case .response(let shape, let json): .response(shape: shape, json: ByteBuffer(bytes: json), terminate: true)
-        case .streamOpened(let shape, let json): .response(shape: shape, json: ByteBuffer(bytes: json), terminate: false)
+        case .response(let shape, let json): .response(shape: shape, json: Self.body(json), terminate: true)
+        case .streamOpened(let shape, let json): .response(shape: shape, json: Self.body(json), terminate: false)
         case .error(let error): .error(shape: error.shape, json: error.json)
         }
         if case .failure(let error) = self.output(output, on: streamID, isEvent: false) {
             logger.debug("IPC reply not sent", metadata: ["stream": "\(streamID)", "reason": "\(error)"])
         }
+    }
+
+    /// `{}`, the body of most responses (every PublishToIoTCore's), shared instead of allocated per reply.
+    private static let emptyObject = ByteBuffer(string: "{}")
+
+    /// A response body as a buffer.
+    static func body(_ json: [UInt8]) -> ByteBuffer {
+        json.count == 2 && json[0] == UInt8(ascii: "{") && json[1] == UInt8(ascii: "}") ? emptyObject : ByteBuffer(bytes: json)
     }
 
     /// Everything a handler sends goes through here, on the event loop.
@@ -324,7 +332,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
 
     private func encode(_ message: RPCMessage, into buffer: inout ByteBuffer) {
         do {
-            try EventStreamEncoder.encode(message.eventStreamMessage, into: &buffer, limits: limits)
+            try EventStreamEncoder.encode(message, into: &buffer, limits: limits)
         } catch {
             // Only a handler's oversized body gets here; tell the client something rather than nothing.
             logger.error("IPC message could not be encoded", metadata: ["error": "\(error)"])
@@ -332,7 +340,7 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
                 let fallback = IPCModeledError.serviceError("Response could not be encoded: \(error)")
                 try? EventStreamEncoder.encode(
                     RPCMessage.modeled(.applicationError, streamID: message.streamID, flags: .terminateStream,
-                                       shape: fallback.shape, json: fallback.json).eventStreamMessage,
+                                       shape: fallback.shape, json: fallback.json),
                     into: &buffer, limits: limits)
             }
         }

@@ -26,6 +26,12 @@ public enum OrderedJSONValue: Sendable, Hashable {
         self = try parseJSONTree(text, options: options)
     }
 
+    /// Parses one JSON value from UTF-8 `bytes`. Concrete rather than generic over the collection, so a caller in
+    /// another module runs the parser specialized (a generic entry point costs a metadata lookup per call).
+    public init(parsing bytes: [UInt8], options: JSONParsingOptions = .default) throws(JSONParseError) {
+        self = try parseJSONTree(bytes, options: options)
+    }
+
     /// The first member named `key`, when this is an object.
     public func firstMember(_ key: String) -> OrderedJSONValue? {
         guard case .object(let members) = self else { return nil }
@@ -48,7 +54,13 @@ public enum OrderedJSONValue: Sendable, Hashable {
 }
 
 extension OrderedJSONValue: JSONParsedTree {
-    static var noMembers: [Member] { [] }
+    /// Room for a few members from the start: a request object has a handful, and growing an array one member at a
+    /// time reallocates it twice or three times on the way.
+    static var noMembers: [Member] {
+        var members: [Member] = []
+        members.reserveCapacity(4)
+        return members
+    }
     static func add(_ key: String, _ value: OrderedJSONValue, to members: inout [Member]) {
         members.append(Member(key: key, value: value))
     }

@@ -32,6 +32,10 @@ final class ClientCore {
     var nextStreamID: UInt64 = 1
     let events: AsyncStream<MQTTConnectionEvent>.Continuation
     private let status: ClientStatus
+    /// An empty array with room, swapped with the ``ClientStatus`` queue by ``drainEnqueued()``.
+    private var spareBatch: [MQTTOutboundMessage] = []
+    /// An empty array with room for the session's actions of one message, reused by ``drainEnqueued()``.
+    private var spareActions: [MQTTSession.Action] = []
 
     init(
         configuration: MQTTClientConfiguration, eventLoop: any EventLoop, transport: ClientTransport, time: ClientTime, logger: Logger,
@@ -246,14 +250,16 @@ final class ClientCore {
     /// Encodes a packet into the connection's pending output. Returns false when it exceeds the broker's maximum packet size.
     @discardableResult
     func write(_ packet: MQTTPacket, on connection: ClientConnection) -> Bool {
-        var packet = packet
-        if configuration.useOutboundTopicAliases, case .publish(let publish) = packet {
-            packet = .publish(connection.machine.prepareOutbound(publish))
-        }
+        let maximumPacketSize = connection.negotiated?.maximumPacketSize ?? MQTTLimits.maximumPacketSize
         do {
-            try packet.write(
-                version: configuration.protocolVersion, to: &connection.outbound,
-                maximumPacketSize: connection.negotiated?.maximumPacketSize ?? MQTTLimits.maximumPacketSize)
+            if case .publish(var publish) = packet {
+                // Every forwarded message passes here: the alias is applied in place and the PUBLISH encoded
+                // without wrapping it in a packet again.
+                if configuration.useOutboundTopicAliases { connection.machine.outboundAliases.apply(to: &publish) }
+                try MQTTPacket.write(publish, version: configuration.protocolVersion, to: &connection.outbound, maximumPacketSize: maximumPacketSize)
+            } else {
+                try packet.write(version: configuration.protocolVersion, to: &connection.outbound, maximumPacketSize: maximumPacketSize)
+            }
             return true
         } catch {
             logger.warning("cannot send packet", metadata: ["error": "\(error)"])
@@ -394,9 +400,14 @@ final class ClientCore {
     /// Takes everything ``MQTTClient/enqueue(topic:payload:qos:retain:properties:)`` queued, in order. No promises:
     /// a message not accepted after all is completed as dropped (logged and counted by the session).
     func drainEnqueued() {
-        let batch = status.enqueued.withLock { queue in
-            defer { queue.messages.removeAll(keepingCapacity: true) }
-            return queue.messages
+        // The queue and this spare swap arrays, so neither side reallocates per batch (handing out the queue's
+        // array and then emptying it while shared would copy it).
+        var batch = spareBatch
+        spareBatch = []
+        status.enqueued.withLock { queue in swap(&queue.messages, &batch) }
+        defer {
+            batch.removeAll(keepingCapacity: true)
+            spareBatch = batch
         }
         // Release the batch's reservations only once the session holds the messages (and report its new
         // never-evictable bytes in the same step), so the ledger never undercounts.
@@ -407,9 +418,17 @@ final class ClientCore {
             return
         }
         let now = time.now
+        // One actions array for the whole batch, emptied per message (taken out of `self` while in use: a
+        // promise completed by `perform` may run code that drains again).
+        var actions = spareActions
+        spareActions = []
         for message in batch {
-            perform(session.publish(message, now: now).actions, on: connection, deferFlush: true)
+            actions.removeAll(keepingCapacity: true)
+            _ = session.publish(message, now: now, appendingTo: &actions)
+            perform(actions, on: connection, deferFlush: true)
         }
+        actions.removeAll(keepingCapacity: true)
+        spareActions = actions
     }
 
     /// Tells the admission ledger what the session now holds; `charge` of admitted messages reached it.

@@ -171,10 +171,12 @@ public final class MQTTClient: Service, Sendable {
             throw MQTTClientError(dropped: .offlineQoS0)
         }
         let message = MQTTOutboundMessage(topic: topic, payload: payload, qos: qos, retain: retain, properties: properties)
-        let charge = message.spoolCharge
-        if qos == .atMostOnce, charge > session.spoolMaximumBytes, !status.isOnline.load(ordering: .acquiring) {
+        // The spool charge is counted only where it decides something (offline QoS 0, QoS 1/2), not for every
+        // QoS 0 message sent online.
+        if qos == .atMostOnce, !status.isOnline.load(ordering: .acquiring), message.spoolCharge > session.spoolMaximumBytes {
             throw MQTTClientError(dropped: .largerThanSpool)
         }
+        let charge = qos == .atMostOnce ? 0 : message.spoolCharge
         // One loop task (and one wake-up of the loop) per batch, not per message: while a drain is pending,
         // further messages only join the queue.
         let startsBatch = try status.enqueued.withLock { (queue) throws(MQTTClientError) -> Bool in

@@ -110,7 +110,6 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
         var lastSent: Instant
         var pingDeadline: Instant?
         var inboundAliases: [UInt16: String] = [:]
-        var outboundAliases: [String: UInt16] = [:]
     }
 
     private enum State: Sendable {
@@ -123,7 +122,18 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
     }
 
     public let configuration: Configuration
-    private var state: State = .idle
+    private var state: State = .idle {
+        didSet {
+            if case .connected = state { return }
+            if outboundAliases.maximum > 0 { outboundAliases = MQTTOutboundTopicAliases() }
+        }
+    }
+    /// The topic aliases of this connection's PUBLISH packets: none (maximum 0) except while connected, reset by
+    /// every accepted CONNACK. Stored beside `state`, not in ``Connected``, and not behind a generic method, so the
+    /// shell applies them to every PUBLISH with ``MQTTOutboundTopicAliases/apply(to:)`` without copying the
+    /// connected state or instantiating this type's generic metadata. Only the shell sending PUBLISH packets
+    /// should change it.
+    public var outboundAliases = MQTTOutboundTopicAliases()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -234,6 +244,7 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
                 topicAliasMaximum: configuration.version == .v5 ? properties.topicAliasMaximum ?? 0 : 0,
                 assignedClientIdentifier: properties.assignedClientIdentifier)
             state = .connected(Connected(settings: settings, lastSent: now))
+            outboundAliases = MQTTOutboundTopicAliases(maximum: settings.topicAliasMaximum)
             return .connected(settings)
         case .connected(var connected):
             switch packet {
@@ -271,23 +282,58 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
         }
     }
 
-    /// Applies an outbound topic alias when the broker allows them: the first PUBLISH on a topic defines
-    /// the alias, later ones send an empty topic with the alias, saving the topic bytes on every message.
+    /// Applies an outbound topic alias when the broker allows them (see ``MQTTOutboundTopicAliases``).
     public mutating func prepareOutbound(_ publish: MQTTPublishPacket) -> MQTTPublishPacket {
-        guard case .connected(var connected) = state, connected.settings.topicAliasMaximum > 0, publish.properties.topicAlias == nil else {
-            return publish
-        }
         var publish = publish
-        if let alias = connected.outboundAliases[publish.topic] {
-            publish.properties.topicAlias = alias
-            publish.topic = ""
-        } else if connected.outboundAliases.count < Int(connected.settings.topicAliasMaximum) {
-            let alias = UInt16(connected.outboundAliases.count + 1)
-            connected.outboundAliases[publish.topic] = alias
-            publish.properties.topicAlias = alias
-            state = .connected(connected)
-        }
+        outboundAliases.apply(to: &publish)
         return publish
+    }
+}
+
+/// The outbound topic aliases of one connection: the first PUBLISH on a topic defines an alias, later ones send an
+/// empty topic with the alias, saving the topic bytes on every message. At most `maximum` aliases (the broker's
+/// Topic Alias Maximum; 0: none), handed out in order from 1 and never reassigned.
+public struct MQTTOutboundTopicAliases: Hashable, Sendable {
+    /// How many aliases the broker accepts.
+    public let maximum: UInt16
+    /// Per topic its alias, and properties holding only that alias: a message without properties (most) gets those,
+    /// shared, instead of properties of its own made for one field.
+    private var aliases: [String: (alias: UInt16, properties: MQTTProperties)] = [:]
+
+    public init(maximum: UInt16 = 0) {
+        self.maximum = maximum
+    }
+
+    public static func == (lhs: MQTTOutboundTopicAliases, rhs: MQTTOutboundTopicAliases) -> Bool {
+        lhs.maximum == rhs.maximum && lhs.aliases.mapValues(\.alias) == rhs.aliases.mapValues(\.alias)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(maximum)
+        hasher.combine(aliases.mapValues(\.alias))
+    }
+
+    /// Gives `publish` its topic's alias (defining one while there is room), unless it already has one.
+    public mutating func apply(to publish: inout MQTTPublishPacket) {
+        guard maximum > 0, publish.properties.topicAlias == nil else { return }
+        if let known = aliases[publish.topic] {
+            publish.topic = ""
+            setAlias(known, on: &publish)
+        } else if aliases.count < Int(maximum) {
+            var onlyAlias = MQTTProperties()
+            onlyAlias.topicAlias = UInt16(aliases.count + 1)
+            let defined = (alias: UInt16(aliases.count + 1), properties: onlyAlias)
+            aliases[publish.topic] = defined
+            setAlias(defined, on: &publish)
+        }
+    }
+
+    private func setAlias(_ known: (alias: UInt16, properties: MQTTProperties), on publish: inout MQTTPublishPacket) {
+        if publish.properties.isEmpty {
+            publish.properties = known.properties
+        } else {
+            publish.properties.topicAlias = known.alias
+        }
     }
 }
 

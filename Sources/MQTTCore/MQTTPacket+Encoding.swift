@@ -7,9 +7,12 @@ extension MQTTPacket {
     ///   nothing is written when the packet would exceed it.
     /// - Throws: ``MQTTProtocolError`` with code ``MQTTProtocolError/Code/packetTooLarge`` when over the limit.
     public func write(version: MQTTProtocolVersion, to buffer: inout ByteBuffer, maximumPacketSize: Int = MQTTLimits.maximumPacketSize) throws(MQTTProtocolError) {
+        if case .publish(let publish) = self {
+            try Self.write(publish, version: version, to: &buffer, maximumPacketSize: maximumPacketSize)
+            return
+        }
         let v5 = version == .v5
         var body = ByteBuffer()
-        var trailingPayload: ByteBuffer?
         var flags: UInt8 = 0
         switch self {
         case .connect(let connect):
@@ -19,12 +22,8 @@ extension MQTTPacket {
             body.writeInteger(UInt8(connack.sessionPresent ? 1 : 0))
             body.writeInteger(v5 ? connack.reasonCode.rawValue : connack.reasonCode.mqtt3ConnectReturnCode)
             if v5 { connack.properties.write(to: &body) }
-        case .publish(let publish):
-            flags = (publish.dup ? 0x08 : 0) | (publish.qos.rawValue << 1) | (publish.retain ? 0x01 : 0)
-            body.writeMQTTString(publish.topic)
-            if publish.qos != .atMostOnce { body.writeInteger(publish.packetIdentifier ?? 0) }
-            if v5 { publish.properties.write(to: &body) }
-            trailingPayload = publish.payload
+        case .publish:
+            return  // written above, without a body buffer
         case .puback(let ack), .pubrec(let ack), .pubcomp(let ack):
             Self.writeAck(ack, v5: v5, to: &body)
         case .pubrel(let ack):
@@ -61,7 +60,39 @@ extension MQTTPacket {
                 if !reason.properties.isEmpty { reason.properties.write(to: &body) }
             }
         }
-        let remainingLength = body.readableBytes + (trailingPayload?.readableBytes ?? 0)
+        let remainingLength = body.readableBytes
+        try Self.writeFixedHeader(type, flags: flags, remainingLength: remainingLength, to: &buffer, maximumPacketSize: maximumPacketSize)
+        buffer.writeImmutableBuffer(body)
+    }
+
+    /// Encodes a PUBLISH for `version` and appends it to `buffer`, as ``write(version:to:maximumPacketSize:)`` does
+    /// for `.publish(publish)`: the hot path of every forwarded message, so its length is counted up front and the
+    /// fields go straight into `buffer` (no body buffer, no copy of the packet into an enum).
+    /// - Throws: ``MQTTProtocolError`` `.packetTooLarge` (nothing written) when over `maximumPacketSize`.
+    public static func write(
+        _ publish: MQTTPublishPacket, version: MQTTProtocolVersion, to buffer: inout ByteBuffer, maximumPacketSize: Int = MQTTLimits.maximumPacketSize
+    ) throws(MQTTProtocolError) {
+        let v5 = version == .v5
+        let propertiesLength = v5 ? publish.properties.encodedLength() : 0
+        var remainingLength = 2 + publish.topic.utf8.count + publish.payload.readableBytes
+        if publish.qos != .atMostOnce { remainingLength += 2 }
+        if v5 { remainingLength += mqttVariableIntSize(propertiesLength) + propertiesLength }
+        let flags = (publish.dup ? 0x08 : 0) | (publish.qos.rawValue << 1) | (publish.retain ? 0x01 : 0)
+        try writeFixedHeader(.publish, flags: flags, remainingLength: remainingLength, to: &buffer, maximumPacketSize: maximumPacketSize)
+        buffer.writeMQTTString(publish.topic)
+        if publish.qos != .atMostOnce { buffer.writeInteger(publish.packetIdentifier ?? 0) }
+        if v5 {
+            buffer.writeMQTTVariableInt(propertiesLength)
+            publish.properties.writeBody(to: &buffer)
+        }
+        buffer.writeImmutableBuffer(publish.payload)
+    }
+
+    /// Checks the packet's size against the limits (throwing before anything is written), reserves room for all
+    /// of it and writes the fixed header.
+    private static func writeFixedHeader(
+        _ type: MQTTPacketType, flags: UInt8, remainingLength: Int, to buffer: inout ByteBuffer, maximumPacketSize: Int
+    ) throws(MQTTProtocolError) {
         let total = 1 + mqttVariableIntSize(remainingLength) + remainingLength
         guard remainingLength <= MQTTLimits.maximumVariableByteInteger, total <= maximumPacketSize else {
             throw MQTTProtocolError(.packetTooLarge, "\(type) of \(total) bytes exceeds the maximum packet size of \(min(maximumPacketSize, MQTTLimits.maximumPacketSize)) bytes")
@@ -69,8 +100,6 @@ extension MQTTPacket {
         buffer.reserveCapacity(minimumWritableBytes: total)
         buffer.writeInteger(type.rawValue << 4 | flags)
         buffer.writeMQTTVariableInt(remainingLength)
-        buffer.writeImmutableBuffer(body)
-        if let trailingPayload { buffer.writeImmutableBuffer(trailingPayload) }
     }
 
     private static func writeAck(_ ack: MQTTAckPacket, v5: Bool, to body: inout ByteBuffer) {

@@ -73,58 +73,220 @@ public enum MQTTPropertyIdentifier: UInt8, Sendable, CaseIterable {
 /// that is not allowed in the packet it arrives in, so a decoded value only has fields
 /// the packet type permits.
 public struct MQTTProperties: Hashable, Sendable {
-    public var payloadFormatIndicator: UInt8?
-    public var messageExpiryInterval: UInt32?
-    public var contentType: String?
-    public var responseTopic: String?
-    public var correlationData: [UInt8]?
+    /// The properties themselves, behind one reference (copy on write): a packet or message is copied several times
+    /// on its way to the socket, and copying 27 fields (a dozen of them reference counted) each time cost more
+    /// than sending the message. A copy is now one retain; an empty value shares one box.
+    struct Fields: Hashable, Sendable {
+        var payloadFormatIndicator: UInt8?
+        var messageExpiryInterval: UInt32?
+        var contentType: String?
+        var responseTopic: String?
+        var correlationData: [UInt8]?
+        var subscriptionIdentifiers: [Int] = []
+        var sessionExpiryInterval: UInt32?
+        var assignedClientIdentifier: String?
+        var serverKeepAlive: UInt16?
+        var authenticationMethod: String?
+        var authenticationData: [UInt8]?
+        var requestProblemInformation: UInt8?
+        var willDelayInterval: UInt32?
+        var requestResponseInformation: UInt8?
+        var responseInformation: String?
+        var serverReference: String?
+        var reasonString: String?
+        var receiveMaximum: UInt16?
+        var topicAliasMaximum: UInt16?
+        var topicAlias: UInt16?
+        var maximumQoS: UInt8?
+        var retainAvailable: UInt8?
+        var userProperties: [MQTTUserProperty] = []
+        var maximumPacketSize: UInt32?
+        var wildcardSubscriptionAvailable: UInt8?
+        var subscriptionIdentifiersAvailable: UInt8?
+        var sharedSubscriptionAvailable: UInt8?
+    }
+
+    /// Shared until mutated: `fields` is only changed through ``unique()``.
+    final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private static let empty = Box(Fields())
+    private var box: Box
+
+    /// The box, made this value's own first if it is shared.
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+        return box
+    }
+
+    public var payloadFormatIndicator: UInt8? {
+        get { box.fields.payloadFormatIndicator }
+        _modify { yield &unique().fields.payloadFormatIndicator }
+    }
+    public var messageExpiryInterval: UInt32? {
+        get { box.fields.messageExpiryInterval }
+        _modify { yield &unique().fields.messageExpiryInterval }
+    }
+    public var contentType: String? {
+        get { box.fields.contentType }
+        _modify { yield &unique().fields.contentType }
+    }
+    public var responseTopic: String? {
+        get { box.fields.responseTopic }
+        _modify { yield &unique().fields.responseTopic }
+    }
+    public var correlationData: [UInt8]? {
+        get { box.fields.correlationData }
+        _modify { yield &unique().fields.correlationData }
+    }
     /// Subscription identifiers; PUBLISH may carry several, SUBSCRIBE at most one.
-    public var subscriptionIdentifiers: [Int] = []
-    public var sessionExpiryInterval: UInt32?
-    public var assignedClientIdentifier: String?
-    public var serverKeepAlive: UInt16?
-    public var authenticationMethod: String?
-    public var authenticationData: [UInt8]?
-    public var requestProblemInformation: UInt8?
-    public var willDelayInterval: UInt32?
-    public var requestResponseInformation: UInt8?
-    public var responseInformation: String?
-    public var serverReference: String?
-    public var reasonString: String?
-    public var receiveMaximum: UInt16?
-    public var topicAliasMaximum: UInt16?
-    public var topicAlias: UInt16?
-    public var maximumQoS: UInt8?
-    public var retainAvailable: UInt8?
-    public var userProperties: [MQTTUserProperty] = []
-    public var maximumPacketSize: UInt32?
-    public var wildcardSubscriptionAvailable: UInt8?
-    public var subscriptionIdentifiersAvailable: UInt8?
-    public var sharedSubscriptionAvailable: UInt8?
+    public var subscriptionIdentifiers: [Int] {
+        get { box.fields.subscriptionIdentifiers }
+        _modify { yield &unique().fields.subscriptionIdentifiers }
+    }
+    public var sessionExpiryInterval: UInt32? {
+        get { box.fields.sessionExpiryInterval }
+        _modify { yield &unique().fields.sessionExpiryInterval }
+    }
+    public var assignedClientIdentifier: String? {
+        get { box.fields.assignedClientIdentifier }
+        _modify { yield &unique().fields.assignedClientIdentifier }
+    }
+    public var serverKeepAlive: UInt16? {
+        get { box.fields.serverKeepAlive }
+        _modify { yield &unique().fields.serverKeepAlive }
+    }
+    public var authenticationMethod: String? {
+        get { box.fields.authenticationMethod }
+        _modify { yield &unique().fields.authenticationMethod }
+    }
+    public var authenticationData: [UInt8]? {
+        get { box.fields.authenticationData }
+        _modify { yield &unique().fields.authenticationData }
+    }
+    public var requestProblemInformation: UInt8? {
+        get { box.fields.requestProblemInformation }
+        _modify { yield &unique().fields.requestProblemInformation }
+    }
+    public var willDelayInterval: UInt32? {
+        get { box.fields.willDelayInterval }
+        _modify { yield &unique().fields.willDelayInterval }
+    }
+    public var requestResponseInformation: UInt8? {
+        get { box.fields.requestResponseInformation }
+        _modify { yield &unique().fields.requestResponseInformation }
+    }
+    public var responseInformation: String? {
+        get { box.fields.responseInformation }
+        _modify { yield &unique().fields.responseInformation }
+    }
+    public var serverReference: String? {
+        get { box.fields.serverReference }
+        _modify { yield &unique().fields.serverReference }
+    }
+    public var reasonString: String? {
+        get { box.fields.reasonString }
+        _modify { yield &unique().fields.reasonString }
+    }
+    public var receiveMaximum: UInt16? {
+        get { box.fields.receiveMaximum }
+        _modify { yield &unique().fields.receiveMaximum }
+    }
+    public var topicAliasMaximum: UInt16? {
+        get { box.fields.topicAliasMaximum }
+        _modify { yield &unique().fields.topicAliasMaximum }
+    }
+    public var topicAlias: UInt16? {
+        get { box.fields.topicAlias }
+        _modify { yield &unique().fields.topicAlias }
+    }
+    public var maximumQoS: UInt8? {
+        get { box.fields.maximumQoS }
+        _modify { yield &unique().fields.maximumQoS }
+    }
+    public var retainAvailable: UInt8? {
+        get { box.fields.retainAvailable }
+        _modify { yield &unique().fields.retainAvailable }
+    }
+    public var userProperties: [MQTTUserProperty] {
+        get { box.fields.userProperties }
+        _modify { yield &unique().fields.userProperties }
+    }
+    public var maximumPacketSize: UInt32? {
+        get { box.fields.maximumPacketSize }
+        _modify { yield &unique().fields.maximumPacketSize }
+    }
+    public var wildcardSubscriptionAvailable: UInt8? {
+        get { box.fields.wildcardSubscriptionAvailable }
+        _modify { yield &unique().fields.wildcardSubscriptionAvailable }
+    }
+    public var subscriptionIdentifiersAvailable: UInt8? {
+        get { box.fields.subscriptionIdentifiersAvailable }
+        _modify { yield &unique().fields.subscriptionIdentifiersAvailable }
+    }
+    public var sharedSubscriptionAvailable: UInt8? {
+        get { box.fields.sharedSubscriptionAvailable }
+        _modify { yield &unique().fields.sharedSubscriptionAvailable }
+    }
 
-    public init() {}
+    public init() {
+        box = Self.empty
+    }
 
-    /// True when no property is set.
-    public var isEmpty: Bool { self == MQTTProperties() }
+    public static func == (lhs: MQTTProperties, rhs: MQTTProperties) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        box.fields.hash(into: &hasher)
+    }
+
+    /// True when no property is set. The shared empty box, or else field by field rather than `== MQTTProperties()`:
+    /// it runs for every published message (its spool charge), and comparing all 27 fields with a fresh value costs more.
+    public var isEmpty: Bool {
+        box === Self.empty
+            || payloadFormatIndicator == nil && messageExpiryInterval == nil && contentType == nil && responseTopic == nil
+            && correlationData == nil && subscriptionIdentifiers.isEmpty && sessionExpiryInterval == nil
+            && assignedClientIdentifier == nil && serverKeepAlive == nil && authenticationMethod == nil
+            && authenticationData == nil && requestProblemInformation == nil && willDelayInterval == nil
+            && requestResponseInformation == nil && responseInformation == nil && serverReference == nil
+            && reasonString == nil && receiveMaximum == nil && topicAliasMaximum == nil && topicAlias == nil
+            && maximumQoS == nil && retainAvailable == nil && userProperties.isEmpty && maximumPacketSize == nil
+            && wildcardSubscriptionAvailable == nil && subscriptionIdentifiersAvailable == nil
+            && sharedSubscriptionAvailable == nil
+    }
 }
 
 extension MQTTProperties {
-    /// Encoded length of the property block, without its own length prefix.
+    /// Encoded length of the property block, without its own length prefix: counted, not encoded, so sizing a
+    /// packet (every PUBLISH) allocates nothing. ``writeBody(to:)`` writes exactly this many bytes.
     func encodedLength() -> Int {
-        var scratch = ByteBuffer()
-        writeBody(to: &scratch)
-        return scratch.readableBytes
+        func fixed(_ value: (some Any)?, _ size: Int) -> Int { value == nil ? 0 : 1 + size }
+        func string(_ value: String?) -> Int { value.map { 3 + $0.utf8.count } ?? 0 }
+        func binary(_ value: [UInt8]?) -> Int { value.map { 3 + $0.count } ?? 0 }
+        var length = fixed(payloadFormatIndicator, 1) + fixed(messageExpiryInterval, 4) + string(contentType)
+        length += string(responseTopic) + binary(correlationData)
+        for identifier in subscriptionIdentifiers { length += 1 + mqttVariableIntSize(identifier) }
+        length += fixed(sessionExpiryInterval, 4) + string(assignedClientIdentifier) + fixed(serverKeepAlive, 2)
+        length += string(authenticationMethod) + binary(authenticationData) + fixed(requestProblemInformation, 1)
+        length += fixed(willDelayInterval, 4) + fixed(requestResponseInformation, 1) + string(responseInformation)
+        length += string(serverReference) + string(reasonString) + fixed(receiveMaximum, 2)
+        length += fixed(topicAliasMaximum, 2) + fixed(topicAlias, 2) + fixed(maximumQoS, 1) + fixed(retainAvailable, 1)
+        for property in userProperties { length += 5 + property.name.utf8.count + property.value.utf8.count }
+        length += fixed(maximumPacketSize, 4) + fixed(wildcardSubscriptionAvailable, 1)
+        length += fixed(subscriptionIdentifiersAvailable, 1) + fixed(sharedSubscriptionAvailable, 1)
+        return length
     }
 
-    /// Writes the property length followed by the properties.
+    /// Writes the property length followed by the properties, straight into `buffer` (no scratch buffer).
     func write(to buffer: inout ByteBuffer) {
-        var body = ByteBuffer()
-        writeBody(to: &body)
-        buffer.writeMQTTVariableInt(body.readableBytes)
-        buffer.writeImmutableBuffer(body)
+        buffer.writeMQTTVariableInt(encodedLength())
+        writeBody(to: &buffer)
     }
 
-    private func writeBody(to buffer: inout ByteBuffer) {
+    func writeBody(to buffer: inout ByteBuffer) {
         func byte(_ id: MQTTPropertyIdentifier, _ value: UInt8?) {
             guard let value else { return }
             buffer.writeInteger(id.rawValue)

@@ -161,28 +161,43 @@ public struct MQTTSession: Sendable {
     public mutating func publish(
         _ message: MQTTOutboundMessage, now: ContinuousClock.Instant
     ) -> (token: MQTTMessageToken, accepted: Bool, actions: [Action]) {
+        var actions: [Action] = []
+        let (token, accepted) = publish(message, now: now, appendingTo: &actions)
+        return (token, accepted, actions)
+    }
+
+    /// ``publish(_:now:)`` appending its actions to `actions`: a caller publishing many messages reuses one array
+    /// instead of allocating one per message.
+    public mutating func publish(
+        _ message: MQTTOutboundMessage, now: ContinuousClock.Instant, appendingTo actions: inout [Action]
+    ) -> (token: MQTTMessageToken, accepted: Bool) {
         let token = nextToken
         nextToken += 1
         if !isOnline, message.qos == .atMostOnce, !configuration.keepQoS0WhenOffline {
             statistics.droppedOfflineQoS0 += 1
-            return (token, false, [.complete(token, .dropped(.offlineQoS0))])
+            actions.append(.complete(token, .dropped(.offlineQoS0)))
+            return (token, false)
         }
         // Fast path keeps order: only bypass the spool when nothing is waiting in it.
         if isOnline, spool.isEmpty {
             if message.qos == .atMostOnce {
-                return (token, true, [.send(.publish(Self.packet(for: message, identifier: nil)), completing: token)])
+                actions.append(.send(.publish(Self.packet(for: message, identifier: nil)), completing: token))
+                return (token, true)
             }
             if inflight.count < window, let id = allocateIdentifier() {
-                return (token, true, [startInflight(token: token, message: message, identifier: id, now: now)])
+                actions.append(startInflight(token: token, message: message, identifier: id, now: now))
+                return (token, true)
             }
         }
         switch spool.append(Spooled(token: token, message: message), charge: message.spoolCharge, evictable: message.qos == .atMostOnce) {
         case .accepted(let evicted):
             statistics.evictedQoS0 += evicted.count
-            return (token, true, evicted.map { .complete($0.token, .dropped(.evictedFromSpool)) })
+            actions.append(contentsOf: evicted.map { .complete($0.token, .dropped(.evictedFromSpool)) })
+            return (token, true)
         case .refused(let reason):
             if reason == .largerThanSpool { statistics.droppedLargerThanSpool += 1 } else { statistics.droppedSpoolFull += 1 }
-            return (token, false, [.complete(token, .dropped(reason))])
+            actions.append(.complete(token, .dropped(reason)))
+            return (token, false)
         }
     }
 

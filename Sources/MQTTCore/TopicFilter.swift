@@ -9,13 +9,18 @@ public enum TopicName {
     public static func validationFailure(_ topic: String) -> String? {
         if topic.isEmpty { return "topic name is empty" }
         if topic.utf8.count > maximumLength { return "topic name is longer than \(maximumLength) bytes" }
-        for byte in topic.utf8 {
-            switch byte {
-            case UInt8(ascii: "+"), UInt8(ascii: "#"): return "topic name '\(topic)' contains a wildcard character"
-            case 0: return "topic name contains U+0000"
-            default: continue
-            }
+        // Scanned as contiguous bytes (every published message is checked; the UTF-8 view's index is slower).
+        let forbidden = topic.utf8.withContiguousStorageIfAvailable(firstForbiddenByte) ?? firstForbiddenByte(topic.utf8)
+        switch forbidden {
+        case UInt8(ascii: "+"), UInt8(ascii: "#"): return "topic name '\(topic)' contains a wildcard character"
+        case 0: return "topic name contains U+0000"
+        default: return nil
         }
+    }
+
+    /// The first `+`, `#` or NUL in `bytes`.
+    private static func firstForbiddenByte(_ bytes: some Sequence<UInt8>) -> UInt8? {
+        for byte in bytes where byte == UInt8(ascii: "+") || byte == UInt8(ascii: "#") || byte == 0 { return byte }
         return nil
     }
 

@@ -28,4 +28,16 @@ struct Base64Tests {
         #expect(!Base64.decode(text.utf8, into: &buffer))
         #expect(String(buffer: buffer) == "kept")
     }
+
+    @Test("a blob decodes into a buffer of exactly its size, or nil when it is not base64",
+          arguments: ["", "Zg==", "Zm8=", "Zm9v", "Zm9vYmFy", "Zg=", "Z=g=", "Zm9*"])
+    func decodedBuffer(text: String) {
+        var expected = ByteBuffer()
+        guard Base64.decode(text.utf8, into: &expected) else {
+            #expect(Base64.decodedBuffer(text) == nil)
+            return
+        }
+        let buffer = Base64.decodedBuffer(text)
+        #expect(buffer == expected)
+    }
 }

@@ -199,6 +199,22 @@ struct OrderedJSONValueTests {
         }
     }
 
+    @Test func parsesUTF8BytesAsItParsesText() throws {
+        let text = #"﻿ {"z":1,"ü":["\u00e9",-2e3],"z":null} "#
+        #expect(try OrderedJSONValue(parsing: Array(text.utf8)) == OrderedJSONValue(parsing: text))
+        for bad in ["{", #"{"a":01}"#, "[1,]"] {
+            let fromBytes = Result { () throws(JSONParseError) in try OrderedJSONValue(parsing: Array(bad.utf8)) }
+            let fromText = Result { () throws(JSONParseError) in try OrderedJSONValue(parsing: bad) }
+            guard case .failure(let bytesError) = fromBytes, case .failure(let textError) = fromText else {
+                Issue.record("accepted \(bad)")
+                continue
+            }
+            #expect(bytesError == textError)
+        }
+        let limited = JSONParsingOptions(maximumInputSize: 3)
+        #expect(throws: JSONParseError.self) { try OrderedJSONValue(parsing: Array("[1,2]".utf8), options: limited) }
+    }
+
     @Test func unpairedSurrogatesAreReplacedOnlyWhenAsked() throws {
         let text = #"["\ud800x\udc00","\ud83d\ude00","\ud800\u0041"]"#
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }

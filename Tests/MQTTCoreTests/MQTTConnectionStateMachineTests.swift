@@ -194,6 +194,33 @@ struct MQTTConnectionStateMachineTests {
         #expect(v3.prepareOutbound(publish) == publish)
     }
 
+    @Test("outbound topic aliases last one connection: none once it closes, defined afresh after the next CONNACK")
+    func outboundAliasesPerConnection() {
+        var machine = Self.machine()
+        var properties = MQTTProperties()
+        properties.topicAliasMaximum = 1
+        _ = Self.connected(&machine, properties: properties)
+        let publish = MQTTPublishPacket(topic: "a/b", payload: ByteBuffer())
+        #expect(machine.prepareOutbound(publish).properties.topicAlias == 1)
+        #expect(machine.prepareOutbound(publish).topic.isEmpty)
+
+        machine.closed()
+        #expect(machine.prepareOutbound(publish) == publish, "no aliases while not connected")
+        #expect(machine.outboundAliases == MQTTOutboundTopicAliases())
+
+        _ = Self.connected(&machine, properties: properties)
+        let first = machine.prepareOutbound(publish)
+        #expect(first.topic == "a/b" && first.properties.topicAlias == 1, "the new connection defines the alias again")
+
+        var keepAlive = Self.machine(keepAlive: 1)
+        _ = Self.connected(&keepAlive, properties: properties)
+        _ = keepAlive.prepareOutbound(publish)
+        _ = keepAlive.deadlineReached(now: .at(2))  // PINGREQ: still connected, aliases kept
+        #expect(keepAlive.prepareOutbound(publish).topic.isEmpty)
+        _ = keepAlive.deadlineReached(now: .at(100))  // no PINGRESP: the machine closes the connection itself
+        #expect(keepAlive.prepareOutbound(publish) == publish)
+    }
+
     @Test("backoff doubles from the minimum up to the maximum, with jitter in [ceiling/2, ceiling]")
     func backoff() {
         let backoff = MQTTReconnectBackoff(minimum: .milliseconds(100), maximum: .seconds(5))

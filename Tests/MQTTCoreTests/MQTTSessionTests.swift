@@ -356,4 +356,34 @@ struct MQTTSessionTests {
             }
         }
     }
+
+    @Test("publishing into a reused array appends exactly the actions the array-returning form gives, in every state")
+    func appendingMatchesReturned() {
+        var configuration = MQTTSessionConfiguration(inflightWindow: 1, spoolMaximumBytes: Self.message(0, size: 4).spoolCharge * 2)
+        configuration.keepQoS0WhenOffline = false
+        var returning = MQTTSession(configuration: configuration)
+        var appending = returning
+        // Offline QoS 0 (dropped), offline QoS 1 (spooled), online (sent, then the window is full: spooled, then the
+        // spool is full: refused), QoS 0 evicted, a message larger than the spool.
+        let steps: [(online: Bool, message: MQTTOutboundMessage)] = [
+            (false, Self.message(0, qos: .atMostOnce)), (false, Self.message(1)), (true, Self.message(2)), (true, Self.message(3)),
+            (true, Self.message(4, qos: .atMostOnce)), (true, Self.message(5)), (true, Self.message(6, size: 1000)),
+        ]
+        var actions: [MQTTSession.Action] = [.complete(99, .written)]  // appended to, not replaced
+        var wentOnline = false
+        for step in steps {
+            if step.online, !wentOnline {
+                wentOnline = true
+                #expect(returning.connected(sessionPresent: false, receiveMaximum: 1) == appending.connected(sessionPresent: false, receiveMaximum: 1))
+            }
+            let before = actions.count
+            let expected = returning.publish(step.message)
+            let result = appending.publish(step.message, now: anyInstant, appendingTo: &actions)
+            #expect(result.token == expected.token && result.accepted == expected.accepted)
+            #expect(Array(actions[before...]) == expected.actions)
+        }
+        #expect(actions.first == .complete(99, .written))
+        #expect(returning.statistics == appending.statistics && returning.spooledCount == appending.spooledCount)
+    }
+
 }

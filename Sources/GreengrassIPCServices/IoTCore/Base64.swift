@@ -24,45 +24,57 @@ enum Base64 {
 
     /// Appends the bytes `text` encodes to `buffer`; false (buffer unchanged) when `text` is not padded base64.
     static func decode(_ text: some Collection<UInt8>, into buffer: inout ByteBuffer) -> Bool {
-        guard let length = decodedLength(text) else { return false }
-        let start = buffer.writerIndex
-        let valid =
-            if let result = text.withContiguousStorageIfAvailable({ decode($0, length: length, into: &buffer) }) {
-                result
-            } else {
-                Array(text).withUnsafeBufferPointer { decode($0, length: length, into: &buffer) }
-            }
-        if !valid { buffer.moveWriterIndex(to: start) }
-        return valid
+        if let result = text.withContiguousStorageIfAvailable({ decode($0, into: &buffer) }) { return result }
+        return Array(text).withUnsafeBufferPointer { decode($0, into: &buffer) }
     }
 
-    private static func decode(_ input: UnsafeBufferPointer<UInt8>, length: Int, into buffer: inout ByteBuffer) -> Bool {
+    /// A `blob` member's text decoded into a new buffer of exactly its size; nil when it is not padded base64.
+    static func decodedBuffer(_ text: String) -> ByteBuffer? {
+        var text = text
+        return text.withUTF8 { utf8 -> ByteBuffer? in
+            guard let length = decodedLength(utf8) else { return nil }
+            var buffer = ByteBufferAllocator().buffer(capacity: length)
+            return decode(utf8, into: &buffer) ? buffer : nil
+        }
+    }
+
+    private static func decode(_ input: UnsafeBufferPointer<UInt8>, into buffer: inout ByteBuffer) -> Bool {
+        guard let length = decodedLength(input) else { return false }
         guard length > 0 else { return input.isEmpty }
         var valid = true
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { output in
-            var written = 0
-            var index = 0
-            while index < input.count {
-                let a = values[Int(input[index])], b = values[Int(input[index + 1])]
-                let cText = input[index + 2], dText = input[index + 3]
-                let isLast = index + 4 == input.count
-                let c = cText == UInt8(ascii: "=") && isLast ? 0 : values[Int(cText)]
-                let d = dText == UInt8(ascii: "=") && isLast ? 0 : values[Int(dText)]
-                // "=" only at the end, and "x=y=" is not padding.
-                guard a < 64, b < 64, c < 64, d < 64,
-                      !(cText == UInt8(ascii: "=") && dText != UInt8(ascii: "="))
-                else {
-                    valid = false
-                    return 0
-                }
-                let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                for shift in [16, 8, 0] where written < length {
-                    output[written] = UInt8(truncatingIfNeeded: triple >> UInt32(shift))
+            values.withUnsafeBufferPointer { values in
+                var written = 0
+                var index = 0
+                while index < input.count {
+                    let a = values[Int(input[index])], b = values[Int(input[index + 1])]
+                    let cText = input[index + 2], dText = input[index + 3]
+                    let isLast = index + 4 == input.count
+                    let c = cText == UInt8(ascii: "=") && isLast ? 0 : values[Int(cText)]
+                    let d = dText == UInt8(ascii: "=") && isLast ? 0 : values[Int(dText)]
+                    // "=" only at the end, and "x=y=" is not padding.
+                    guard a < 64, b < 64, c < 64, d < 64,
+                          !(cText == UInt8(ascii: "=") && dText != UInt8(ascii: "="))
+                    else {
+                        valid = false
+                        return 0
+                    }
+                    let triple = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    // Only the last group can be short (padding), so only it needs the length checks.
+                    output[written] = UInt8(truncatingIfNeeded: triple >> 16)
                     written += 1
+                    if written < length {
+                        output[written] = UInt8(truncatingIfNeeded: triple >> 8)
+                        written += 1
+                    }
+                    if written < length {
+                        output[written] = UInt8(truncatingIfNeeded: triple)
+                        written += 1
+                    }
+                    index += 4
                 }
-                index += 4
+                return written
             }
-            return written
         }
         return valid
     }

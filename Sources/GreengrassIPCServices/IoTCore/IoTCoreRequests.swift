@@ -22,12 +22,15 @@ struct PublishToIoTCoreInput {
         payload = try fields.blob("payload")
         retain = try fields.bool("retain") ?? false
         messageExpiryIntervalSeconds = try fields.int("messageExpiryIntervalSeconds")
+        // Only members that are there are set: setting any property (even to nil) gives the properties a box of
+        // their own, and most requests have none of these members.
         properties = MQTTProperties()
-        properties.userProperties = try fields.userProperties("userProperties")
-        properties.correlationData = try fields.blob("correlationData").map { Array(buffer: $0) }
-        properties.responseTopic = try fields.string("responseTopic")
-        properties.payloadFormatIndicator = try fields.payloadFormat("payloadFormat")
-        properties.contentType = try fields.string("contentType")
+        let userProperties = try fields.userProperties("userProperties")
+        if !userProperties.isEmpty { properties.userProperties = userProperties }
+        if let correlationData = try fields.blob("correlationData") { properties.correlationData = Array(buffer: correlationData) }
+        if let responseTopic = try fields.string("responseTopic") { properties.responseTopic = responseTopic }
+        if let payloadFormat = try fields.payloadFormat("payloadFormat") { properties.payloadFormatIndicator = payloadFormat }
+        if let contentType = try fields.string("contentType") { properties.contentType = contentType }
     }
 }
 
@@ -46,9 +49,9 @@ struct SubscribeToIoTCoreInput {
 /// The members of a request object, read with GreengrassJSON's parser; a member of the wrong type is the
 /// caller's fault (`InvalidArgumentsError` naming the member), a missing or null one is nil.
 private struct RequestFields {
-    /// The members as a list: a request has a handful, and the decoders ask for every member they know (ten
-    /// for PublishToIoTCore, most of them absent), so comparing names beats hashing each asked name.
-    let members: [(name: String, value: JSONValue)]
+    /// The members in document order: a request has a handful, and the decoders ask for every member they know
+    /// (ten for PublishToIoTCore, most of them absent), so comparing names beats building and hashing a dictionary.
+    let members: [OrderedJSONValue.Member]
     let shape: String
 
     init(_ body: [UInt8], shape: String) throws(IPCModeledError) {
@@ -57,36 +60,37 @@ private struct RequestFields {
             members = []
             return
         }
-        let value: JSONValue
+        let value: OrderedJSONValue
         do {
-            value = try JSONValue(parsing: body)
+            value = try OrderedJSONValue(parsing: body)
         } catch {
             throw .invalidArguments("Request body is not a valid \(shape): \(error)")
         }
-        guard let members = value.objectValue else {
-            throw .invalidArguments("Request body is not a valid \(shape): expected an object, found \(value.kindName)")
+        guard case .object(let members) = value else {
+            throw .invalidArguments("Request body is not a valid \(shape): expected an object, found \(value.unordered.kindName)")
         }
-        self.members = members.map { ($0.key, $0.value) }
+        self.members = members
     }
 
-    private func present(_ name: String) -> JSONValue? {
-        guard let value = members.first(where: { $0.name == name })?.value, !value.isNull else { return nil }
+    /// The member's value; a repeated name's last value, as in a parsed ``JSONValue`` object.
+    private func present(_ name: String) -> OrderedJSONValue? {
+        guard let value = members.last(where: { $0.key == name })?.value, value != .null else { return nil }
         return value
     }
 
-    private func mismatch(_ name: String, _ expected: String, _ value: JSONValue) -> IPCModeledError {
-        .invalidArguments("Request body is not a valid \(shape): \(name) must be \(expected), found \(value.kindName)")
+    private func mismatch(_ name: String, _ expected: String, _ value: OrderedJSONValue) -> IPCModeledError {
+        .invalidArguments("Request body is not a valid \(shape): \(name) must be \(expected), found \(value.unordered.kindName)")
     }
 
     func string(_ name: String) throws(IPCModeledError) -> String? {
         guard let value = present(name) else { return nil }
-        guard let text = value.stringValue else { throw mismatch(name, "a string", value) }
+        guard case .string(let text) = value else { throw mismatch(name, "a string", value) }
         return text
     }
 
     func bool(_ name: String) throws(IPCModeledError) -> Bool? {
         guard let value = present(name) else { return nil }
-        guard let flag = value.boolValue else { throw mismatch(name, "a boolean", value) }
+        guard case .bool(let flag) = value else { throw mismatch(name, "a boolean", value) }
         return flag
     }
 
@@ -120,9 +124,7 @@ private struct RequestFields {
     func blob(_ name: String) throws(IPCModeledError) -> ByteBuffer? {
         guard let value = present(name) else { return nil }
         guard case .string(let text) = value else { throw mismatch(name, "a base64 string", value) }
-        let utf8 = text.utf8
-        var buffer = ByteBufferAllocator().buffer(capacity: Base64.decodedLength(utf8) ?? 0)
-        guard Base64.decode(utf8, into: &buffer) else {
+        guard let buffer = Base64.decodedBuffer(text) else {
             throw .invalidArguments("Request body is not a valid \(shape): \(name) is not valid base64")
         }
         return buffer
@@ -130,7 +132,7 @@ private struct RequestFields {
 
     func userProperties(_ name: String) throws(IPCModeledError) -> [MQTTUserProperty] {
         guard let value = present(name) else { return [] }
-        guard let entries = value.arrayValue else { throw mismatch(name, "an array", value) }
+        guard let entries = value.unordered.arrayValue else { throw mismatch(name, "an array", value) }
         var properties: [MQTTUserProperty] = []
         for entry in entries {
             guard let key = entry["key"]?.stringValue, let text = entry["value"]?.stringValue else {
