@@ -22,6 +22,10 @@ final class FakeUpstream: IoTCoreUpstream {
         var unsubscribed: [TopicFilter] = []
         /// Whether ``publishImmediately(_:)`` takes messages (else it declines, as a durable spool does).
         var takesImmediately = true
+        /// Whether ``publishAnsweringLater(_:answer:)`` takes messages (as a durable spool does), keeping their
+        /// answers for the test to give.
+        var answersLater = false
+        var answeringLater: [(message: MQTTOutboundMessage, answer: @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void)] = []
     }
 
     let state = Mutex(State())
@@ -43,6 +47,23 @@ final class FakeUpstream: IoTCoreUpstream {
         }
     }
 
+    func publishAnsweringLater(
+        _ message: MQTTOutboundMessage, answer: @escaping @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void
+    ) throws(IoTCoreUpstreamError) -> Bool {
+        try state.withLock { (state) throws(IoTCoreUpstreamError) -> Bool in
+            guard state.answersLater else { return false }
+            if let error = state.publishError { throw error }
+            state.answeringLater.append((message, answer))
+            return true
+        }
+    }
+
+    /// Gives the oldest kept answer.
+    func answerNext(_ result: Result<Void, IoTCoreUpstreamError>) {
+        let answer = state.withLock { $0.answeringLater.isEmpty ? nil : $0.answeringLater.removeFirst().answer }
+        answer?(result)
+    }
+
     func subscribe(_ filter: TopicFilter, qos: QoS) async throws(IoTCoreUpstreamError) -> IoTCoreSubscriptionState {
         try state.withLock { state in
             state.subscribed.append((filter, qos))
@@ -59,18 +80,27 @@ final class FakeUpstream: IoTCoreUpstream {
     }
 }
 
+/// How many times a request was authorized (either way).
+final class AuthorizationCount: Sendable {
+    let asked = Mutex(0)
+    var value: Int { asked.withLock { $0 } }
+}
+
 struct AllowList: IPCAuthorizer {
     var allowed: Set<String>
     /// Whether it also answers ``isAuthorizedImmediately(principal:service:operation:resource:)`` (an in-memory
     /// policy does), so a publish can be answered on the connection's loop.
     var immediate = false
+    var count = AuthorizationCount()
 
     func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool {
-        service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
+        count.asked.withLock { $0 += 1 }
+        return service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
     }
 
     func isAuthorizedImmediately(principal: String, service: String, operation: String, resource: String) -> Bool? {
         guard immediate else { return nil }
+        count.asked.withLock { $0 += 1 }
         return service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
     }
 }
@@ -81,6 +111,7 @@ struct IoTCoreOperationsTests {
     static let subscribe = "aws.greengrass#SubscribeToIoTCore"
 
     let upstream = FakeUpstream()
+    let authorizations = AuthorizationCount()
     let router: IPCRouter
     let operations: IoTCoreOperations
 
@@ -97,7 +128,7 @@ struct IoTCoreOperationsTests {
             authorizer: AllowList(allowed: [
                 "c \(Self.publish) a/b", "c \(Self.subscribe) a/#", "c \(Self.publish) a/b/c/d/e/f/g/h/i",
                 "c \(Self.publish) $aws/rules/r/a/b/c/d/e/f/g/h", "c \(Self.publish) a/+", "c \(Self.publish) \(Self.accentedSlashes)",
-            ], immediate: immediateAuthorization),
+            ], immediate: immediateAuthorization, count: authorizations),
             limits: IoTCoreLimits(maximumPayloadBytes: 8), logger: Logger(label: "test"))
         var router = IPCRouter()
         operations.register(on: &router)
@@ -106,10 +137,24 @@ struct IoTCoreOperationsTests {
 
     /// `operation` as the server first tries it on the connection's loop: the reply, or nil for "call handle".
     func callOnLoop(_ operation: String, _ json: String, principal: String = "c") -> IPCReply? {
-        let stream = IPCStream.detached(operation: operation, eventLoop: EmbeddedEventLoop()) { _ in }
-        let call = IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream)
-        #expect(router.runsOnConnectionLoop(operation))
+        callOnLoop(Self.call(operation, json, principal: principal))
+    }
+
+    func callOnLoop(_ call: IPCCall) -> IPCReply? {
+        #expect(router.runsOnConnectionLoop(call.operation))
         return router.handleOnConnectionLoop(call)
+    }
+
+    static func call(_ operation: String, _ json: String, principal: String = "c") -> IPCCall {
+        let stream = IPCStream.detached(operation: operation, eventLoop: EmbeddedEventLoop()) { _ in }
+        return IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream)
+    }
+
+    /// A value shared with a task.
+    final class Box<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ value: Value) { self.value = Mutex(value) }
+        func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
     }
 
     /// The events a stream received.
@@ -219,6 +264,56 @@ struct IoTCoreOperationsTests {
         #expect(upstream.state.withLock { $0.published.isEmpty })
         let (reply, _) = await call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
         #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+    }
+
+    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once, handed on from the loop, and answered by handle when the upstream answers")
+    func publishAnsweredLater() async {
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        onLoop.upstream.state.withLock {
+            $0.takesImmediately = false
+            $0.answersLater = true
+        }
+        let replies = Box<[IPCReply]>([])
+        let router = onLoop.router
+        // As the server does: the loop first, then handle for the same call since the loop gave no reply.
+        for (index, answer) in [Result<Void, IoTCoreUpstreamError>.success(()), .failure(.failed("Message could not be written to the spool: disk full"))].enumerated() {
+            let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":"aGk="}"#)
+            #expect(onLoop.callOnLoop(call) == nil)
+            #expect(onLoop.upstream.state.withLock { $0.answeringLater.map(\.message.payload) } == [ByteBuffer(string: "hi")])
+            let handled = Task {
+                let reply = await router.handle(call)
+                replies.withLock { $0.append(reply) }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+            #expect(replies.withLock { $0.count } == index, "answered before the upstream answered")
+            onLoop.upstream.answerNext(answer)
+            await handled.value
+            #expect(onLoop.authorizations.value == index + 1, "authorized again by handle")
+            #expect(onLoop.upstream.state.withLock { $0.published.isEmpty }, "handed to the upstream again by handle")
+        }
+        #expect(replies.withLock { $0 } == [
+            .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)),
+            .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message could not be written to the spool: disk full")),
+        ])
+        // Refused at once (a full spool): answered on the loop, nothing kept for handle.
+        onLoop.upstream.state.withLock { $0.publishError = .failed("Message spool is full. Message could not be added.") }
+        #expect(onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+            == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message spool is full. Message could not be added.")))
+        #expect(onLoop.upstream.state.withLock { $0.answeringLater.isEmpty })
+    }
+
+    @Test("an answer that comes before handle runs is kept for it")
+    func publishAnsweredBeforeHandle() async {
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        onLoop.upstream.state.withLock {
+            $0.takesImmediately = false
+            $0.answersLater = true
+        }
+        let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+        #expect(onLoop.callOnLoop(call) == nil)
+        onLoop.upstream.answerNext(.success(()))
+        #expect(await onLoop.router.handle(call) == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+        #expect(onLoop.authorizations.value == 1)
     }
 
     @Test("the basic-ingest prefix does not count against the slash limit")
