@@ -266,13 +266,20 @@ struct IoTCoreOperationsTests {
         #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
     }
 
-    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once, handed on from the loop, and answered by handle when the upstream answers")
-    func publishAnsweredLater() async {
+    /// Operations with an in-memory policy over an upstream that answers QoS 1 publishes later, as the durable
+    /// spool does.
+    static func overDurableSpool() -> IoTCoreOperationsTests {
         let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
         onLoop.upstream.state.withLock {
             $0.takesImmediately = false
             $0.answersLater = true
         }
+        return onLoop
+    }
+
+    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once, handed on from the loop, and answered by handle when the upstream answers")
+    func publishAnsweredLater() async {
+        let onLoop = Self.overDurableSpool()
         let replies = Box<[IPCReply]>([])
         let router = onLoop.router
         // As the server does: the loop first, then handle for the same call since the loop gave no reply.
@@ -304,11 +311,7 @@ struct IoTCoreOperationsTests {
 
     @Test("an answer that comes before handle runs is kept for it")
     func publishAnsweredBeforeHandle() async {
-        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
-        onLoop.upstream.state.withLock {
-            $0.takesImmediately = false
-            $0.answersLater = true
-        }
+        let onLoop = Self.overDurableSpool()
         let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
         #expect(onLoop.callOnLoop(call) == nil)
         onLoop.upstream.answerNext(.success(()))
