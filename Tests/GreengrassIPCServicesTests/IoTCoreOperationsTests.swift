@@ -142,7 +142,20 @@ struct IoTCoreOperationsTests {
 
     func callOnLoop(_ call: IPCCall) -> IPCReply? {
         #expect(router.runsOnConnectionLoop(call.operation))
-        return router.handleOnConnectionLoop(call)
+        switch router.handleOnConnectionLoop(call) {
+        case .now(let reply): return reply
+        case .later: Issue.record("answered later, expected now or nil"); return nil
+        case nil: return nil
+        }
+    }
+
+    /// `call` on the connection's loop, expecting its work handed on and the reply to come.
+    func callOnLoopAnsweredLater(_ call: IPCCall) -> EventLoopFuture<IPCReply>? {
+        guard case .later(let reply) = router.handleOnConnectionLoop(call) else {
+            Issue.record("expected the reply later")
+            return nil
+        }
+        return reply
     }
 
     static func call(_ operation: String, _ json: String, principal: String = "c") -> IPCCall {
@@ -277,46 +290,31 @@ struct IoTCoreOperationsTests {
         return onLoop
     }
 
-    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once, handed on from the loop, and answered by handle when the upstream answers")
-    func publishAnsweredLater() async {
+    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once on the loop, handed on from there, and its reply follows the upstream's answer")
+    func publishAnsweredLater() async throws {
         let onLoop = Self.overDurableSpool()
-        let replies = Box<[IPCReply]>([])
-        let router = onLoop.router
-        // As the server does: the loop first, then handle for the same call since the loop gave no reply.
+        var replies: [IPCReply] = []
         for (index, answer) in [Result<Void, IoTCoreUpstreamError>.success(()), .failure(.failed("Message could not be written to the spool: disk full"))].enumerated() {
             let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":"aGk="}"#)
-            #expect(onLoop.callOnLoop(call) == nil)
+            let reply = try #require(onLoop.callOnLoopAnsweredLater(call))
             #expect(onLoop.upstream.state.withLock { $0.answeringLater.map(\.message.payload) } == [ByteBuffer(string: "hi")])
-            let handled = Task {
-                let reply = await router.handle(call)
-                replies.withLock { $0.append(reply) }
-            }
-            try? await Task.sleep(for: .milliseconds(20))
-            #expect(replies.withLock { $0.count } == index, "answered before the upstream answered")
+            let answered = Box(false)
+            reply.whenComplete { _ in answered.withLock { $0 = true } }
+            #expect(!answered.withLock { $0 }, "answered before the upstream answered")
             onLoop.upstream.answerNext(answer)
-            await handled.value
-            #expect(onLoop.authorizations.value == index + 1, "authorized again by handle")
-            #expect(onLoop.upstream.state.withLock { $0.published.isEmpty }, "handed to the upstream again by handle")
+            replies.append(try await reply.get())
+            #expect(onLoop.authorizations.value == index + 1, "authorized once per publish")
+            #expect(onLoop.upstream.state.withLock { $0.published.isEmpty }, "handed to the upstream once, for later")
         }
-        #expect(replies.withLock { $0 } == [
+        #expect(replies == [
             .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)),
             .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message could not be written to the spool: disk full")),
         ])
-        // Refused at once (a full spool): answered on the loop, nothing kept for handle.
+        // Refused at once (a full spool): answered now, nothing handed on.
         onLoop.upstream.state.withLock { $0.publishError = .failed("Message spool is full. Message could not be added.") }
         #expect(onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
             == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message spool is full. Message could not be added.")))
         #expect(onLoop.upstream.state.withLock { $0.answeringLater.isEmpty })
-    }
-
-    @Test("an answer that comes before handle runs is kept for it")
-    func publishAnsweredBeforeHandle() async {
-        let onLoop = Self.overDurableSpool()
-        let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
-        #expect(onLoop.callOnLoop(call) == nil)
-        onLoop.upstream.answerNext(.success(()))
-        #expect(await onLoop.router.handle(call) == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
-        #expect(onLoop.authorizations.value == 1)
     }
 
     @Test("the basic-ingest prefix does not count against the slash limit")

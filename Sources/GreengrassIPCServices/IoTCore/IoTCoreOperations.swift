@@ -54,10 +54,6 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
     }
 
     private let upstream: any IoTCoreUpstream
-    /// Publishes handed on by ``publishImmediately(_:)`` whose answer comes later (a durable spool), by stream:
-    /// the server then calls ``publish(_:)`` for the same call, which waits for that answer instead of decoding
-    /// and authorizing the request again.
-    private let answeringLater = Mutex<[ObjectIdentifier: PendingPublish]>([:])
     private let authorizer: any IPCAuthorizer
     private let limits: IoTCoreLimits
     private let logger: Logger
@@ -109,9 +105,6 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
     // MARK: PublishToIoTCore
 
     func publish(_ call: IPCCall) async -> IPCReply {
-        if let pending = answeringLater.withLock({ $0.removeValue(forKey: ObjectIdentifier(call.stream)) }) {
-            return await reply(pending)
-        }
         do throws(IPCModeledError) {
             let (request, topic) = try Self.decodePublish(call)
             try await authorize(call, IoTCoreOperationNames.publish, resource: topic)
@@ -129,15 +122,10 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
 
     /// ``publish(_:)`` on the IPC connection's loop when authorization answers without waiting (in-memory policy):
     /// a message the upstream takes at once (QoS 0, or QoS 1 without a durable spool, into the client's queue) is
-    /// answered here; one it answers later (QoS 1 into the durable spool) is handed on here and answered by
-    /// ``publish(_:)``, which the server calls next: decoded and authorized once, no task before the spool has it.
-    /// Nil with nothing done when authorization needs to wait. Same checks in the same order, same replies.
-    ///
-    /// Handing a message on and returning nil is more than the server's contract for this path asks (a nil
-    /// answer is meant to leave all the work to `publish(_:)`); it holds because the server always calls
-    /// `publish(_:)` for the same call after a nil, and `publish(_:)` finds the message's pending answer by its
-    /// stream. The server cannot yet take a reply that comes later from this path, which would save that task.
-    func publishImmediately(_ call: IPCCall) -> IPCReply? {
+    /// answered now; one it answers later (QoS 1 into the durable spool, once on disk) is handed on now and its
+    /// reply follows on the loop — decoded and authorized once, with no task. Nil with nothing done when
+    /// authorization needs to wait. Same checks in the same order, same replies as ``publish(_:)``.
+    func publishImmediately(_ call: IPCCall) -> IPCLoopReply? {
         do throws(IPCModeledError) {
             let (request, topic) = try Self.decodePublish(call)
             let service = IoTCoreOperationNames.authorizationService, operation = IoTCoreOperationNames.publish
@@ -147,24 +135,30 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
             guard allowed else { throw Self.unauthorized(call, service, operation, resource: topic) }
             let message = try outboundMessage(request, topic: topic)
             do throws(IoTCoreUpstreamError) {
-                if try upstream.publishImmediately(message) { return published() }
-                let pending = PendingPublish(topic: topic, stream: call.stream)
-                guard try upstream.publishAnsweringLater(message, answer: pending.answer) else { return nil }
-                answeringLater.withLock { $0[ObjectIdentifier(call.stream)] = pending }
-                return nil
+                if try upstream.publishImmediately(message) { return .now(published()) }
+                let reply = call.stream.eventLoop.makePromise(of: IPCReply.self)
+                let handedOn: Bool
+                do throws(IoTCoreUpstreamError) {
+                    handedOn = try upstream.publishAnsweringLater(message) { [self] outcome in
+                        switch outcome {
+                        case .success: reply.succeed(published())
+                        case .failure(let error): reply.succeed(.error(Self.publishFailure(error, topic: topic)))
+                        }
+                    }
+                } catch {
+                    reply.fail(error)  // NIO wants every promise completed, even one nobody waits for
+                    throw error
+                }
+                guard handedOn else {
+                    reply.fail(IoTCoreUpstreamError.failed("not handed on"))
+                    return nil
+                }
+                return .later(reply.futureResult)
             } catch {
                 throw Self.publishFailure(error, topic: topic)
             }
         } catch {
-            return .error(error)
-        }
-    }
-
-    /// The reply to a publish the upstream answers later, once it has.
-    private func reply(_ pending: PendingPublish) async -> IPCReply {
-        switch await pending.result() {
-        case .success: published()
-        case .failure(let error): .error(Self.publishFailure(error, topic: pending.topic))
+            return .now(.error(error))
         }
     }
 
@@ -388,57 +382,5 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
 
     private static func unauthorized(_ call: IPCCall, _ service: String, _ operation: String, resource: String) -> IPCModeledError {
         .unauthorized("Principal \(call.principal) is not authorized to perform \(service):\(operation) on resource \(resource)")
-    }
-}
-
-/// The answer to one publish the upstream answers later, and the request handler waiting for it (either may
-/// come first).
-final class PendingPublish: Sendable {
-    typealias Outcome = Result<Void, IoTCoreUpstreamError>
-
-    private enum State {
-        case waiting
-        case awaited(CheckedContinuation<Outcome, Never>)
-        case answered(Outcome)
-    }
-
-    let topic: String
-    /// Held so that its identifier, the key this waits under, names no other stream meanwhile.
-    let stream: IPCStream
-    private let state = Mutex(State.waiting)
-
-    init(topic: String, stream: IPCStream) {
-        self.topic = topic
-        self.stream = stream
-    }
-
-    /// The upstream's answer; only the first counts.
-    func answer(_ outcome: Outcome) {
-        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
-            switch state {
-            case .waiting:
-                state = .answered(outcome)
-                return nil
-            case .awaited(let continuation):
-                state = .answered(outcome)
-                return continuation
-            case .answered:
-                return nil
-            }
-        }
-        waiter?.resume(returning: outcome)
-    }
-
-    /// Waits for the answer (one caller).
-    func result() async -> Outcome {
-        if case .answered(let outcome) = state.withLock({ $0 }) { return outcome }
-        return await withCheckedContinuation { continuation in
-            let outcome = state.withLock { state -> Outcome? in
-                if case .answered(let outcome) = state { return outcome }
-                state = .awaited(continuation)
-                return nil
-            }
-            if let outcome { continuation.resume(returning: outcome) }
-        }
     }
 }
