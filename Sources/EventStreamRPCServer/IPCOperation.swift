@@ -1,5 +1,6 @@
 import EventStream
 import GreengrassIPCModel
+import NIOCore
 
 /// Decides who a Connect's `authToken` belongs to.
 public protocol IPCAuthenticator: Sendable {
@@ -48,23 +49,33 @@ public protocol IPCOperationHandler: Sendable {
     /// a small request such as PublishToIoTCore. Default: false.
     func runsOnConnectionLoop(_ operation: String) -> Bool
 
-    /// For an operation that ``runsOnConnectionLoop(_:)``: its reply when it can be decided right away, on the
-    /// connection's loop, without waiting for anything; nil to have the server call ``handle(_:)`` instead.
-    /// The server tries this first: no task, no executor hop, and the reply leaves with the read batch's flush.
+    /// For an operation that ``runsOnConnectionLoop(_:)``: the call handled on the connection's loop without
+    /// waiting for anything — its reply now, or the work handed on with its reply to come (``IPCLoopReply``);
+    /// nil to have the server call ``handle(_:)`` instead. The server tries this first: no task, no executor hop.
     /// A handler that returns nil must not have done any of the call's work (``handle(_:)`` does it all).
     /// Default: nil.
-    func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply?
+    func handleOnConnectionLoop(_ call: IPCCall) -> IPCLoopReply?
+}
+
+/// What ``IPCOperationHandler/handleOnConnectionLoop(_:)`` decided.
+public enum IPCLoopReply: Sendable {
+    /// The reply, decided now: it leaves with the read batch's flush.
+    case now(IPCReply)
+    /// The call's work is under way elsewhere (a durable spool's fsync); the reply is written when this completes,
+    /// on the connection's loop (one hop if it completes on another). A failed future is answered with a
+    /// ServiceError naming the failure, so the caller is never left without a reply.
+    case later(EventLoopFuture<IPCReply>)
 }
 
 extension IPCOperationHandler {
     public func runsOnConnectionLoop(_ operation: String) -> Bool { false }
-    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? { nil }
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCLoopReply? { nil }
 }
 
 /// An ``IPCOperationHandler`` made from a closure.
 public struct IPCClosureHandler: IPCOperationHandler {
     private let body: @Sendable (IPCCall) async -> IPCReply
-    private let immediateBody: (@Sendable (IPCCall) -> IPCReply?)?
+    private let immediateBody: (@Sendable (IPCCall) -> IPCLoopReply?)?
     private let nonBlocking: Bool
 
     /// Wraps `body`.
@@ -74,7 +85,7 @@ public struct IPCClosureHandler: IPCOperationHandler {
     ///   - immediately: see ``IPCOperationHandler/handleOnConnectionLoop(_:)``; used only with
     ///     `runsOnConnectionLoop`.
     public init(
-        runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCReply?)? = nil,
+        runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCLoopReply?)? = nil,
         _ body: @escaping @Sendable (IPCCall) async -> IPCReply
     ) {
         self.body = body
@@ -88,7 +99,7 @@ public struct IPCClosureHandler: IPCOperationHandler {
 
     public func runsOnConnectionLoop(_ operation: String) -> Bool { nonBlocking }
 
-    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? { immediateBody?(call) }
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCLoopReply? { immediateBody?(call) }
 }
 
 /// Routes calls by operation name; anything unregistered gets the modeled
@@ -111,7 +122,7 @@ public struct IPCRouter: IPCOperationHandler {
     ///   - runsOnConnectionLoop: see ``IPCOperationHandler/runsOnConnectionLoop(_:)``.
     ///   - immediately: see ``IPCOperationHandler/handleOnConnectionLoop(_:)``.
     public mutating func register(
-        _ operation: String, runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCReply?)? = nil,
+        _ operation: String, runsOnConnectionLoop: Bool = false, immediately: (@Sendable (IPCCall) -> IPCLoopReply?)? = nil,
         _ body: @escaping @Sendable (IPCCall) async -> IPCReply
     ) {
         routes[operation] = IPCClosureHandler(runsOnConnectionLoop: runsOnConnectionLoop, immediately: immediately, body)
@@ -125,8 +136,8 @@ public struct IPCRouter: IPCOperationHandler {
         routes[operation]?.runsOnConnectionLoop(operation) ?? true
     }
 
-    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCReply? {
-        guard let handler = routes[call.operation] else { return .error(.unsupportedOperation(call.operation)) }
+    public func handleOnConnectionLoop(_ call: IPCCall) -> IPCLoopReply? {
+        guard let handler = routes[call.operation] else { return .now(.error(.unsupportedOperation(call.operation))) }
         return handler.handleOnConnectionLoop(call)
     }
 

@@ -206,8 +206,18 @@ final class IPCServerConnectionHandler: ChannelDuplexHandler {
         let call = IPCCall(principal: principal ?? "", operation: operation, payload: Array(buffer: payload), stream: stream)
         let handler = operationHandler
         let onLoop = handler.runsOnConnectionLoop(operation)
-        if onLoop, let reply = handler.handleOnConnectionLoop(call) {
-            operationReturned(reply, on: streamID)
+        if onLoop, let answer = handler.handleOnConnectionLoop(call) {
+            switch answer {
+            case .now(let reply):
+                operationReturned(reply, on: streamID)
+            case .later(let future):
+                future.hop(to: eventLoop).whenComplete { result in
+                    switch result {
+                    case .success(let reply): bound.value.operationReturned(reply, on: streamID)
+                    case .failure(let error): bound.value.operationReturned(.error(.serviceError("\(operation) failed: \(error)")), on: streamID)
+                    }
+                }
+            }
             return
         }
         let body: @Sendable () async -> Void = {

@@ -48,7 +48,8 @@ public final class IPCStream: Sendable {
     /// The operation that opened the stream.
     public let operation: String
 
-    private let eventLoop: any EventLoop
+    /// The connection's event loop: where its handlers run when they run on the loop, and where replies are written.
+    public let eventLoop: any EventLoop
     private let sink: @Sendable (RPCServerConnectionStateMachine.StreamOutput, Int32) -> Result<Void, IPCStreamError>
     private let state = Mutex(TerminationState())
 

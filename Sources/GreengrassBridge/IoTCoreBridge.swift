@@ -44,6 +44,20 @@ public final class IoTCoreBridge: IoTCoreUpstream {
         return true
     }
 
+    /// A QoS 1 message for the durable spool: appended from the IPC connection's loop, answered on it once durable
+    /// (the spool answers a whole commit group in one hop to each loop).
+    public func publishAnsweringLater(
+        _ message: MQTTOutboundMessage, answer: @escaping @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void
+    ) throws(IoTCoreUpstreamError) -> Bool {
+        guard message.qos == .atLeastOnce, let durableSpool else { return false }
+        do throws(DurableSpoolError) {
+            try durableSpool.append(message) { result in answer(result.mapError { .failed($0.message) }) }
+        } catch {
+            throw .failed(error.message)
+        }
+        return true
+    }
+
     public func subscribe(_ filter: TopicFilter, qos: QoS) async throws(IoTCoreUpstreamError) -> IoTCoreSubscriptionState {
         let results: [MQTTSubscribeResult]
         do {

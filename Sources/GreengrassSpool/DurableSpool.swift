@@ -30,6 +30,8 @@ extension MQTTClient: SpoolSender {}
 ///   while the next worker already commits the next group. A group is acknowledged once a sync begun after its
 ///   commit returned: one fsync per group (or one for several), never per message, and never a group waiting for
 ///   an fsync that started before it was written. Page reads run on a thread of their own.
+/// - An append made on an event loop (an IPC connection's) costs no task: its answer is a callback, and all the
+///   answers of a group made on one loop run in one `execute` on it after the group's fsync (one hop per group).
 /// - Start-up never waits for the spool: the store is opened on the reader thread when ``run()`` starts, reading a
 ///   header row only; appends made before it is open join the first commit.
 /// - Sending reads the store in pages behind a bounded window (count and bytes), so memory does not grow with the
@@ -62,7 +64,10 @@ public final class DurableSpool: Service, Sendable {
         }
     }
 
-    private typealias Append = (entry: MessageToSpool, continuation: CheckedContinuation<Void, any Error>)
+    /// What an append's caller is told: run on `loop` when there is one (one hop per group and loop, see
+    /// ``answer(_:with:)``), else on the worker thread that decided it.
+    public typealias Answer = @Sendable (Result<Void, DurableSpoolError>) -> Void
+    private typealias Append = (entry: MessageToSpool, loop: (any EventLoop)?, answer: Answer)
 
     private struct Pending: ~Copyable {
         var appends: [Append] = []
@@ -177,31 +182,68 @@ public final class DurableSpool: Service, Sendable {
     /// - Throws: ``DurableSpoolError`` — a full spool ("Message spool is full. Message could not be added."), a message
     ///   larger than the spool, or a store that could not write (disk full).
     public func append(_ message: MQTTOutboundMessage) async throws(DurableSpoolError) {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, DurableSpoolError>, Never>) in
+            do throws(DurableSpoolError) {
+                try append(message, answeringOn: nil) { continuation.resume(returning: $0) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        try result.get()
+    }
+
+    /// Starts making a QoS 1 message durable without waiting: `answer` is told once it is on disk (success: the
+    /// component may be told it was accepted) or why it could not be written. For callers on an event loop (an IPC
+    /// connection's): no task per message, and every answer of a group made on the same loop arrives in one
+    /// `execute` on it, after the group's fsync.
+    /// - Parameter loop: where `answer` runs; the caller's own event loop by default, nil for the worker thread.
+    /// - Throws: ``DurableSpoolError`` at once, with `answer` never called, when the spool refuses the message
+    ///   (full: "Message spool is full. Message could not be added.", or larger than the spool).
+    public func append(
+        _ message: MQTTOutboundMessage, answeringOn loop: (any EventLoop)? = MultiThreadedEventLoopGroup.currentEventLoop,
+        _ answer: @escaping Answer
+    ) throws(DurableSpoolError) {
         let charge = message.spoolCharge
         if let refusal = state.withLock({ $0.ledger.admit(charge: charge) }) { throw DurableSpoolError(message: refusal.description) }
         let entry = MessageToSpool(message: message, spooledAtMilliseconds: now())
-        do {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let start = state.withLock { state in
-                    state.appends.append((entry, continuation))
-                    return startWorkerLocked(&state)
-                }
-                if start { startWorker() }
+        let start = state.withLock { state in
+            state.appends.append((entry, loop, answer))
+            return startWorkerLocked(&state)
+        }
+        if start { startWorker() }
+    }
+
+    /// Tells each append its result: directly for those without a loop, and in one `execute` per loop for the
+    /// others (in append order), so a group of replies costs one hop back to each connection's loop, not one each.
+    private static func answer(_ appends: some Collection<Append>, with result: Result<Void, DurableSpoolError>) {
+        var byLoop: [(loop: any EventLoop, answers: [Answer])] = []
+        for append in appends {
+            guard let loop = append.loop else {
+                append.answer(result)
+                continue
             }
-        } catch let error as DurableSpoolError {
-            throw error
-        } catch {
-            throw DurableSpoolError(message: "Message could not be written to the spool: \(error)")
+            if let index = byLoop.firstIndex(where: { $0.loop === loop }) {
+                byLoop[index].answers.append(append.answer)
+            } else {
+                byLoop.append((loop, [append.answer]))
+            }
+        }
+        for (loop, answers) in byLoop {
+            loop.execute { for answer in answers { answer(result) } }
         }
     }
 
     /// Whether the caller must start a worker for what is pending: the store is open, no worker is committing (one
     /// that is will find the new work when its commit ends, or a worker finishing its sync will), and one is free.
     private func startWorkerLocked(_ state: inout Pending) -> Bool {
-        guard state.isOpen, !state.isCommitting, state.workersRunning < max(1, configuration.concurrentSyncs) else { return false }
+        guard canStartWorkerLocked(state) else { return false }
         state.isCommitting = true
         state.workersRunning += 1
         return true
+    }
+
+    private func canStartWorkerLocked(_ state: borrowing Pending) -> Bool {
+        state.isOpen && !state.isCommitting && state.workersRunning < max(1, configuration.concurrentSyncs)
     }
 
     private func startWorker() {
@@ -289,8 +331,7 @@ public final class DurableSpool: Service, Sendable {
                 state.removals.append(contentsOf: removals)
             }
             logger.error("Message spool write failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-            let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
-            for append in appends { append.continuation.resume(throwing: refusal) }
+            Self.answer(appends, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: \(error)")))
             return .failed
         }
     }
@@ -333,11 +374,10 @@ public final class DurableSpool: Service, Sendable {
         if wakeSender { wake.yield() }
         switch result {
         case .success:
-            for append in answered { append.continuation.resume() }
+            Self.answer(answered, with: .success(()))
         case .failure(let error):
             logger.error("Message spool sync failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-            let refusal = DurableSpoolError(message: "Message could not be written to the spool: \(error)")
-            for append in answered { append.continuation.resume(throwing: refusal) }
+            Self.answer(answered, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: \(error)")))
         }
     }
 
@@ -410,9 +450,7 @@ public final class DurableSpool: Service, Sendable {
             defer { state.appends.removeAll() }
             return state.appends
         }
-        for append in stranded {
-            append.continuation.resume(throwing: DurableSpoolError(message: "Message could not be written to the spool: the nucleus is shutting down"))
-        }
+        Self.answer(stranded, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: the nucleus is shutting down")))
     }
 
     /// One ordered stream of spooled messages, read from the store a page at a time.

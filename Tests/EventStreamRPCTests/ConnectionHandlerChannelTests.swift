@@ -378,7 +378,7 @@ struct ConnectionHandlerChannelTests {
         // `handle` answers a different shape, so a reply that took the task path shows.
         router.register(
             ScriptedOperations.publish, runsOnConnectionLoop: true,
-            immediately: { call in .response(shape: "test#Immediate", json: call.payload) }
+            immediately: { call in .now(.response(shape: "test#Immediate", json: call.payload)) }
         ) { _ in .response(shape: "test#ViaTask", json: []) }
         let peer = try await TestIPCPeer.connected(handler: router)
         var batch = ByteBuffer()
@@ -397,6 +397,36 @@ struct ConnectionHandlerChannelTests {
             #expect(response?.serviceModelType == "test#Immediate")
             #expect(response.map { Array(buffer: $0.payload) } == Array("\(stream)".utf8))
         }
+    }
+
+    @Test("an operation on the loop that hands its work on is answered when its future completes, never by its task; a failed future is a ServiceError")
+    func answeredLaterOnLoop() async throws {
+        let promises = Mutex<[EventLoopPromise<IPCReply>]>([])
+        var router = IPCRouter()
+        router.register(
+            ScriptedOperations.publish, runsOnConnectionLoop: true,
+            immediately: { call in
+                let promise = call.stream.eventLoop.makePromise(of: IPCReply.self)
+                promises.withLock { $0.append(promise) }
+                return .later(promise.futureResult)
+            }
+        ) { _ in .response(shape: "test#ViaTask", json: []) }
+        let peer = try await TestIPCPeer.connected(handler: router)
+        try await peer.send(requestFrame(stream: 1, operation: ScriptedOperations.publish))
+        try await peer.send(requestFrame(stream: 2, operation: ScriptedOperations.publish))
+        #expect(try await peer.next(timeout: .milliseconds(100)) == nil, "no reply before the work is done")
+        let (first, second) = try promises.withLock { promises in
+            try #require(promises.count == 2)
+            return (promises[0], promises[1])
+        }
+        second.succeed(.response(shape: "test#Later", json: Array("{}".utf8)))
+        let response = try await peer.next()
+        #expect(response?.streamID == 2 && response?.flags == .terminateStream && response?.serviceModelType == "test#Later")
+        first.fail(TestFailure(description: "disk full"))
+        let error = try await peer.next()
+        #expect(error?.type == .applicationError && error?.streamID == 1 && error?.serviceModelType == "aws.greengrass#ServiceError")
+        #expect(json(error)?["message"] as? String == "\(ScriptedOperations.publish) failed: disk full")
+        #expect(try await peer.stillServes())
     }
 
     @Test("an operation on the loop that declines to answer at once is answered by its task")
@@ -715,4 +745,8 @@ struct ConnectionHandlerChannelTests {
         try await stream.send(event: "aws.greengrass#SubscriptionResponseMessage", json: body)
         #expect(try await peer.next()?.streamID == 1)
     }
+}
+
+private struct TestFailure: Error, CustomStringConvertible {
+    var description: String
 }

@@ -22,6 +22,10 @@ final class FakeUpstream: IoTCoreUpstream {
         var unsubscribed: [TopicFilter] = []
         /// Whether ``publishImmediately(_:)`` takes messages (else it declines, as a durable spool does).
         var takesImmediately = true
+        /// Whether ``publishAnsweringLater(_:answer:)`` takes messages (as a durable spool does), keeping their
+        /// answers for the test to give.
+        var answersLater = false
+        var answeringLater: [(message: MQTTOutboundMessage, answer: @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void)] = []
     }
 
     let state = Mutex(State())
@@ -43,6 +47,23 @@ final class FakeUpstream: IoTCoreUpstream {
         }
     }
 
+    func publishAnsweringLater(
+        _ message: MQTTOutboundMessage, answer: @escaping @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void
+    ) throws(IoTCoreUpstreamError) -> Bool {
+        try state.withLock { (state) throws(IoTCoreUpstreamError) -> Bool in
+            guard state.answersLater else { return false }
+            if let error = state.publishError { throw error }
+            state.answeringLater.append((message, answer))
+            return true
+        }
+    }
+
+    /// Gives the oldest kept answer.
+    func answerNext(_ result: Result<Void, IoTCoreUpstreamError>) {
+        let answer = state.withLock { $0.answeringLater.isEmpty ? nil : $0.answeringLater.removeFirst().answer }
+        answer?(result)
+    }
+
     func subscribe(_ filter: TopicFilter, qos: QoS) async throws(IoTCoreUpstreamError) -> IoTCoreSubscriptionState {
         try state.withLock { state in
             state.subscribed.append((filter, qos))
@@ -59,18 +80,27 @@ final class FakeUpstream: IoTCoreUpstream {
     }
 }
 
+/// How many times a request was authorized (either way).
+final class AuthorizationCount: Sendable {
+    let asked = Mutex(0)
+    var value: Int { asked.withLock { $0 } }
+}
+
 struct AllowList: IPCAuthorizer {
     var allowed: Set<String>
     /// Whether it also answers ``isAuthorizedImmediately(principal:service:operation:resource:)`` (an in-memory
     /// policy does), so a publish can be answered on the connection's loop.
     var immediate = false
+    var count = AuthorizationCount()
 
     func isAuthorized(principal: String, service: String, operation: String, resource: String) async -> Bool {
-        service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
+        count.asked.withLock { $0 += 1 }
+        return service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
     }
 
     func isAuthorizedImmediately(principal: String, service: String, operation: String, resource: String) -> Bool? {
         guard immediate else { return nil }
+        count.asked.withLock { $0 += 1 }
         return service == "aws.greengrass.ipc.mqttproxy" && allowed.contains("\(principal) \(operation) \(resource)")
     }
 }
@@ -81,6 +111,7 @@ struct IoTCoreOperationsTests {
     static let subscribe = "aws.greengrass#SubscribeToIoTCore"
 
     let upstream = FakeUpstream()
+    let authorizations = AuthorizationCount()
     let router: IPCRouter
     let operations: IoTCoreOperations
 
@@ -97,7 +128,7 @@ struct IoTCoreOperationsTests {
             authorizer: AllowList(allowed: [
                 "c \(Self.publish) a/b", "c \(Self.subscribe) a/#", "c \(Self.publish) a/b/c/d/e/f/g/h/i",
                 "c \(Self.publish) $aws/rules/r/a/b/c/d/e/f/g/h", "c \(Self.publish) a/+", "c \(Self.publish) \(Self.accentedSlashes)",
-            ], immediate: immediateAuthorization),
+            ], immediate: immediateAuthorization, count: authorizations),
             limits: IoTCoreLimits(maximumPayloadBytes: 8), logger: Logger(label: "test"))
         var router = IPCRouter()
         operations.register(on: &router)
@@ -106,10 +137,37 @@ struct IoTCoreOperationsTests {
 
     /// `operation` as the server first tries it on the connection's loop: the reply, or nil for "call handle".
     func callOnLoop(_ operation: String, _ json: String, principal: String = "c") -> IPCReply? {
+        callOnLoop(Self.call(operation, json, principal: principal))
+    }
+
+    func callOnLoop(_ call: IPCCall) -> IPCReply? {
+        #expect(router.runsOnConnectionLoop(call.operation))
+        switch router.handleOnConnectionLoop(call) {
+        case .now(let reply): return reply
+        case .later: Issue.record("answered later, expected now or nil"); return nil
+        case nil: return nil
+        }
+    }
+
+    /// `call` on the connection's loop, expecting its work handed on and the reply to come.
+    func callOnLoopAnsweredLater(_ call: IPCCall) -> EventLoopFuture<IPCReply>? {
+        guard case .later(let reply) = router.handleOnConnectionLoop(call) else {
+            Issue.record("expected the reply later")
+            return nil
+        }
+        return reply
+    }
+
+    static func call(_ operation: String, _ json: String, principal: String = "c") -> IPCCall {
         let stream = IPCStream.detached(operation: operation, eventLoop: EmbeddedEventLoop()) { _ in }
-        let call = IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream)
-        #expect(router.runsOnConnectionLoop(operation))
-        return router.handleOnConnectionLoop(call)
+        return IPCCall(principal: principal, operation: operation, payload: Array(json.utf8), stream: stream)
+    }
+
+    /// A value shared with a task.
+    final class Box<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ value: Value) { self.value = Mutex(value) }
+        func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
     }
 
     /// The events a stream received.
@@ -219,6 +277,44 @@ struct IoTCoreOperationsTests {
         #expect(upstream.state.withLock { $0.published.isEmpty })
         let (reply, _) = await call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
         #expect(reply == .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)))
+    }
+
+    /// Operations with an in-memory policy over an upstream that answers QoS 1 publishes later, as the durable
+    /// spool does.
+    static func overDurableSpool() -> IoTCoreOperationsTests {
+        let onLoop = IoTCoreOperationsTests(immediateAuthorization: true)
+        onLoop.upstream.state.withLock {
+            $0.takesImmediately = false
+            $0.answersLater = true
+        }
+        return onLoop
+    }
+
+    @Test("a publish the upstream answers later (durable spool) is decoded and authorized once on the loop, handed on from there, and its reply follows the upstream's answer")
+    func publishAnsweredLater() async throws {
+        let onLoop = Self.overDurableSpool()
+        var replies: [IPCReply] = []
+        for (index, answer) in [Result<Void, IoTCoreUpstreamError>.success(()), .failure(.failed("Message could not be written to the spool: disk full"))].enumerated() {
+            let call = Self.call(Self.publish, #"{"topicName":"a/b","qos":"1","payload":"aGk="}"#)
+            let reply = try #require(onLoop.callOnLoopAnsweredLater(call))
+            #expect(onLoop.upstream.state.withLock { $0.answeringLater.map(\.message.payload) } == [ByteBuffer(string: "hi")])
+            let answered = Box(false)
+            reply.whenComplete { _ in answered.withLock { $0 = true } }
+            #expect(!answered.withLock { $0 }, "answered before the upstream answered")
+            onLoop.upstream.answerNext(answer)
+            replies.append(try await reply.get())
+            #expect(onLoop.authorizations.value == index + 1, "authorized once per publish")
+            #expect(onLoop.upstream.state.withLock { $0.published.isEmpty }, "handed to the upstream once, for later")
+        }
+        #expect(replies == [
+            .response(shape: "aws.greengrass#PublishToIoTCoreResponse", json: Array("{}".utf8)),
+            .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message could not be written to the spool: disk full")),
+        ])
+        // Refused at once (a full spool): answered now, nothing handed on.
+        onLoop.upstream.state.withLock { $0.publishError = .failed("Message spool is full. Message could not be added.") }
+        #expect(onLoop.callOnLoop(Self.publish, #"{"topicName":"a/b","qos":"1","payload":""}"#)
+            == .error(IPCModeledError.serviceError("Publish to topic a/b failed: Message spool is full. Message could not be added.")))
+        #expect(onLoop.upstream.state.withLock { $0.answeringLater.isEmpty })
     }
 
     @Test("the basic-ingest prefix does not count against the slash limit")

@@ -1,3 +1,4 @@
+import Dispatch
 import GreengrassSpool
 import GreengrassTestSupport
 import Logging
@@ -129,6 +130,59 @@ final class GatedDurability: MessageSpoolDurability {
     }
 
     var isMaintenanceDue: Bool { false }
+}
+
+/// A value shared with callbacks on other threads.
+final class Box<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { value.withLock { body(&$0) } }
+}
+
+/// Holds commits of appends until the test opens it, noting each one's size.
+final class CommitGate: Sendable {
+    let isOpen = Mutex(false)
+    let waiting = Mutex(false)
+    let commits = Mutex<[Int]>([])
+}
+
+/// A store in memory whose commits of appends wait for the gate.
+final class GatedCommitStore: MessageSpoolStore {
+    let inner = InMemoryMessageSpoolStore()
+    let gate: CommitGate
+    init(gate: CommitGate) { self.gate = gate }
+    func open() throws -> MessageSpoolStoreSummary { inner.open() }
+    func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
+        if !appending.isEmpty {
+            gate.waiting.withLock { $0 = true }
+            while !gate.isOpen.withLock({ $0 }) { usleep(1_000) }
+            gate.commits.withLock { $0.append(appending.count) }
+        }
+        return inner.commit(appending: appending, removing: removing)
+    }
+    func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { inner.messages(after: sequence, limit: limit) }
+    func firstSequence(after sequence: Int64) throws -> Int64? { inner.firstSequence(after: sequence) }
+}
+
+/// An event loop that counts the tasks handed to it from outside with `execute`: the hops to it.
+final class CountingLoop: EventLoop {
+    let inner: any EventLoop
+    let executes = Mutex(0)
+    init(_ inner: any EventLoop) { self.inner = inner }
+    var inEventLoop: Bool { inner.inEventLoop }
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        executes.withLock { $0 += 1 }
+        inner.execute(task)
+    }
+    func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        inner.scheduleTask(deadline: deadline, task)
+    }
+    func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {
+        inner.scheduleTask(in: delay, task)
+    }
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        callback(nil)
+    }
 }
 
 @Suite("DurableSpool: durable before acknowledged, sent in order from disk, survives restarts")
@@ -395,6 +449,69 @@ struct DurableSpoolTests {
         try await running.value
     }
 
+    @Test("answers to appends made from an event loop come on that loop, a whole group in one execute, in append order, after the sync")
+    func answersOnTheCallersLoop() async throws {
+        let gate = CommitGate(), loop = CountingLoop(MultiThreadedEventLoopGroup.singleton.next())
+        let spool = DurableSpool(
+            configuration: .init(path: path, capacityBytes: 1 << 24), store: GatedCommitStore(gate: gate), sender: NeverSender(), logger: logger)
+        let running = Task { try await spool.run() }
+        let answers = Box<[(number: Int, onLoop: Bool, result: Result<Void, DurableSpoolError>)]>([])
+        func append(_ number: Int) throws {
+            try spool.append(numbered(number), answeringOn: loop) { result in
+                answers.withLock { $0.append((number, loop.inEventLoop, result)) }
+            }
+        }
+        try append(1)
+        // The first group's commit holds the writer: the next 20 wait together for the following group.
+        #expect(await eventually { gate.waiting.withLock { $0 } })
+        for number in 2...21 { try append(number) }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(answers.withLock { $0.isEmpty }, "answered before its commit")
+        gate.isOpen.withLock { $0 = true }
+        #expect(await eventually { answers.withLock { $0.count } == 21 })
+        let answered = answers.withLock { $0 }
+        #expect(answered.map(\.number) == Array(1...21))
+        #expect(answered.allSatisfy { $0.onLoop })
+        #expect(answered.allSatisfy { if case .success = $0.result { true } else { false } })
+        // Two groups (or one sync answering both): at most one hop each, not one per message.
+        #expect(gate.commits.withLock { $0 } == [1, 20])
+        #expect((1...2).contains(loop.executes.withLock { $0 }))
+        running.cancel()
+        try await running.value
+    }
+
+    @Test("appends answered on a loop: a full spool is refused at once in Greengrass's words; a failed write is answered on the loop")
+    func answersOnTheCallersLoopRefusals() async throws {
+        let loop = CountingLoop(MultiThreadedEventLoopGroup.singleton.next())
+        let charge = numbered(1).spoolCharge
+        let full = DurableSpool(configuration: .init(path: path, capacityBytes: charge + charge / 2), sender: NeverSender(), logger: logger)
+        let running = Task { try await full.run() }
+        try await full.append(numbered(1))
+        let refusal = #expect(throws: DurableSpoolError.self) {
+            try full.append(numbered(2), answeringOn: loop) { _ in Issue.record("a refused append was answered") }
+        }
+        #expect(refusal?.message == "Message spool is full. Message could not be added.")
+        running.cancel()
+        try await running.value
+
+        let failing = DurableSpool(
+            configuration: .init(path: path + "-failing", capacityBytes: 1 << 20), store: FailingStore(), sender: NeverSender(), logger: logger)
+        let failingRun = Task { try await failing.run() }
+        let answer = Box<(onLoop: Bool, result: Result<Void, DurableSpoolError>)?>(nil)
+        try failing.append(numbered(1), answeringOn: loop) { result in answer.withLock { $0 = (loop.inEventLoop, result) } }
+        #expect(await eventually { answer.withLock { $0 != nil } })
+        let (onLoop, result) = try #require(answer.withLock { $0 })
+        #expect(onLoop)
+        guard case .failure(let error) = result else {
+            Issue.record("a failed write was acknowledged")
+            return
+        }
+        #expect(error.message == "Message could not be written to the spool: \(FailingStore.error)")
+        #expect(failing.ledger.drops[.storageFailed] == 1 && failing.ledger.storedCount == 0)
+        failingRun.cancel()
+        try await failingRun.value
+    }
+
     @Test("a full spool refuses with Greengrass's wording; nothing accepted is lost")
     func full() async throws {
         let charge = numbered(1).spoolCharge
@@ -482,9 +599,10 @@ struct NeverSender: SpoolSender {
 }
 
 final class FailingStore: MessageSpoolStore {
+    static let error = SQLiteError(path: "spooler.db", code: 13, message: "database or disk is full", sql: "INSERT")
     func open() throws -> MessageSpoolStoreSummary { MessageSpoolStoreSummary(count: 0, bytes: 0, oldestSpooledAtMilliseconds: nil) }
     func commit(appending: [MessageToSpool], removing: [Int64]) throws -> (sequences: [Int64], oldestRemaining: Int64?) {
-        throw SQLiteError(path: "spooler.db", code: 13, message: "database or disk is full", sql: "INSERT")
+        throw Self.error
     }
     func messages(after sequence: Int64, limit: Int) throws -> [MQTTSpooledMessage] { [] }
     func firstSequence(after sequence: Int64) throws -> Int64? { nil }

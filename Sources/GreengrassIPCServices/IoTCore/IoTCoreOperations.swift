@@ -120,10 +120,12 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
         }
     }
 
-    /// ``publish(_:)`` on the IPC connection's loop when authorization and the upstream can both answer without
-    /// waiting (in-memory policy; a QoS 0 message, or QoS 1 without a durable spool, into the client's queue);
-    /// nil, with nothing done, otherwise. Same checks in the same order, same replies.
-    func publishImmediately(_ call: IPCCall) -> IPCReply? {
+    /// ``publish(_:)`` on the IPC connection's loop when authorization answers without waiting (in-memory policy):
+    /// a message the upstream takes at once (QoS 0, or QoS 1 without a durable spool, into the client's queue) is
+    /// answered now; one it answers later (QoS 1 into the durable spool, once on disk) is handed on now and its
+    /// reply follows on the loop — decoded and authorized once, with no task. Nil with nothing done when
+    /// authorization needs to wait. Same checks in the same order, same replies as ``publish(_:)``.
+    func publishImmediately(_ call: IPCCall) -> IPCLoopReply? {
         do throws(IPCModeledError) {
             let (request, topic) = try Self.decodePublish(call)
             let service = IoTCoreOperationNames.authorizationService, operation = IoTCoreOperationNames.publish
@@ -133,13 +135,30 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
             guard allowed else { throw Self.unauthorized(call, service, operation, resource: topic) }
             let message = try outboundMessage(request, topic: topic)
             do throws(IoTCoreUpstreamError) {
-                guard try upstream.publishImmediately(message) else { return nil }
+                if try upstream.publishImmediately(message) { return .now(published()) }
+                let reply = call.stream.eventLoop.makePromise(of: IPCReply.self)
+                let handedOn: Bool
+                do throws(IoTCoreUpstreamError) {
+                    handedOn = try upstream.publishAnsweringLater(message) { [self] outcome in
+                        switch outcome {
+                        case .success: reply.succeed(published())
+                        case .failure(let error): reply.succeed(.error(Self.publishFailure(error, topic: topic)))
+                        }
+                    }
+                } catch {
+                    reply.fail(error)  // NIO wants every promise completed, even one nobody waits for
+                    throw error
+                }
+                guard handedOn else {
+                    reply.fail(IoTCoreUpstreamError.failed("not handed on"))
+                    return nil
+                }
+                return .later(reply.futureResult)
             } catch {
                 throw Self.publishFailure(error, topic: topic)
             }
-            return published()
         } catch {
-            return .error(error)
+            return .now(.error(error))
         }
     }
 

@@ -15,6 +15,16 @@ public protocol IoTCoreUpstream: Sendable {
     /// spool). Lets a publish be answered on the IPC connection's loop. Default: false.
     func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool
 
+    /// For a message ``publishImmediately(_:)`` declines because the component is answered only later (a durable
+    /// spool: once the message is on disk): hands it on now, from the IPC connection's loop, without waiting, and
+    /// calls `answer` once the component may be told it was accepted (success) or why not — on that loop, when
+    /// called from one. Returns false, having done nothing, when only ``publish(_:)`` can take it; throws, without
+    /// calling `answer`, when the message is refused at once (e.g. a full spool). Lets the request be decoded and
+    /// authorized once, on the connection's loop, with no task until the answer. Default: false.
+    func publishAnsweringLater(
+        _ message: MQTTOutboundMessage, answer: @escaping @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void
+    ) throws(IoTCoreUpstreamError) -> Bool
+
     /// Takes one reference on a subscription to `filter`. Users share one upstream subscription per filter.
     /// - Returns: whether it is active now or kept until the connection comes back.
     /// - Throws: when the subscription is refused or cannot be kept; no reference is held then.
@@ -29,6 +39,10 @@ public protocol IoTCoreUpstream: Sendable {
 
 extension IoTCoreUpstream {
     public func publishImmediately(_ message: MQTTOutboundMessage) throws(IoTCoreUpstreamError) -> Bool { false }
+
+    public func publishAnsweringLater(
+        _ message: MQTTOutboundMessage, answer: @escaping @Sendable (Result<Void, IoTCoreUpstreamError>) -> Void
+    ) throws(IoTCoreUpstreamError) -> Bool { false }
 }
 
 /// What an upstream reports to the IPC side.
