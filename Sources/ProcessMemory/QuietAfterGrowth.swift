@@ -15,17 +15,19 @@ public struct ProcessActivitySample: Equatable, Sendable {
 /// gone quiet, so the pages it mapped can go back to the kernel as after a deployment.
 ///
 /// Deployments and connections say when they end; traffic does not, and a hook on every forwarded message would
-/// cost the hot path. So the process is sampled every period instead: a return is due when the process used at
-/// most `quietShare` of the last period in CPU and its resident file pages stand at least `growthKB` above the
-/// idle level. The idle level is what was resident at the first quiet sample after the last return: by then idle
-/// work (a sample component's publish, a keep-alive) has mapped back what it runs, so what idle needs never counts
-/// as growth and an idle nucleus is not sent round a return-and-fault-back cycle. The quiet test keeps a return from
-/// ever landing in sustained traffic, where the pages would only be mapped back at once.
+/// cost the hot path. So the process is sampled every period instead. A period is quiet when the process used at
+/// most `quietShare` of it in CPU. After each return the first quiet sample gives the idle level; a return is due
+/// at a quiet sample that follows a busy period since then, when resident file pages stand at least `growthKB`
+/// above that level. The busy period is what separates traffic from idle: idle work (a sample component's publish,
+/// a keep-alive) maps back what it runs slowly, over many quiet periods, and must not send an idle nucleus round a
+/// return-and-fault-back cycle; the quiet test keeps a return from landing in sustained traffic, where the pages
+/// would only be mapped back at once.
 public struct QuietAfterGrowth: Equatable, Sendable {
     public var growthKB: Int
     public var quietShare: Double
     /// What idle holds (see above); nil until the first quiet sample after a return.
     private var idleLevelKB: Int?
+    private var busySinceIdleLevel = false
     private var hasReturned = false
     private var lastCPU: Duration?
 
@@ -38,17 +40,22 @@ public struct QuietAfterGrowth: Equatable, Sendable {
     public mutating func returned(_ sample: ProcessActivitySample) {
         hasReturned = true
         idleLevelKB = nil
+        busySinceIdleLevel = false
         lastCPU = sample.cpuTime
     }
 
     /// Takes the sample that ends a period of `period`; true when pages should be returned now.
     public mutating func isReturnDue(_ sample: ProcessActivitySample, period: Duration) -> Bool {
         defer { lastCPU = sample.cpuTime }
-        guard hasReturned, let lastCPU, sample.cpuTime - lastCPU <= period * quietShare else { return false }
+        guard hasReturned, let lastCPU else { return false }
+        guard sample.cpuTime - lastCPU <= period * quietShare else {
+            if idleLevelKB != nil { busySinceIdleLevel = true }
+            return false
+        }
         guard let idleLevelKB else {
             idleLevelKB = sample.residentFileKB
             return false
         }
-        return sample.residentFileKB - idleLevelKB >= growthKB
+        return busySinceIdleLevel && sample.residentFileKB - idleLevelKB >= growthKB
     }
 }

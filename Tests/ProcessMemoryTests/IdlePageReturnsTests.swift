@@ -66,6 +66,7 @@ import Testing
         // Idle maps back what it runs: that is the idle level, not growth.
         set(8_600, cpuMilliseconds: 1_010)
         await advance(10)  // t = 15: the first quiet sample after the return
+        set(9_200, cpuMilliseconds: 1_015)  // idle mapped back more, with no traffic
         await advance(10)  // t = 25
         #expect(reasons.withLock { $0 } == [.workEnded, .settled], "idle's own pages are not growth")
         // Traffic: code mapped back, CPU busy. No return while it lasts.

@@ -12,72 +12,77 @@ import Testing
         policy.isReturnDue(sample, period: period)
     }
 
-    /// A policy whose last return was at 1 s of CPU, after which idle settled at 8,000 kB resident (1.01 s of CPU).
-    func settled() -> QuietAfterGrowth {
+    /// A policy whose last return was at 1 s of CPU, after which idle settled at 8,000 kB resident (1.01 s of CPU),
+    /// and then traffic came (2 s of CPU in one period, until 3.01 s).
+    func afterTraffic() -> QuietAfterGrowth {
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
         policy.returned(sample(7_000, cpuMilliseconds: 1_000))
         #expect(!isDue(&policy, sample(8_000, cpuMilliseconds: 1_010), period: period), "the first quiet sample sets the idle level")
+        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 3_010), period: period), "busy: traffic")
         return policy
     }
 
     @Test func nothingIsDueBeforeTheFirstReturn() {
         var policy = QuietAfterGrowth()
         #expect(!isDue(&policy, sample(50_000, cpuMilliseconds: 0), period: period))
-        #expect(!isDue(&policy, sample(90_000, cpuMilliseconds: 0), period: period))
+        #expect(!isDue(&policy, sample(50_000, cpuMilliseconds: 5_000), period: period))
+        #expect(!isDue(&policy, sample(90_000, cpuMilliseconds: 5_000), period: period))
     }
 
-    @Test func grownAndQuietIsDue() {
-        var policy = settled()
-        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 1_060), period: period), "256 kB over idle, 50 ms of 10 s used")
+    @Test func grownAndQuietAfterTrafficIsDue() {
+        var policy = afterTraffic()
+        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 3_060), period: period), "256 kB over idle, 50 ms of 10 s used")
     }
 
-    @Test func idleFaultingBackWhatItRunsIsNotGrowth() {
+    @Test func idleFaultingBackWhatItRunsIsNeverDue() {
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
         policy.returned(sample(7_000, cpuMilliseconds: 1_000))
-        // Idle maps back 1.5 MB of what it runs after the return: that is the idle level, not growth.
-        #expect(!isDue(&policy, sample(8_500, cpuMilliseconds: 1_020), period: period))
-        #expect(!isDue(&policy, sample(8_600, cpuMilliseconds: 1_040), period: period))
-        #expect(!isDue(&policy, sample(8_700, cpuMilliseconds: 1_060), period: period))
+        // Idle maps back what it runs over many quiet periods, far past the growth: no traffic, no return.
+        for (index, kb) in [7_500, 8_000, 8_500, 9_000, 9_500, 10_000].enumerated() {
+            #expect(!isDue(&policy, sample(kb, cpuMilliseconds: 1_010 + 10 * index), period: period))
+        }
     }
 
-    @Test func theIdleLevelWaitsForAQuietSample() {
+    @Test func busyBeforeTheIdleLevelDoesNotCount() {
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
         policy.returned(sample(7_000, cpuMilliseconds: 1_000))
         #expect(!isDue(&policy, sample(12_000, cpuMilliseconds: 3_000), period: period), "busy right after the return")
         #expect(!isDue(&policy, sample(12_500, cpuMilliseconds: 3_010), period: period), "quiet: idle level 12,500")
-        #expect(!isDue(&policy, sample(12_700, cpuMilliseconds: 3_020), period: period))
-        #expect(isDue(&policy, sample(12_756, cpuMilliseconds: 3_030), period: period))
+        #expect(!isDue(&policy, sample(13_000, cpuMilliseconds: 3_020), period: period), "grown, but no traffic since the level")
+        #expect(!isDue(&policy, sample(13_000, cpuMilliseconds: 5_020), period: period), "traffic")
+        #expect(isDue(&policy, sample(13_000, cpuMilliseconds: 5_030), period: period))
     }
 
     @Test func grownButBusyWaitsForAQuietPeriod() {
-        var policy = settled()
-        #expect(!isDue(&policy, sample(9_500, cpuMilliseconds: 4_000), period: period), "3 s of CPU in the period: traffic")
-        #expect(!isDue(&policy, sample(9_600, cpuMilliseconds: 7_000), period: period))
-        #expect(isDue(&policy, sample(9_600, cpuMilliseconds: 7_010), period: period), "the traffic stopped")
+        var policy = afterTraffic()
+        #expect(!isDue(&policy, sample(9_500, cpuMilliseconds: 6_000), period: period), "3 s of CPU in the period: traffic")
+        #expect(!isDue(&policy, sample(9_600, cpuMilliseconds: 9_000), period: period))
+        #expect(isDue(&policy, sample(9_600, cpuMilliseconds: 9_010), period: period), "the traffic stopped")
     }
 
     @Test func quietWithoutGrowthIsNotDue() {
-        var policy = settled()
-        #expect(!isDue(&policy, sample(8_255, cpuMilliseconds: 1_010), period: period), "1 kB short of the growth")
-        #expect(!isDue(&policy, sample(7_000, cpuMilliseconds: 1_010), period: period), "shrunk")
+        var policy = afterTraffic()
+        #expect(!isDue(&policy, sample(8_255, cpuMilliseconds: 3_010), period: period), "1 kB short of the growth")
+        #expect(!isDue(&policy, sample(7_000, cpuMilliseconds: 3_010), period: period), "shrunk")
     }
 
     @Test func quietIsJudgedAgainstThePeriod() {
-        var policy = settled()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_060), period: period), "exactly 0.5 % of 10 s")
-        policy = settled()
-        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 1_061), period: period))
-        policy = settled()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_160), period: .seconds(30)), "150 ms of 30 s")
+        var policy = afterTraffic()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 3_060), period: period), "exactly 0.5 % of 10 s")
+        policy = afterTraffic()
+        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 3_061), period: period))
+        policy = afterTraffic()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 3_160), period: .seconds(30)), "150 ms of 30 s")
     }
 
-    @Test func aReturnMeasuresTheIdleLevelAgain() {
-        var policy = settled()
-        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 1_020), period: period))
-        policy.returned(sample(7_000, cpuMilliseconds: 1_021))
-        #expect(!isDue(&policy, sample(8_900, cpuMilliseconds: 1_022), period: period), "the new idle level")
-        #expect(!isDue(&policy, sample(9_100, cpuMilliseconds: 1_023), period: period))
-        #expect(isDue(&policy, sample(9_156, cpuMilliseconds: 1_024), period: period))
+    @Test func aReturnMeasuresTheIdleLevelAgainAndWaitsForNewTraffic() {
+        var policy = afterTraffic()
+        #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 3_020), period: period))
+        policy.returned(sample(7_000, cpuMilliseconds: 3_021))
+        #expect(!isDue(&policy, sample(8_900, cpuMilliseconds: 3_022), period: period), "the new idle level")
+        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 3_023), period: period), "no traffic since")
+        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 4_023), period: period), "traffic")
+        #expect(isDue(&policy, sample(9_200, cpuMilliseconds: 4_024), period: period))
     }
 
     @Test func statmThirdFieldIsTheResidentFilePages() {
