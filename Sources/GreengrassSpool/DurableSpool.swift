@@ -11,6 +11,11 @@ import Synchronization
 public struct DurableSpoolError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    /// The write or its sync failed (or the spool stopped first): nothing of the message is kept.
+    static func notWritten(_ reason: String) -> DurableSpoolError {
+        DurableSpoolError(message: "Message could not be written to the spool: \(reason)")
+    }
 }
 
 /// Where the messages go once durable: the upstream MQTT client, or a test double.
@@ -236,14 +241,10 @@ public final class DurableSpool: Service, Sendable {
     /// Whether the caller must start a worker for what is pending: the store is open, no worker is committing (one
     /// that is will find the new work when its commit ends, or a worker finishing its sync will), and one is free.
     private func startWorkerLocked(_ state: inout Pending) -> Bool {
-        guard canStartWorkerLocked(state) else { return false }
+        guard state.isOpen, !state.isCommitting, state.workersRunning < max(1, configuration.concurrentSyncs) else { return false }
         state.isCommitting = true
         state.workersRunning += 1
         return true
-    }
-
-    private func canStartWorkerLocked(_ state: borrowing Pending) -> Bool {
-        state.isOpen && !state.isCommitting && state.workersRunning < max(1, configuration.concurrentSyncs)
     }
 
     private func startWorker() {
@@ -331,7 +332,7 @@ public final class DurableSpool: Service, Sendable {
                 state.removals.append(contentsOf: removals)
             }
             logger.error("Message spool write failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-            Self.answer(appends, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: \(error)")))
+            Self.answer(appends, with: .failure(.notWritten("\(error)")))
             return .failed
         }
     }
@@ -377,7 +378,7 @@ public final class DurableSpool: Service, Sendable {
             Self.answer(answered, with: .success(()))
         case .failure(let error):
             logger.error("Message spool sync failed", metadata: ["eventType": "mqtt-spool-write-failed", "path": "\(configuration.path)", "reason": "\(error)"])
-            Self.answer(answered, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: \(error)")))
+            Self.answer(answered, with: .failure(.notWritten("\(error)")))
         }
     }
 
@@ -450,7 +451,7 @@ public final class DurableSpool: Service, Sendable {
             defer { state.appends.removeAll() }
             return state.appends
         }
-        Self.answer(stranded, with: .failure(DurableSpoolError(message: "Message could not be written to the spool: the nucleus is shutting down")))
+        Self.answer(stranded, with: .failure(.notWritten("the nucleus is shutting down")))
     }
 
     /// One ordered stream of spooled messages, read from the store a page at a time.

@@ -17,16 +17,8 @@ extension ProcessActivitySample {
 
     /// The third field of a `statm` line ("size resident shared text lib data dt", in pages).
     static func residentFilePages(statm: String) -> Int? {
-        let fields = statm.split(separator: " ", omittingEmptySubsequences: true)
+        let fields = statm.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count >= 3 else { return nil }
-        return Int(fields[2].trimmingTrailingNewline)
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingTrailingNewline: Substring {
-        var text = self
-        while text.last == "\n" { text = text.dropLast() }
-        return text
+        return Int(fields[2])
     }
 }

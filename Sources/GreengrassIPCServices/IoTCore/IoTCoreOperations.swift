@@ -137,23 +137,16 @@ public final class IoTCoreOperations: IoTCoreUpstreamSink, Sendable {
             do throws(IoTCoreUpstreamError) {
                 if try upstream.publishImmediately(message) { return .now(published()) }
                 let reply = call.stream.eventLoop.makePromise(of: IPCReply.self)
-                let handedOn: Bool
-                do throws(IoTCoreUpstreamError) {
-                    handedOn = try upstream.publishAnsweringLater(message) { [self] outcome in
-                        switch outcome {
-                        case .success: reply.succeed(published())
-                        case .failure(let error): reply.succeed(.error(Self.publishFailure(error, topic: topic)))
-                        }
+                var handedOn = false
+                // NIO wants every promise completed, also one the upstream refused or declined (nobody waits for it).
+                defer { if !handedOn { reply.fail(IoTCoreUpstreamError.failed("not handed on")) } }
+                handedOn = try upstream.publishAnsweringLater(message) { [self] outcome in
+                    switch outcome {
+                    case .success: reply.succeed(published())
+                    case .failure(let error): reply.succeed(.error(Self.publishFailure(error, topic: topic)))
                     }
-                } catch {
-                    reply.fail(error)  // NIO wants every promise completed, even one nobody waits for
-                    throw error
                 }
-                guard handedOn else {
-                    reply.fail(IoTCoreUpstreamError.failed("not handed on"))
-                    return nil
-                }
-                return .later(reply.futureResult)
+                return handedOn ? .later(reply.futureResult) : nil
             } catch {
                 throw Self.publishFailure(error, topic: topic)
             }
