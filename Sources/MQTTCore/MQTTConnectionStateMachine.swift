@@ -281,13 +281,6 @@ public struct MQTTConnectionStateMachine<Instant: InstantProtocol>: Sendable whe
             }
         }
     }
-
-    /// Applies an outbound topic alias when the broker allows them (see ``MQTTOutboundTopicAliases``).
-    public mutating func prepareOutbound(_ publish: MQTTPublishPacket) -> MQTTPublishPacket {
-        var publish = publish
-        outboundAliases.apply(to: &publish)
-        return publish
-    }
 }
 
 /// The outbound topic aliases of one connection: the first PUBLISH on a topic defines an alias, later ones send an

@@ -182,16 +182,16 @@ struct MQTTConnectionStateMachineTests {
         properties.topicAliasMaximum = 1
         _ = Self.connected(&machine, properties: properties)
         let publish = MQTTPublishPacket(topic: "a/b", payload: ByteBuffer())
-        let first = machine.prepareOutbound(publish)
+        let first = machine.aliased(publish)
         #expect(first.topic == "a/b" && first.properties.topicAlias == 1)
-        let second = machine.prepareOutbound(publish)
+        let second = machine.aliased(publish)
         #expect(second.topic.isEmpty && second.properties.topicAlias == 1)
-        let other = machine.prepareOutbound(MQTTPublishPacket(topic: "c", payload: ByteBuffer()))
+        let other = machine.aliased(MQTTPublishPacket(topic: "c", payload: ByteBuffer()))
         #expect(other.topic == "c" && other.properties.topicAlias == nil, "alias space exhausted")
 
         var v3 = Self.machine(version: .v3_1_1)
         _ = Self.connected(&v3, properties: properties)
-        #expect(v3.prepareOutbound(publish) == publish)
+        #expect(v3.aliased(publish) == publish)
     }
 
     @Test("outbound topic aliases last one connection: none once it closes, defined afresh after the next CONNACK")
@@ -201,24 +201,24 @@ struct MQTTConnectionStateMachineTests {
         properties.topicAliasMaximum = 1
         _ = Self.connected(&machine, properties: properties)
         let publish = MQTTPublishPacket(topic: "a/b", payload: ByteBuffer())
-        #expect(machine.prepareOutbound(publish).properties.topicAlias == 1)
-        #expect(machine.prepareOutbound(publish).topic.isEmpty)
+        #expect(machine.aliased(publish).properties.topicAlias == 1)
+        #expect(machine.aliased(publish).topic.isEmpty)
 
         machine.closed()
-        #expect(machine.prepareOutbound(publish) == publish, "no aliases while not connected")
+        #expect(machine.aliased(publish) == publish, "no aliases while not connected")
         #expect(machine.outboundAliases == MQTTOutboundTopicAliases())
 
         _ = Self.connected(&machine, properties: properties)
-        let first = machine.prepareOutbound(publish)
+        let first = machine.aliased(publish)
         #expect(first.topic == "a/b" && first.properties.topicAlias == 1, "the new connection defines the alias again")
 
         var keepAlive = Self.machine(keepAlive: 1)
         _ = Self.connected(&keepAlive, properties: properties)
-        _ = keepAlive.prepareOutbound(publish)
+        _ = keepAlive.aliased(publish)
         _ = keepAlive.deadlineReached(now: .at(2))  // PINGREQ: still connected, aliases kept
-        #expect(keepAlive.prepareOutbound(publish).topic.isEmpty)
+        #expect(keepAlive.aliased(publish).topic.isEmpty)
         _ = keepAlive.deadlineReached(now: .at(100))  // no PINGRESP: the machine closes the connection itself
-        #expect(keepAlive.prepareOutbound(publish) == publish)
+        #expect(keepAlive.aliased(publish) == publish)
     }
 
     @Test("backoff doubles from the minimum up to the maximum, with jitter in [ceiling/2, ceiling]")
@@ -232,5 +232,14 @@ struct MQTTConnectionStateMachineTests {
         }
         #expect(backoff.delay(attempt: 1_000, random: 0.5) <= .seconds(5))
         #expect(backoff.delay(attempt: 0, random: 0) == .milliseconds(50))
+    }
+}
+
+extension MQTTConnectionStateMachine {
+    /// `publish` as the client shell sends it: with this connection's outbound topic alias applied.
+    fileprivate mutating func aliased(_ publish: MQTTPublishPacket) -> MQTTPublishPacket {
+        var publish = publish
+        outboundAliases.apply(to: &publish)
+        return publish
     }
 }
