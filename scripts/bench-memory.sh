@@ -70,6 +70,15 @@ breakdown() {
          END {for (n in rss) if (rss[n] > 0) printf "%8d kB  %s\n", rss[n], n}' "/proc/$1/smaps" | sort -rn | head -12
 }
 
+# GG_BENCH_SNAPSHOTS=DIR keeps /proc/PID/smaps and the executable's resident map at the two steady idle readings, to
+# tell what the traffic left behind (compare with scripts/compare-snapshots.py).
+snapshot() {
+    [ -n "${GG_BENCH_SNAPSHOTS:-}" ] || return 0
+    mkdir -p "$GG_BENCH_SNAPSHOTS"
+    cp "/proc/$3/smaps" "$GG_BENCH_SNAPSHOTS/$1-$2.smaps"
+    python3 scripts/resident-map.py --windows "$3" > "$GG_BENCH_SNAPSHOTS/$1-$2.sections" 2>&1 || true
+}
+
 RESULTS="$WORK/results"
 : > "$RESULTS"
 record() { echo "$1|$2|$3" >> "$RESULTS"; } # label|metric|value
@@ -113,6 +122,7 @@ for set in "$@"; do
     sleep $((STEADY_AFTER - IDLE_AFTER - 10))
     read -r rss _ _ _ < <(memory "$NPID")
     record "$label" "idle ${STEADY_AFTER} s after the samples RUNNING: RSS (kB)" "$rss"
+    snapshot "$label" "idle-steady" "$NPID"
 
     for i in $(seq 1 "$RUNS"); do
         t0=$(now_ns); "$CLI" component list >/dev/null; echo $(( ($(now_ns) - t0) / 100000 ))
@@ -147,6 +157,7 @@ for set in "$@"; do
     read -r rss pss anon _ < <(memory "$NPID")
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RSS (kB)" "$rss"
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RssAnon (kB)" "$anon"
+    snapshot "$label" "idle-again" "$NPID"
     if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping idle again after $total messages" >&2; breakdown "$NPID" >&2; fi
     stop_nucleus "$NPID"
 

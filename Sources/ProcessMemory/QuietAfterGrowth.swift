@@ -16,19 +16,19 @@ public struct ProcessActivitySample: Equatable, Sendable {
 ///
 /// Deployments and connections say when they end; traffic does not, and a hook on every forwarded message would
 /// cost the hot path. So the process is sampled every period instead. A period is quiet when the process used at
-/// most `quietShare` of it in CPU. After each return the first quiet sample gives the idle level; a return is due
-/// at a quiet sample that follows a busy period since then, when resident file pages stand at least `growthKB`
-/// above that level. The busy period is what separates traffic from idle: idle work (a sample component's publish,
-/// a keep-alive) maps back what it runs slowly, over many quiet periods, and must not send an idle nucleus round a
-/// return-and-fault-back cycle; the quiet test keeps a return from landing in sustained traffic, where the pages
-/// would only be mapped back at once.
+/// most `quietShare` of it in CPU. The idle level is what the process holds right after a return and, until traffic
+/// comes, at each quiet sample since: idle work (a sample component's publish, a keep-alive) maps back what it runs
+/// slowly, over many quiet periods, and that is not growth, or an idle nucleus would go round a
+/// return-and-fault-back cycle. A return is due at a quiet sample after a busy period, when resident file pages
+/// stand at least `growthKB` above the idle level before it; the quiet test keeps a return from landing in sustained
+/// traffic, where the pages would only be mapped back at once. Traffic that starts before the first sample after a
+/// return counts too: it is judged from the level the return left.
 public struct QuietAfterGrowth: Equatable, Sendable {
     public var growthKB: Int
     public var quietShare: Double
-    /// What idle holds (see above); nil until the first quiet sample after a return.
+    /// What idle holds (see above); nil until the first return.
     private var idleLevelKB: Int?
     private var busySinceIdleLevel = false
-    private var hasReturned = false
     private var lastCPU: Duration?
 
     public init(growthKB: Int = 256, quietShare: Double = 0.005) {
@@ -36,10 +36,9 @@ public struct QuietAfterGrowth: Equatable, Sendable {
         self.quietShare = quietShare
     }
 
-    /// Pages were just returned (by this rule or any other): the idle level is measured again.
+    /// Pages were just returned (by this rule or any other): what is left is the new idle level.
     public mutating func returned(_ sample: ProcessActivitySample) {
-        hasReturned = true
-        idleLevelKB = nil
+        idleLevelKB = sample.residentFileKB
         busySinceIdleLevel = false
         lastCPU = sample.cpuTime
     }
@@ -47,15 +46,15 @@ public struct QuietAfterGrowth: Equatable, Sendable {
     /// Takes the sample that ends a period of `period`; true when pages should be returned now.
     public mutating func isReturnDue(_ sample: ProcessActivitySample, period: Duration) -> Bool {
         defer { lastCPU = sample.cpuTime }
-        guard hasReturned, let lastCPU else { return false }
+        guard let idleLevelKB, let lastCPU else { return false }
         guard sample.cpuTime - lastCPU <= period * quietShare else {
-            if idleLevelKB != nil { busySinceIdleLevel = true }
+            busySinceIdleLevel = true
             return false
         }
-        guard let idleLevelKB else {
-            idleLevelKB = sample.residentFileKB
+        guard busySinceIdleLevel else {
+            self.idleLevelKB = sample.residentFileKB
             return false
         }
-        return busySinceIdleLevel && sample.residentFileKB - idleLevelKB >= growthKB
+        return sample.residentFileKB - idleLevelKB >= growthKB
     }
 }
