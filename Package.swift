@@ -47,7 +47,8 @@ var targets: [Target] = [
     .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
     .target(name: "SystemdNotify", swiftSettings: swiftSettings),
     // The process's own mappings: hands code pages it no longer runs back to the kernel (issue 16).
-    .target(name: "ProcessMemory", swiftSettings: swiftSettings),
+    .systemLibrary(name: "CMalloc"),
+    .target(name: "ProcessMemory", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
     // libzip and libcrypto are loaded with dlopen when first needed (headers from libzip-dev and libssl-dev): linked,
     // they and their libraries were mapped in every nucleus (1.4 MB resident, issue 16).
     .target(name: "CZip"),

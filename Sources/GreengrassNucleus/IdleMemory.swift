@@ -24,7 +24,7 @@ struct IdleMemory: Service {
                     level: first ? .info : .debug, "Returned mapped code pages no longer in use",
                     metadata: [
                         "eventType": "idle-pages-returned", "reason": "\(reason)", "mappings": "\(returned.mappings)",
-                        "residentKB": "\(returned.residentKB)",
+                        "residentKB": "\(returned.residentKB)", "heapKB": "\(returned.heapKB)",
                     ])
             }
         }

@@ -7,18 +7,28 @@ extension ProcessActivitySample {
     /// nucleus maps no shared memory, so that is its code and read-only data) and its CPU clock. Nil when either
     /// cannot be read.
     public static func current() -> ProcessActivitySample? {
-        guard let statm = IdlePages.readProcFile("/proc/self/statm"), let residentFilePages = residentFilePages(statm: statm) else { return nil }
+        guard let pages = ResidentPages.current() else { return nil }
         var time = timespec()
         guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time) == 0 else { return nil }
-        let pageKB = Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
-        return ProcessActivitySample(
-            residentFileKB: residentFilePages * pageKB, cpuTime: .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec))
+        return ProcessActivitySample(residentFileKB: pages.fileKB, cpuTime: .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec))
+    }
+}
+
+/// This process's resident pages as `/proc/self/statm` counts them, in kB.
+struct ResidentPages: Equatable {
+    var residentKB: Int
+    /// File-backed and shared: code and read-only data.
+    var fileKB: Int
+    var anonymousKB: Int { residentKB - fileKB }
+
+    static func current() -> ResidentPages? {
+        IdlePages.readProcFile("/proc/self/statm").flatMap { parse(statm: $0, pageKB: Int(sysconf(Int32(_SC_PAGESIZE))) / 1024) }
     }
 
-    /// The third field of a `statm` line ("size resident shared text lib data dt", in pages).
-    static func residentFilePages(statm: String) -> Int? {
+    /// The second and third fields of a `statm` line ("size resident shared text lib data dt", in pages).
+    static func parse(statm: String, pageKB: Int) -> ResidentPages? {
         let fields = statm.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard fields.count >= 3 else { return nil }
-        return Int(fields[2])
+        guard fields.count >= 3, let resident = Int(fields[1]), let file = Int(fields[2]) else { return nil }
+        return ResidentPages(residentKB: resident * pageKB, fileKB: file * pageKB)
     }
 }

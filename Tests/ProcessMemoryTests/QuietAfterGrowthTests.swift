@@ -94,13 +94,14 @@ import Testing
         #expect(isDue(&policy, sample(9_500, cpuMilliseconds: 4_024), period: period), "300 kB over the level before it")
     }
 
-    @Test func statmThirdFieldIsTheResidentFilePages() {
-        #expect(ProcessActivitySample.residentFilePages(statm: "3361 1234 567 60 0 800 0\n") == 567)
-        #expect(ProcessActivitySample.residentFilePages(statm: "3361 1234 567") == 567)
-        #expect(ProcessActivitySample.residentFilePages(statm: "3361 1234\n") == nil)
-        #expect(ProcessActivitySample.residentFilePages(statm: "") == nil)
-        #expect(ProcessActivitySample.residentFilePages(statm: "a b c d") == nil)
-        #expect(ProcessActivitySample.residentFilePages(statm: "1 2 99999999999999999999999 4") == nil)
+    @Test func statmSecondAndThirdFieldsAreResidentAndFilePages() {
+        #expect(ResidentPages.parse(statm: "3361 1234 567 60 0 800 0\n", pageKB: 4) == ResidentPages(residentKB: 4_936, fileKB: 2_268))
+        #expect(ResidentPages.parse(statm: "3361 1234 567 60 0 800 0\n", pageKB: 4)?.anonymousKB == 2_668)
+        #expect(ResidentPages.parse(statm: "3361 1234 567", pageKB: 4) == ResidentPages(residentKB: 4_936, fileKB: 2_268))
+        #expect(ResidentPages.parse(statm: "3361 1234\n", pageKB: 4) == nil)
+        #expect(ResidentPages.parse(statm: "", pageKB: 4) == nil)
+        #expect(ResidentPages.parse(statm: "a b c d", pageKB: 4) == nil)
+        #expect(ResidentPages.parse(statm: "1 2 99999999999999999999999 4", pageKB: 4) == nil)
     }
 
     @Test func thisProcessCanBeSampled() throws {
