@@ -21,6 +21,9 @@ let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "s
 // Release executables only (debug builds link as before): the Swift runtime and FoundationEssentials linked
 // statically, no symbol table exported for dlopen (nothing dlopens the executables), and lld packing the relative
 // relocations of the position-independent executable, so the dynamic loader writes far fewer pages at start-up.
+// Every imported function is bound at start-up (`-z now`), not at its first call: a first call long after start-up
+// (seen in idle after a page return) sent the loader through the symbol tables of every library, mapping back
+// 0.5 MB of loader code and hash tables; binding early also makes the whole GOT read-only after start (full RELRO).
 // lld lays out first the functions start-up and idle run (linker/symbol-order.txt, made by
 // scripts/generate-symbol-order.sh): the kernel maps code in 64 KiB windows around each page touched, so start-up
 // code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently.
@@ -30,6 +33,7 @@ let leanReleaseLinking: [LinkerSetting] = [
         [
             "-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections", "-lswiftSynchronization",  // FoundationEssentials.a needs them
             "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "-z", "-Xlinker", "now",
             "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/linker/symbol-order.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
         ],
