@@ -65,12 +65,13 @@ public struct IdlePages: Sendable {
 
     /// The whole of a `/proc` file (they report size 0, so read until end of file, bounded at 16 MiB: a process
     /// with so many mappings that its table is larger is left as it is); nil when it cannot be opened or is larger.
-    static func readProcFile(_ path: String) -> String? {
+    /// `chunk` bytes are read at a time: a one-line file such as `statm`, read every 10 s, needs no 64 KiB buffer.
+    static func readProcFile(_ path: String, chunk chunkSize: Int = 64 * 1024) -> String? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }

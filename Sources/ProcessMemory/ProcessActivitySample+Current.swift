@@ -22,7 +22,7 @@ struct ResidentPages: Equatable {
     var anonymousKB: Int { residentKB - fileKB }
 
     static func current() -> ResidentPages? {
-        IdlePages.readProcFile("/proc/self/statm").flatMap { parse(statm: $0, pageKB: Int(sysconf(Int32(_SC_PAGESIZE))) / 1024) }
+        IdlePages.readProcFile("/proc/self/statm", chunk: 256).flatMap { parse(statm: $0, pageKB: Int(sysconf(Int32(_SC_PAGESIZE))) / 1024) }
     }
 
     /// The second and third fields of a `statm` line ("size resident shared text lib data dt", in pages).

@@ -86,6 +86,19 @@ private final class MappedFile {
         #expect(returned.heapKB >= 4_096, "most of the 8 MiB freed comes back")
     }
 
+    @Test func procFilesAreReadWholeInSmallChunks() throws {
+        let directory = try TemporaryDirectory(prefix: "idle")
+        let text = String(repeating: "0123456789abcdef\n", count: 100)
+        let path = directory.file("table")
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        #expect(Array(text.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == text.utf8.count)
+        close(descriptor)
+
+        #expect(IdlePages.readProcFile(path, chunk: 7) == text, "1,700 bytes read 7 at a time")
+        #expect(IdlePages.readProcFile(path) == text)
+        #expect(IdlePages.readProcFile(directory.file("missing"), chunk: 7) == nil)
+    }
+
     @Test func writableMappingsAndFilesMappedAfterTheRecordAreKept() throws {
         let directory = try TemporaryDirectory(prefix: "idle")
         let recorded = IdlePages.recordingStartupMappings()
