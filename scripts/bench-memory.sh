@@ -70,13 +70,13 @@ breakdown() {
          END {for (n in rss) if (rss[n] > 0) printf "%8d kB  %s\n", rss[n], n}' "/proc/$1/smaps" | sort -rn | head -12
 }
 
-# GG_BENCH_SNAPSHOTS=DIR keeps /proc/PID/smaps and the executable's resident map at the two steady idle readings, to
-# tell what the traffic left behind (compare with scripts/compare-snapshots.py).
+# GG_BENCH_SNAPSHOTS=DIR keeps /proc/PID/smaps and the executable's resident map at the two steady idle readings and
+# after each round of messages, to tell what traffic maps and leaves behind (scripts/compare-snapshots.py).
 snapshot() {
     [ -n "${GG_BENCH_SNAPSHOTS:-}" ] || return 0
     mkdir -p "$GG_BENCH_SNAPSHOTS"
     cp "/proc/$3/smaps" "$GG_BENCH_SNAPSHOTS/$1-$2.smaps"
-    python3 scripts/resident-map.py --windows "$3" > "$GG_BENCH_SNAPSHOTS/$1-$2.sections" 2>&1 || true
+    python3 scripts/resident-map.py --windows --pages "$GG_BENCH_SNAPSHOTS/$1-$2.pages" "$3" > "$GG_BENCH_SNAPSHOTS/$1-$2.sections" 2>&1 || true
 }
 
 RESULTS="$WORK/results"
@@ -149,6 +149,7 @@ for set in "$@"; do
         record "$label" "after $total forwarded messages: RSS (kB)" "$rss"
         record "$label" "after $total forwarded messages: RssAnon (kB)" "$anon"
         record "$label" "working set while forwarding $count: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
+        snapshot "$label" "after-$total" "$NPID"
     done
     if [ -n "${GG_BENCH_SECTIONS:-}" ]; then echo "-- $label: the executable's resident pages after $total messages" >&2; python3 scripts/resident-map.py --windows "$NPID" >&2; fi
     # Idle again: traffic does not say when it ends, so the nucleus samples itself every 10 s and returns pages after

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates linker/symbol-order.txt, the order in which the release link (Package.swift, lld
-# --symbol-ordering-file) lays out functions: first every function the running nucleus uses (the two samples
-# deployed, publishing and receiving through its upstream connection over mutual TLS, a third component, Python SDK,
-# forwarding 2,000 QoS 1 messages, and the nucleus's side of `component list` and `deployment list`), then the rest
-# of what it ran from exec until then (start-up and the deployments), then what `greengrass-cli component list` adds.
-# Running code comes first because the nucleus returns its code pages to the kernel after start-up, after each
-# deployment and once its upstream connection is up (ProcessMemory.IdlePages): only the pages running work touches
-# are mapped again, and clustered they are few. Why it matters: a resident page of code is any 4 KiB page the
+# --symbol-ordering-file) lays out functions: first every function the idle nucleus runs (60 s with the two samples
+# deployed, publishing and receiving through its upstream connection over mutual TLS, a third component connected),
+# then what traffic adds (a third component, Python SDK, forwarding 2,000 QoS 1 messages, and the nucleus's side of
+# `component list` and `deployment list`), then the rest of what it ran from exec until then (start-up and the
+# deployments), then what `greengrass-cli component list` adds. Idle code comes first, and traffic's right after it,
+# because the nucleus returns its code pages to the kernel after start-up, after each deployment, once its upstream
+# connection is up and once traffic has gone quiet (ProcessMemory.IdlePages): only the pages running work touches
+# are mapped again, and clustered they are few; idle's own, packed together, are the fewest. Why it matters: a resident page of code is any 4 KiB page the
 # process touched, and the kernel maps up to 16 cached pages around each fault ("fault-around"), so code scattered
 # over the binary costs far more resident memory than its size (issue 16, BENCHMARKS §8).
 #
@@ -60,29 +61,32 @@ write_flood_component "$WORK" "$WORK/flood"
 "$CLI" deployment create --recipeDir "$WORK/recipes-flood" --artifactDir "$WORK/artifacts" --merge bench.Flood=1.0.0 >/dev/null
 wait_for "bench.Flood RUNNING" 1800 running 3
 sleep 10
-# What ran until then (start-up, two deployments), then what the running nucleus uses: 30 s of idle (the publisher
-# sample sends every 5 s, the subscriber receives), two CLI queries and 2,000 forwarded messages. Shutdown code
-# stays out of the list.
+# What ran until then (start-up, two deployments), then what the idle nucleus runs in 60 s (the publisher sample
+# sends every 5 s, the subscriber receives, the nucleus samples itself every 10 s), then what two CLI queries and
+# 2,000 forwarded messages add. Each dump holds only what ran since the one before. Shutdown code stays out.
 callgrind_control --dump=startup "$NPID" >/dev/null
 wait_for "start-up profile" 600 test -s "$WORK/nucleus.$NPID.out.1"
-sleep 30
+sleep 60
+callgrind_control --dump=idle "$NPID" >/dev/null
+wait_for "idle profile" 600 test -s "$WORK/nucleus.$NPID.out.2"
 "$CLI" component list >/dev/null
 "$CLI" deployment list >/dev/null
 echo 2000 > "$WORK/flood/go-1"
 wait_for "2,000 messages forwarded" 6000 test -e "$WORK/flood/done-1"
-callgrind_control --dump=running "$NPID" >/dev/null
-wait_for "running profile" 600 test -s "$WORK/nucleus.$NPID.out.2"
+callgrind_control --dump=traffic "$NPID" >/dev/null
+wait_for "traffic profile" 600 test -s "$WORK/nucleus.$NPID.out.3"
 $CALLGRIND --callgrind-out-file="$WORK/cli.out" "$CLI" component list >/dev/null 2>"$WORK/cli.valgrind"
 kill -TERM "$NPID"
 
 # Function names of the profiled executables, in the order callgrind first lists them (the dump lists each
-# function once, with its callees): the running nucleus, then its start-up, then the CLI.
+# function once, with its callees): idle, then traffic, then start-up, then the CLI.
 mkdir -p "$(dirname "$OUTPUT")"
-python3 - "$OUTPUT" "$WORK/nucleus.$NPID.out.2" "$WORK/nucleus.$NPID.out.1" "$WORK/cli.out" <<'PY'
+python3 - "$OUTPUT" "$WORK/nucleus.$NPID.out.2" "$WORK/nucleus.$NPID.out.3" "$WORK/nucleus.$NPID.out.1" "$WORK/cli.out" <<'PY'
 import os, re, sys
 output, profiles = sys.argv[1], sys.argv[2:]
 names, seen = [], set()
 for profile in profiles:
+    listed_before = len(names)
     objects, functions = {}, {}
     current_object = called_object = None
     for line in open(profile, errors="replace"):
@@ -107,6 +111,7 @@ for profile in profiles:
                 names.append(name)
             if kind == "cfn":
                 called_object = current_object
+    print(f"{len(names) - listed_before} functions from {os.path.basename(profile)}")
 with open(output, "w") as out:
     out.write("".join(n + "\n" for n in names))
 print(f"{len(names)} functions -> {output}")

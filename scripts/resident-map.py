@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which parts of a running executable are resident (issue 16's memory analysis).
 
-    python3 scripts/resident-map.py PID [--binary PATH] [--top N] [--windows]
+    python3 scripts/resident-map.py PID [--binary PATH] [--top N] [--windows] [--pages FILE]
 
 Reads the process's mappings of its own executable (/proc/PID/maps), asks /proc/PID/pagemap which of their pages
 are present, and splits the resident pages over the ELF sections (`readelf -SW` view) of the file, telling file
@@ -139,10 +139,14 @@ def main():
     parser.add_argument("--binary", help="the executable (default: /proc/PID/exe)")
     parser.add_argument("--top", type=int, default=15, help="modules listed per section")
     parser.add_argument("--windows", action="store_true", help="also count resident 64 KiB windows per section")
+    parser.add_argument("--pages", metavar="FILE", help="also write the ELF address of each resident page to FILE")
     args = parser.parse_args()
     binary = args.binary or os.readlink(f"/proc/{args.pid}/exe")
     _, sections = read_elf(binary)
     pages = resident_pages(args.pid, binary)
+    if args.pages:
+        with open(args.pages, "w") as out:
+            out.write("".join(f"{page:x}\n" for page, _ in pages))
     starts = [s[0] for s in sections]
 
     per_section = collections.defaultdict(lambda: [0, 0])  # title -> [file bytes, private bytes]
