@@ -2,7 +2,7 @@
 # Nucleus memory and start-up for several builds in ONE run (issue 16's benchmark), measured the same way for each:
 #   bash scripts/bench-memory.sh [LABEL=BINDIR ...]
 # Each BINDIR holds a `greengrass-nucleus` and a `greengrass-cli` (release builds). Without arguments: the release
-# build of this checkout (`swift build -c release`). For each build, on loopback only:
+# build of this checkout (scripts/lib/release-build.sh). For each build, on loopback only:
 #   - exec → IPC socket accepting (empty root; median of $RUNS, default 5);
 #   - the two samples (recipes/, artifacts/) deployed, the upstream MQTT connection up over mutual TLS to a local
 #     Mosquitto (a throw-away CA, a server certificate for localhost and 127.0.0.1, a client certificate; the nucleus
@@ -32,8 +32,9 @@ QUIET_AFTER="$STEADY_AFTER"
 # they cannot connect to 127.0.0.1 over TLS. GG_BENCH_ENDPOINT=127.0.0.1 checks the IP SAN path of newer builds.
 ENDPOINT="${GG_BENCH_ENDPOINT:-localhost}"
 if [ $# -eq 0 ]; then
-    swift build -c release >/dev/null
-    set -- "this=$(swift build -c release --show-bin-path)"
+    source scripts/lib/release-build.sh
+    release_build >/dev/null
+    set -- "this=$(release_bin_path)"
 fi
 . "$REPO/scripts/lib/project-python.sh"
 

@@ -10,8 +10,9 @@ RUNS="${1:-5}"
 if [ -n "${GG_BIN_DIR:-}" ]; then
     BIN="$GG_BIN_DIR"    # already-built release binaries
 else
-    swift build -c release >/dev/null
-    BIN="$(swift build -c release --show-bin-path)"
+    source scripts/lib/release-build.sh
+    release_build >/dev/null
+    BIN="$(release_bin_path)"
 fi
 # WORK, PIDS (each stopped on exit, then WORK removed), wait_for (scripts/lib/work-directory.sh)
 source scripts/lib/work-directory.sh

@@ -13,7 +13,7 @@
 #
 #   bash scripts/generate-symbol-order.sh [BINDIR]
 #
-# BINDIR: release binaries to profile (default: `swift build -c release`). Needs valgrind (callgrind), Mosquitto,
+# BINDIR: release binaries to profile (default: scripts/lib/release-build.sh). Needs valgrind (callgrind), Mosquitto,
 # openssl and the Python SDK (scripts/setup-deps.sh). The list only orders: a function missing from it (new code)
 # is linked after the listed ones, a listed name the binary lacks is ignored, so a stale list costs memory, never
 # correctness. Regenerate after larger changes to start-up code, and commit the result.
@@ -22,8 +22,9 @@ cd "$(dirname "$0")/.."
 REPO="$PWD"
 OUTPUT="$REPO/linker/symbol-order.txt"
 if [ $# -eq 0 ]; then
-    swift build -c release >/dev/null
-    set -- "$(swift build -c release --show-bin-path)"
+    source scripts/lib/release-build.sh
+    release_build >/dev/null
+    set -- "$(release_bin_path)"
 fi
 BIN="$(cd "$1" && pwd)"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }

@@ -176,8 +176,9 @@ fi
 
 # 1. Binaries: built in release mode unless --bin-dir names prebuilt ones.
 if [ -z "$BIN_DIR" ]; then
-    (cd "$REPO" && swift build -c release --product greengrass-nucleus && swift build -c release --product greengrass-cli)
-    BIN_DIR=$(cd "$REPO" && swift build -c release --show-bin-path)
+    source "$REPO/scripts/lib/release-build.sh"
+    (cd "$REPO" && release_build --product greengrass-nucleus && release_build --product greengrass-cli)
+    BIN_DIR=$(cd "$REPO" && release_bin_path)
 fi
 for binary in greengrass-nucleus greengrass-cli; do
     [ -x "$BIN_DIR/$binary" ] || die "no executable $BIN_DIR/$binary"

@@ -77,8 +77,9 @@ bash scripts/setup-deps.sh
 # Components run `sh -c "python3 …"` with the nucleus's environment: the venv's python3 (with awsiotsdk) first.
 export PATH="$REPO/.venv/bin:$PATH"
 echo "==> Building release binaries (the first time: about 7 min on 2 idle cores, one line per step; later runs only check for changes)"
-swift build -c release
-BIN="$(swift build -c release --show-bin-path)"
+source "$REPO/scripts/lib/release-build.sh"
+release_build
+BIN="$(release_bin_path)"
 
 stop_previous
 rm -rf "$WORK"

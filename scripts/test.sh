@@ -10,7 +10,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 # The import rules ARCHITECTURE.md states (pure cores do no I/O; dependencies point one way).
 bash scripts/check-architecture.sh
 # Release build first: it must be warning-free too (every target treats warnings as errors).
-swift build -c release
+source scripts/lib/release-build.sh
+release_build
 swift build --build-tests
 # Suites run one at a time: several measure this process's memory or wall-clock timing (watchdog periods,
 # log bursts) and share 2 cores; in parallel they measure each other. Serial, the tests themselves take ~3 min.
