@@ -79,7 +79,8 @@ public struct NucleusDependencies: Sendable {
 
     /// The `greengrass-nucleus` process's own: systemd from the environment, SIGTERM/SIGINT stop, SIGHUP reloads.
     public static func process(options: NucleusOptions) -> NucleusDependencies {
-        NucleusDependencies(
+        ThreadTeardown.bindNow()
+        return NucleusDependencies(
             options: options, systemd: SystemdNotifier(), terminationSignals: [.sigterm, .sigint], reloadsOnHangup: true,
             terminationRequestedDuringStartup: { EarlyTermination.requested },
             idlePages: .recordingStartupMappings())

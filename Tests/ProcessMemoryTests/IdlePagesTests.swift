@@ -86,6 +86,11 @@ private final class MappedFile {
         #expect(returned.heapKB >= 4_096, "most of the 8 MiB freed comes back")
     }
 
+    @Test func threadTeardownRunsAThreadToItsEnd() {
+        #expect(ThreadTeardown.bindNow())
+        #expect(ThreadTeardown.bindNow(), "and again: each call starts and joins its own thread")
+    }
+
     @Test func procFilesAreReadWholeInSmallChunks() throws {
         let directory = try TemporaryDirectory(prefix: "idle")
         let text = String(repeating: "0123456789abcdef\n", count: 100)
