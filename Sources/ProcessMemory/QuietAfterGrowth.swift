@@ -16,19 +16,20 @@ public struct ProcessActivitySample: Equatable, Sendable {
 ///
 /// Deployments and connections say when they end; traffic does not, and a hook on every forwarded message would
 /// cost the hot path. So the process is sampled every period instead. A period is quiet when the process used at
-/// most `quietShare` of it in CPU. The idle level is what the process holds right after a return and, until traffic
-/// comes, at each quiet sample since: idle work (a sample component's publish, a keep-alive) maps back what it runs
-/// slowly, over many quiet periods, and that is not growth, or an idle nucleus would go round a
-/// return-and-fault-back cycle. A return is due at a quiet sample after a busy period, when resident file pages
-/// stand at least `growthKB` above the idle level before it; the quiet test keeps a return from landing in sustained
-/// traffic, where the pages would only be mapped back at once. Traffic that starts before the first sample after a
-/// return counts too: it is judged from the level the return left.
+/// most `quietShare` of it in CPU. A return is due at a quiet sample once the process has been busy since the last
+/// return, when resident file pages stand at least `growthKB` above what that return left. The busy period is what
+/// separates traffic from idle: idle work (a sample component's publish, a keep-alive) maps back what it runs slowly,
+/// over many quiet periods, and must not send an idle nucleus round a return-and-fault-back cycle; the quiet test
+/// keeps a return from landing in sustained traffic, where the pages would only be mapped back at once. Growth is
+/// counted from the return, not from a later quiet sample: a small burst can map code in a period quiet enough to
+/// pass for idle (100 messages), and a long one after it map nothing new (seen in the benchmark), and traffic can
+/// start before the first sample after a return (a deployment's settle return lands seconds before it).
 public struct QuietAfterGrowth: Equatable, Sendable {
     public var growthKB: Int
     public var quietShare: Double
-    /// What idle holds (see above); nil until the first return.
-    private var idleLevelKB: Int?
-    private var busySinceIdleLevel = false
+    /// What the last return left; nil until the first return.
+    private var returnedLevelKB: Int?
+    private var busySinceReturn = false
     private var lastCPU: Duration?
 
     public init(growthKB: Int = 256, quietShare: Double = 0.005) {
@@ -36,25 +37,21 @@ public struct QuietAfterGrowth: Equatable, Sendable {
         self.quietShare = quietShare
     }
 
-    /// Pages were just returned (by this rule or any other): what is left is the new idle level.
+    /// Pages were just returned (by this rule or any other): growth is counted from what is left.
     public mutating func returned(_ sample: ProcessActivitySample) {
-        idleLevelKB = sample.residentFileKB
-        busySinceIdleLevel = false
+        returnedLevelKB = sample.residentFileKB
+        busySinceReturn = false
         lastCPU = sample.cpuTime
     }
 
     /// Takes the sample that ends a period of `period`; true when pages should be returned now.
     public mutating func isReturnDue(_ sample: ProcessActivitySample, period: Duration) -> Bool {
         defer { lastCPU = sample.cpuTime }
-        guard let idleLevelKB, let lastCPU else { return false }
+        guard let returnedLevelKB, let lastCPU else { return false }
         guard sample.cpuTime - lastCPU <= period * quietShare else {
-            busySinceIdleLevel = true
+            busySinceReturn = true
             return false
         }
-        guard busySinceIdleLevel else {
-            self.idleLevelKB = sample.residentFileKB
-            return false
-        }
-        return sample.residentFileKB - idleLevelKB >= growthKB
+        return busySinceReturn && sample.residentFileKB - returnedLevelKB >= growthKB
     }
 }

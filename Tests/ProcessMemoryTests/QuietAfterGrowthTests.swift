@@ -12,12 +12,12 @@ import Testing
         policy.isReturnDue(sample, period: period)
     }
 
-    /// A policy whose last return was at 1 s of CPU, after which idle mapped back up to 8,000 kB resident (1.01 s of
-    /// CPU), and then traffic came (2 s of CPU in one period, until 3.01 s).
+    /// A policy whose last return left 8,000 kB resident at 1 s of CPU, after which idle stayed at 8,000 kB (1.01 s
+    /// of CPU), and then traffic came (2 s of CPU in one period, until 3.01 s).
     func afterTraffic() -> QuietAfterGrowth {
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
-        policy.returned(sample(7_000, cpuMilliseconds: 1_000))
-        #expect(!isDue(&policy, sample(8_000, cpuMilliseconds: 1_010), period: period), "a quiet sample before traffic moves the idle level")
+        policy.returned(sample(8_000, cpuMilliseconds: 1_000))
+        #expect(!isDue(&policy, sample(8_000, cpuMilliseconds: 1_010), period: period), "quiet, no traffic yet")
         #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 3_010), period: period), "busy: traffic")
         return policy
     }
@@ -31,7 +31,7 @@ import Testing
 
     @Test func grownAndQuietAfterTrafficIsDue() {
         var policy = afterTraffic()
-        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 3_060), period: period), "256 kB over idle, 50 ms of 10 s used")
+        #expect(isDue(&policy, sample(8_256, cpuMilliseconds: 3_060), period: period), "256 kB over what the return left, 50 ms of 10 s used")
     }
 
     @Test func idleFaultingBackWhatItRunsIsNeverDue() {
@@ -52,14 +52,13 @@ import Testing
         #expect(isDue(&policy, sample(12_500, cpuMilliseconds: 3_010), period: period), "quiet, 5,500 kB over the return's level")
     }
 
-    @Test func growthIsCountedFromTheLastQuietLevelBeforeTheTraffic() {
+    @Test func growthInAQuietPeriodBeforeTheTrafficCounts() {
+        // 100 messages map code in a period quiet enough to pass for idle; the 9,900 after them map nothing new.
         var policy = QuietAfterGrowth(growthKB: 256, quietShare: 0.005)
         policy.returned(sample(7_000, cpuMilliseconds: 1_000))
-        #expect(!isDue(&policy, sample(8_000, cpuMilliseconds: 1_010), period: period))
-        #expect(!isDue(&policy, sample(9_000, cpuMilliseconds: 1_020), period: period), "idle mapped back more: the level follows")
-        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 2_020), period: period), "traffic")
-        #expect(!isDue(&policy, sample(9_255, cpuMilliseconds: 2_030), period: period), "255 kB over the level before the traffic")
-        #expect(isDue(&policy, sample(9_256, cpuMilliseconds: 2_040), period: period), "idle mapped 1 kB more since: due")
+        #expect(!isDue(&policy, sample(7_900, cpuMilliseconds: 1_040), period: period), "quiet: the small burst")
+        #expect(!isDue(&policy, sample(7_900, cpuMilliseconds: 4_040), period: period), "busy: the long one")
+        #expect(isDue(&policy, sample(7_900, cpuMilliseconds: 4_050), period: period), "900 kB over what the return left")
     }
 
     @Test func grownButBusyWaitsForAQuietPeriod() {
@@ -84,14 +83,14 @@ import Testing
         #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 3_160), period: .seconds(30)), "150 ms of 30 s")
     }
 
-    @Test func aReturnMeasuresTheIdleLevelAgainAndWaitsForNewTraffic() {
+    @Test func aReturnResetsTheLevelAndWaitsForNewTraffic() {
         var policy = afterTraffic()
         #expect(isDue(&policy, sample(9_000, cpuMilliseconds: 3_020), period: period))
         policy.returned(sample(7_000, cpuMilliseconds: 3_021))
         #expect(!isDue(&policy, sample(8_900, cpuMilliseconds: 3_022), period: period), "quiet: idle mapped back")
-        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 3_023), period: period), "no traffic since")
-        #expect(!isDue(&policy, sample(9_500, cpuMilliseconds: 4_023), period: period), "traffic")
-        #expect(isDue(&policy, sample(9_500, cpuMilliseconds: 4_024), period: period), "300 kB over the level before it")
+        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 3_023), period: period), "no traffic since the return")
+        #expect(!isDue(&policy, sample(9_200, cpuMilliseconds: 4_023), period: period), "traffic")
+        #expect(isDue(&policy, sample(9_200, cpuMilliseconds: 4_024), period: period), "2,200 kB over what the return left")
     }
 
     @Test func statmSecondAndThirdFieldsAreResidentAndFilePages() {
