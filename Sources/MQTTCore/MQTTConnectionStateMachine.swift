@@ -313,9 +313,10 @@ public struct MQTTOutboundTopicAliases: Hashable, Sendable {
             publish.topic = ""
             setAlias(known, on: &publish)
         } else if aliases.count < Int(maximum) {
+            let alias = UInt16(aliases.count + 1)
             var onlyAlias = MQTTProperties()
-            onlyAlias.topicAlias = UInt16(aliases.count + 1)
-            let defined = (alias: UInt16(aliases.count + 1), properties: onlyAlias)
+            onlyAlias.topicAlias = alias
+            let defined = (alias: alias, properties: onlyAlias)
             aliases[publish.topic] = defined
             setAlias(defined, on: &publish)
         }
