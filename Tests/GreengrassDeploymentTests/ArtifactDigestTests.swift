@@ -165,6 +165,19 @@ struct ArtifactImportTests {
             artifacts: [ComponentArtifact(uri: "s3://b/big.bin", digest: zeros)], owner: nil)
     }
 
+    /// A version directory that is a symbolic link to the real one is imported like a directory (Greengrass follows
+    /// links, `Files.isDirectory`); it was skipped without a word.
+    @Test func aVersionDirectoryThatIsASymbolicLinkIsImported() throws {
+        let elsewhere = try TemporaryDirectory(prefix: "dl")
+        try Data("linked\n".utf8).write(to: URL(fileURLWithPath: elsewhere.path + "/run.sh"))
+        try FileManager.default.createDirectory(atPath: source.path + "/com.example.Linked", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: source.path + "/com.example.Linked/1.0.0", withDestinationPath: elsewhere.path)
+        let imported = try store.importArtifacts(from: source.path)
+        #expect(imported.contains("com.example.Linked@1.0.0"))
+        let copied = try Data(contentsOf: URL(fileURLWithPath: store.paths.artifacts(component: "com.example.Linked", version: "1.0.0") + "/run.sh"))
+        #expect(String(decoding: copied, as: UTF8.self) == "linked\n")
+    }
+
     @Test func chunksOfZerosAmongDataAreCopiedExactly() throws {
         let folder = source.path + "/com.example.Holes/1.0.0"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

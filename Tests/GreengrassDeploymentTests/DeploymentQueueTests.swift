@@ -188,6 +188,23 @@ struct DeploymentQueueTests {
         #expect(await runtime.applied.isEmpty)
     }
 
+    /// `--recipeDir` may be a symbolic link to the folder (Greengrass follows links); a path that is not a folder is
+    /// refused at submission, naming it.
+    @Test func aRecipeDirectoryGivenAsASymbolicLinkIsFollowed() async throws {
+        let link = directory.file("recipes-link")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: recipes)
+        let queue = makeQueue()
+        let id = try await queue.submit(
+            CreateLocalDeploymentRequest(rootComponentVersionsToAdd: ["Alpha": "1.0.0"], recipeDirectoryPath: link))
+        let file = "\(recipes)/Alpha-1.0.0.yaml"
+        await #expect(throws: DeploymentSubmissionError.invalidRecipeDirectory("Recipe directory \(file) does not exist or is not a directory")) {
+            try await queue.submit(CreateLocalDeploymentRequest(rootComponentVersionsToAdd: ["Beta": "1.0.0"], recipeDirectoryPath: file))
+        }
+        await drain(queue)
+        #expect(try record(id).status == .succeeded)
+        #expect(await runtime.applied == [["Alpha"]])
+    }
+
     @Test func aCanceledQueuedDeploymentIsNeverApplied() async throws {
         let queue = makeQueue()
         let first = try await queue.submit(request(adding: ["Alpha"]))
