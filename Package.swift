@@ -26,7 +26,9 @@ let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "s
 // 0.5 MB of loader code and hash tables; binding early also makes the whole GOT read-only after start (full RELRO).
 // lld lays out first the functions start-up and idle run (linker/symbol-order.txt, made by
 // scripts/generate-symbol-order.sh): the kernel maps code in 64 KiB windows around each page touched, so start-up
-// code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently.
+// code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently. The
+// functions Swift emits without a symbol cannot be listed by name: linker/private-functions.ld gathers them next to
+// the idle code.
 // Each flag's resident-memory saving is measured by scripts/bench-memory.sh (issue 16).
 let leanReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
@@ -36,6 +38,7 @@ let leanReleaseLinking: [LinkerSetting] = [
             "-Xlinker", "-z", "-Xlinker", "now",
             "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/linker/symbol-order.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
+            "-Xlinker", "--script=\(Context.packageDirectory)/linker/private-functions.ld",
         ],
         .when(configuration: .release)),
 ]
