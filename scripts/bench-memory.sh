@@ -80,6 +80,29 @@ snapshot() {
     python3 scripts/resident-map.py --windows --pages "$GG_BENCH_SNAPSHOTS/$1-$2.pages" "$3" > "$GG_BENCH_SNAPSHOTS/$1-$2.sections" 2>&1 || true
 }
 
+# GG_BENCH_FAULTS=DIR records the page faults of each build's nucleus (perf, from just after its start until idle
+# again after the messages), with a mark at each reading, in DIR/LABEL: `python3 scripts/fault-phases.py DIR/LABEL`
+# tells what each phase mapped, and where in linker/symbol-order.txt the code it ran is listed.
+faults_start() {
+    [ -n "${GG_BENCH_FAULTS:-}" ] || return 0
+    command -v perf >/dev/null || { echo "GG_BENCH_FAULTS needs perf (apt-get install linux-perf)" >&2; exit 1; }
+    FAULTS="$GG_BENCH_FAULTS/$1"
+    mkdir -p "$FAULTS"
+    : > "$FAULTS/marks"
+    echo "$2" > "$FAULTS/pid"
+    cp "/proc/$2/maps" "$FAULTS/maps"
+    perf record -q -k CLOCK_MONOTONIC -e exceptions:page_fault_user -p "$2" -o "$FAULTS/perf.data" 2>"$FAULTS/perf.log" &
+    FAULTS_PERF=$!
+    PIDS+=("$FAULTS_PERF")
+    sleep 0.5
+    kill -0 "$FAULTS_PERF" 2>/dev/null || { echo "perf record failed: $(cat "$FAULTS/perf.log")" >&2; exit 1; }
+}
+fault_mark() { # NAME: the time on perf's clock (CLOCK_MONOTONIC) and the nucleus's RSS
+    [ -n "${GG_BENCH_FAULTS:-}" ] || return 0
+    echo "$(python3 -c 'import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))') $1 $(awk '/^VmRSS:/ {print $2}' "/proc/$NPID/status")" >> "$FAULTS/marks"
+}
+faults_stop() { [ -z "${GG_BENCH_FAULTS:-}" ] || { kill -INT "$FAULTS_PERF" 2>/dev/null; wait "$FAULTS_PERF" || true; }; }
+
 RESULTS="$WORK/results"
 : > "$RESULTS"
 record() { echo "$1|$2|$3" >> "$RESULTS"; } # label|metric|value
@@ -101,6 +124,7 @@ for set in "$@"; do
     ROOT="$WORK/$label-root"
     read -r _ NPID < <(start_nucleus "$bin/greengrass-nucleus" "$ROOT" --config "$WORK/$label-config.yaml")
     PIDS+=("$NPID")
+    faults_start "$label" "$NPID"
     CLI="$ROOT/bin/greengrass-cli"
     wait_for "CLI installed" 100 test -x "$CLI"
     wait_for "TLS connection of $thing" 300 grep -q "as $thing" "$WORK/mosquitto.log"
@@ -111,6 +135,7 @@ for set in "$@"; do
     sleep "$IDLE_AFTER"
     read -r rss pss anon file < <(memory "$NPID")
     record "$label" "idle, 2 samples, TLS up: RSS (kB)" "$rss"
+    fault_mark idle
     record "$label" "idle, 2 samples, TLS up: Pss (kB)" "$pss"
     record "$label" "idle, 2 samples, TLS up: RssAnon (kB)" "$anon"
     record "$label" "idle, 2 samples, TLS up: RssFile (kB)" "$file"
@@ -123,6 +148,7 @@ for set in "$@"; do
     sleep $((STEADY_AFTER - IDLE_AFTER - 10))
     read -r rss _ _ _ < <(memory "$NPID")
     record "$label" "idle ${STEADY_AFTER} s after the samples RUNNING: RSS (kB)" "$rss"
+    fault_mark idle-steady
     snapshot "$label" "idle-steady" "$NPID"
 
     for i in $(seq 1 "$RUNS"); do
@@ -133,21 +159,25 @@ for set in "$@"; do
     timeout 600 mosquitto_sub -h 127.0.0.1 -p "$PORT" --cafile "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" \
         -i "counter-$label" -t bench/flood -q 1 > "$WORK/flood/$label.received" 2>/dev/null &
     PIDS+=($!)
+    fault_mark deploy-flood
     "$CLI" deployment create --recipeDir "$WORK/$label-flood/recipes-flood" --artifactDir "$WORK/$label-flood/artifacts" --merge bench.Flood=1.0.0 >/dev/null
     wait_for "bench.Flood RUNNING" 600 running 3
     sleep "$IDLE_AFTER"
     read -r rss _ _ _ < <(memory "$NPID")
     record "$label" "bench.Flood deployed, 0 messages: RSS (kB)" "$rss"
+    fault_mark flood-deployed
     total=0; round=0
     for count in 100 9900; do
         round=$((round + 1)); total=$((total + count))
         clear_referenced "$NPID"
+        fault_mark "go$round"
         echo "$count" > "$WORK/flood/$label/go-$round"
         wait_for "$total messages published" 3000 test -e "$WORK/flood/$label/done-$round"
         wait_for "$total messages at the broker" 300 sh -c "[ \$(wc -l < '$WORK/flood/$label.received') -ge $total ]"
         sleep 2
         read -r rss pss anon _ < <(memory "$NPID")
         record "$label" "after $total forwarded messages: RSS (kB)" "$rss"
+        fault_mark "after-$total"
         record "$label" "after $total forwarded messages: RssAnon (kB)" "$anon"
         record "$label" "working set while forwarding $count: Referenced (kB)" "$(referenced_since_cleared "$NPID")"
         snapshot "$label" "after-$total" "$NPID"
@@ -158,6 +188,8 @@ for set in "$@"; do
     sleep "$QUIET_AFTER"
     read -r rss pss anon _ < <(memory "$NPID")
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RSS (kB)" "$rss"
+    fault_mark idle-again
+    faults_stop
     record "$label" "idle again ${QUIET_AFTER} s after $total messages: RssAnon (kB)" "$anon"
     snapshot "$label" "idle-again" "$NPID"
     if [ -n "${GG_BENCH_BREAKDOWN:-}" ]; then echo "-- $label: resident kB per mapping idle again after $total messages" >&2; breakdown "$NPID" >&2; fi
