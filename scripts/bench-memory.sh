@@ -91,7 +91,7 @@ faults_start() {
     : > "$FAULTS/marks"
     echo "$2" > "$FAULTS/pid"
     cp "/proc/$2/maps" "$FAULTS/maps"
-    perf record -q -k CLOCK_MONOTONIC -e exceptions:page_fault_user -p "$2" -o "$FAULTS/perf.data" 2>"$FAULTS/perf.log" &
+    perf record -q -k CLOCK_MONOTONIC -e exceptions:page_fault_user -e exceptions:page_fault_kernel -p "$2" -o "$FAULTS/perf.data" 2>"$FAULTS/perf.log" &
     FAULTS_PERF=$!
     PIDS+=("$FAULTS_PERF")
     sleep 0.5

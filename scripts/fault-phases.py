@@ -4,8 +4,9 @@
     GG_BENCH_FAULTS=DIR bash scripts/bench-memory.sh LABEL=BINDIR ...
     python3 scripts/fault-phases.py DIR/LABEL [--names PHASE ...]
 
-bench-memory.sh records every page fault of the nucleus with perf (tracepoint exceptions:page_fault_user; its
-children, the components, are left out here) and marks each reading. Between two marks this prints the faults by
+bench-memory.sh records every page fault of the nucleus with perf (tracepoints exceptions:page_fault_user and
+page_fault_kernel, the latter when a system call touches a page of the process first, such as `read` into a fresh
+buffer; its children, the components, are left out here) and marks each reading. Between two marks this prints the faults by
 what they touched: code of the executable by the part of linker/symbol-order.txt that lists the function (idle,
 traffic, startup, cli; "unlisted" when the list does not name it), the executable's data, code of the shared
 libraries, and other data (heap, stacks, mappings made later). A code fault maps a 64 KiB window around it (the
@@ -80,13 +81,14 @@ def main():
         marks.append((float(time), name, rss))
     marks.append((float("inf"), "end", ""))
 
-    script = subprocess.run(["perf", "script", "-i", os.path.join(directory, "perf.data"), "-F", "pid,time,trace"],
+    script = subprocess.run(["perf", "script", "-i", os.path.join(directory, "perf.data"), "-F", "pid,time,event,trace"],
                             capture_output=True, text=True, check=True).stdout
     faults = []
     for line in script.splitlines():
-        match = re.match(r"\s*(\d+)\s+(\d+\.\d+):.*address=(0x[0-9a-f]+) ip=0x[0-9a-f]+ error_code=(0x[0-9a-f]+)", line)
+        match = re.match(r"\s*(\d+)\s+(\d+\.\d+):\s+exceptions:page_fault_(user|kernel):.*address=(0x[0-9a-f]+) "
+                         r"ip=0x[0-9a-f]+ error_code=(0x[0-9a-f]+)", line)
         if match and match.group(1) == pid:
-            faults.append((float(match.group(2)), int(match.group(3), 16), int(match.group(4), 16)))
+            faults.append((float(match.group(2)), int(match.group(4), 16), int(match.group(5), 16), match.group(3)))
 
     def classify(address, error_code):
         in_executable = any(start <= address < end for start, end, _, _ in ranges)
@@ -101,14 +103,14 @@ def main():
         return "other data", None
 
     kinds = ("code idle", "code traffic", "code startup", "code cli", "code unlisted", "executable data",
-             "library code", "other data")
+             "library code", "other data", "by the kernel")
     print(f"{'phase':<32} {'RSS kB':>15} {'faults':>6}  " + "  ".join(kinds))
     for (begin, name, rss), (end, next_name, next_rss) in zip(marks, marks[1:]):
         counts, functions = collections.Counter(), []
-        for time, address, error_code in faults:
+        for time, address, error_code, mode in faults:
             if begin <= time < end:
                 kind, function = classify(address, error_code)
-                counts[kind] += 1
+                counts[kind if mode == "user" else "by the kernel"] += 1
                 if function:
                     functions.append((time - begin, kind, function))
         rss_change = f"{rss or '?'} -> {next_rss or '?'}"
