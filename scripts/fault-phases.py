@@ -6,12 +6,13 @@
 
 bench-memory.sh records every page fault of the nucleus with perf (tracepoints exceptions:page_fault_user and
 page_fault_kernel, the latter when a system call touches a page of the process first, such as `read` into a fresh
-buffer; its children, the components, are left out here) and marks each reading. Between two marks this prints the faults by
-what they touched: code of the executable by the part of linker/symbol-order.txt that lists the function (idle,
-traffic, startup, cli; "unlisted" when the list does not name it), the executable's data, code of the shared
-libraries, and other data (heap, stacks, mappings made later). A code fault maps a 64 KiB window around it (the
-kernel's fault-around), so each one costs up to 64 kB: few faults, little growth. --names PHASE also lists the
-function at each code fault of the phase that starts at mark PHASE (e.g. `--names go1`).
+buffer; the components, its children, are left out here) and marks each reading. Between two marks this prints the
+faults by what they touched: code of the executable by the part of linker/symbol-order.txt that lists the function
+(idle, traffic, startup, cli; "unlisted" when the list does not name it), the executable's data, code of the shared
+libraries, and other data (heap, stacks, mappings made later). A fault on code maps the 64 KiB window around it
+(the kernel's fault-around), so few faults should mean little growth; the RSS column shows when it does not (see
+BENCHMARKS.md §8, seventh pass). --names PHASE also lists the function at each code fault of the phase that starts
+at mark PHASE (e.g. `--names go1`).
 """
 import argparse
 import bisect
@@ -92,7 +93,7 @@ def main():
 
     def classify(address, error_code):
         in_executable = any(start <= address < end for start, end, _, _ in ranges)
-        if any(start <= address < end for start, end in code) or (error_code & 0x10 and in_executable):
+        if any(start <= address < end for start, end in code):
             index = bisect.bisect_right(starts, address - base) - 1
             name = names[index] if index >= 0 else "?"
             return "code " + segment_of.get(name, "unlisted"), name

@@ -86,8 +86,8 @@ kill -TERM "$NPID"
 
 # Function names of the profiled executables, in the order callgrind first lists them (the dump lists each
 # function once, with its callees): idle, then traffic, then start-up, then the CLI.
-# BoringSSL's assembly comes in variants for CPU features and picks one at run time; valgrind's CPU has no AVX-512
-# (nor SHA or VAES instructions), so the profile sees a variant a native run on a newer CPU does not use (a trace
+# BoringSSL's assembly comes in variants for CPU features and picks one at run time; valgrind's CPU has no AVX-512,
+# so the profile sees a variant a native run on a newer CPU does not use (a trace
 # showed the nucleus at idle mapping a window for `gcm_gmult_vpclmulqdq_avx512`). Each listed variant is followed by
 # its siblings in the binary (the same routine, another CPU suffix): about 10 kB for AES-GCM.
 mkdir -p "$(dirname "$OUTPUT")"
