@@ -37,8 +37,8 @@ CONF
     PIDS+=($!)
 }
 
-# write_nucleus_config FILE THING ENDPOINT [MAX_IN_FLIGHT]: the nucleus configuration that connects to the broker
-# over mutual TLS, trusting the throw-away CA only; MAX_IN_FLIGHT is `mqtt.maxInFlightPublishes` (default 5).
+# write_nucleus_config FILE THING ENDPOINT: the nucleus configuration that connects to the broker over mutual TLS,
+# trusting the throw-away CA only.
 write_nucleus_config() {
     cat > "$1" <<CONF
 system:
@@ -52,7 +52,6 @@ services:
       iotDataEndpoint: $3
       mqtt:
         port: $PORT
-        maxInFlightPublishes: ${4:-5}
       logging:
         level: ${GG_BENCH_LOG_LEVEL:-INFO}
 CONF
