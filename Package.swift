@@ -28,7 +28,10 @@ let systemPackage = Target.Dependency.product(name: "SystemPackage", package: "s
 // scripts/generate-symbol-order.sh): the kernel maps code in 64 KiB windows around each page touched, so start-up
 // code scattered over the binary kept most of `.text` resident. Names the binary lacks are skipped silently. The
 // functions Swift emits without a symbol cannot be listed by name: linker/private-functions.ld gathers them next to
-// the idle code.
+// the idle code. Segments are laid out so that addresses and file offsets agree modulo 64 KiB
+// (`-z max-page-size=65536`; the file does not grow): the kernel maps code around a fault in 64 KiB windows of
+// addresses, and where the page cache holds the binary in 64 KiB folios (after a copy, as the installer makes) it
+// maps whole folios, so with the code 4 KiB off a window straddled two folios and cost 128 kB.
 // Each flag's resident-memory saving is measured by scripts/bench-memory.sh (issue 16).
 let leanReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
@@ -39,6 +42,7 @@ let leanReleaseLinking: [LinkerSetting] = [
             "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/linker/symbol-order.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
             "-Xlinker", "--script=\(Context.packageDirectory)/linker/private-functions.ld",
+            "-Xlinker", "-z", "-Xlinker", "max-page-size=65536",
         ],
         .when(configuration: .release)),
 ]
