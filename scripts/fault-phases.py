@@ -17,6 +17,7 @@ at mark PHASE (e.g. `--names go1`).
 import argparse
 import bisect
 import collections
+import importlib.util
 import os
 import re
 import subprocess
@@ -41,15 +42,12 @@ def executable_mappings(maps_path):
 
 
 def function_table(binary):
-    """Sorted function start addresses (ELF virtual addresses) and their names, from `nm`."""
-    output = subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
-    starts, names = [], []
-    for line in output.splitlines():
-        fields = line.split(None, 2)
-        if len(fields) == 3 and fields[1] in "tTwW":
-            starts.append(int(fields[0], 16))
-            names.append(fields[2])
-    return starts, names
+    """Sorted function start addresses (ELF virtual addresses) and their names: resident-map.py's symbol table."""
+    spec = importlib.util.spec_from_file_location("resident_map", os.path.join(REPO, "scripts/resident-map.py"))
+    resident_map = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(resident_map)
+    table = resident_map.symbols(binary)
+    return [address for address, _, _ in table], [name for _, _, name in table]
 
 
 def list_segments():
